@@ -1,0 +1,45 @@
+"""Wiring: settings → database engine, desks, policy and connectors. The one place it happens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from storeops.connectors.base import Connector
+from storeops.connectors.local import FileConnector
+from storeops.desks import configured_desks
+from storeops.engine.desk import Desk, Registry
+from storeops.engine.policy import Policy, default_policy_path, load_policy
+from storeops.settings import Settings, load_settings
+from storeops.storage.db import check_database, create_db_engine
+
+LOCAL_CONNECTORS = ("warehouse", "carrier", "storefront", "email", "payments", "channels", "suppliers")
+"""Outside systems a desk may send to; each gets a local file connector unless configured."""
+
+
+@dataclass
+class App:
+    """A configured storeops: what every entry point (CLI, web, worker, tests) runs on."""
+
+    settings: Settings
+    engine: Engine
+    desks: list[Desk]
+    registry: Registry
+    policy: Policy
+
+    def connectors(self) -> dict[str, Connector]:
+        """The connectors the outbox dispatches to (local ones writing under ``outbox_dir``)."""
+        return {name: FileConnector(name, self.settings.outbox_dir) for name in LOCAL_CONNECTORS}
+
+
+def bootstrap(settings: Settings | None = None, *, need_schema: bool = True, check: bool = True) -> App:
+    """Build an App; raises StoreopsError subclasses with one-line messages on bad configuration."""
+    settings = settings or load_settings()
+    desks = configured_desks(settings.desks)
+    registry = Registry(desks)
+    policy = load_policy(default_policy_path(settings.policy_file), desks)
+    engine = create_db_engine(settings.database_url)
+    if check:
+        check_database(engine, need_schema=need_schema)
+    return App(settings=settings, engine=engine, desks=desks, registry=registry, policy=policy)

@@ -1,0 +1,1 @@
+"""Adapters to the outside world, each behind the small ``Connector`` protocol."""

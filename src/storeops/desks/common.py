@@ -1,0 +1,30 @@
+"""Payload pieces several desks share."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Address(BaseModel):
+    """A postal address as storefronts send it; normalised by the orders desk."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    region: str | None = None
+    country: str | None = None
+
+
+class CustomerRef(BaseModel):
+    """Who placed an order or wrote a message."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: str = Field(min_length=1)
+    email: str | None = None
+    tags: list[str] = Field(default_factory=list)
+

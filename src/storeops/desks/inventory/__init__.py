@@ -1,0 +1,17 @@
+"""Inventory desk: one stock ledger synced to every channel, reorders, unusual-activity alerts."""
+
+from __future__ import annotations
+
+from storeops.desks.inventory.events import KINDS
+from storeops.desks.inventory.policy import InventoryPolicy
+from storeops.desks.inventory.reasons import InventoryReason
+from storeops.engine.desk import Desk
+
+DESK = Desk(
+    name="inventory",
+    kinds=KINDS,
+    reasons=InventoryReason,
+    policy=InventoryPolicy,
+    default_role="procurement",
+    manual_minutes={"inventory.movement": 1.0},
+)

@@ -1,0 +1,56 @@
+"""Event kinds of the inventory desk."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from storeops.engine.events import Payload
+
+Cause = Literal["sale", "reservation", "release", "return", "receipt", "transfer", "count", "adjustment", "damage"]
+
+
+class StockAdjusted(Payload):
+    """``stock.adjusted``: a movement of stock with its cause."""
+
+    sku: str = Field(min_length=1)
+    location: str = Field(min_length=1)
+    quantity_delta: int
+    cause: Cause
+
+
+class StockCounted(Payload):
+    """``stock.counted``: a cycle count of one SKU at one location."""
+
+    sku: str = Field(min_length=1)
+    location: str = Field(min_length=1)
+    counted: int = Field(ge=0)
+
+
+class DeliveryReceived(Payload):
+    """``delivery.received``: a supplier's delivery arrived."""
+
+    sku: str = Field(min_length=1)
+    location: str = Field(min_length=1)
+    quantity: int = Field(ge=1)
+    supplier: str = Field(min_length=1)
+    purchase_order: str | None = None
+
+
+class ProductUpdated(Payload):
+    """``product.updated``: catalogue facts of a SKU (supplier, cost, lead time)."""
+
+    sku: str = Field(min_length=1)
+    title: str | None = None
+    supplier: str | None = None
+    cost_minor: int | None = Field(None, ge=0)
+    lead_time_days: int | None = Field(None, ge=0)
+
+
+KINDS: dict[str, type[Payload]] = {
+    "stock.adjusted": StockAdjusted,
+    "stock.counted": StockCounted,
+    "delivery.received": DeliveryReceived,
+    "product.updated": ProductUpdated,
+}

@@ -1,0 +1,72 @@
+"""Event kinds of the orders desk."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from storeops.desks.common import Address, CustomerRef
+from storeops.engine.events import Payload
+from storeops.money import validate_currency
+
+
+class OrderLine(BaseModel):
+    """One line of an order."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    sku: str = Field(min_length=1)
+    quantity: int = Field(ge=1)
+    unit_price_minor: int = Field(ge=0)
+
+
+class OrderPlaced(Payload):
+    """``order.created`` / ``order.updated``: the order as the storefront has it now."""
+
+    order_number: str = Field(min_length=1)
+    customer: CustomerRef
+    currency: str
+    total_minor: int = Field(ge=0)
+    lines: list[OrderLine] = Field(min_length=1)
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
+    channel: str | None = None
+    ip_country: str | None = None
+    payment_status: str | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        return validate_currency(value)
+
+
+class OrderCancelled(Payload):
+    """``order.cancelled``: the storefront cancelled the order."""
+
+    order_number: str = Field(min_length=1)
+    reason: str | None = None
+
+
+class OrderPaid(Payload):
+    """``order.paid``: payment captured."""
+
+    order_number: str = Field(min_length=1)
+
+
+class ShipmentScanned(Payload):
+    """``shipment.scanned``: a carrier's tracking scan."""
+
+    order_number: str = Field(min_length=1)
+    tracking_number: str = Field(min_length=1)
+    status: Literal["label_created", "in_transit", "out_for_delivery", "delivered", "exception", "returned_to_sender"]
+    location: str | None = None
+
+
+KINDS: dict[str, type[Payload]] = {
+    "order.created": OrderPlaced,
+    "order.updated": OrderPlaced,
+    "order.cancelled": OrderCancelled,
+    "order.paid": OrderPaid,
+    "shipment.scanned": ShipmentScanned,
+}

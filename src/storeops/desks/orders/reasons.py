@@ -1,0 +1,18 @@
+"""Why the orders desk hands an order to a person."""
+
+from __future__ import annotations
+
+import enum
+
+
+class OrderReason(enum.StrEnum):
+    """Reason codes of the orders desk."""
+
+    ORDER_VALUE_OVER_THRESHOLD = "order_value_over_threshold"
+    """The order total is at or above [orders] high_value_threshold."""
+    FRAUD_SIGNAL = "fraud_signal"
+    """The risk score is at or above [orders] risk_threshold."""
+    REPEATED_ADDRESS_MISMATCH = "repeated_address_mismatch"
+    """The customer's shipping and billing addresses differed too often in the window."""
+    SHIPPING_IRREGULARITY = "shipping_irregularity"
+    """Tracking shows an exception, a return to sender, or no scan for too long."""

@@ -1,0 +1,17 @@
+"""Support desk: answer FAQs, order status and simple returns; hand the rest to a person."""
+
+from __future__ import annotations
+
+from storeops.desks.support.events import KINDS
+from storeops.desks.support.policy import SupportPolicy
+from storeops.desks.support.reasons import SupportReason
+from storeops.engine.desk import Desk
+
+DESK = Desk(
+    name="support",
+    kinds=KINDS,
+    reasons=SupportReason,
+    policy=SupportPolicy,
+    default_role="support",
+    manual_minutes={"support.answer": 6.0},
+)

@@ -1,0 +1,23 @@
+"""Event kinds of the support desk."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from storeops.engine.events import Payload
+
+
+class MessageReceived(Payload):
+    """``ticket.message_received``: a customer wrote (chat widget, API or email)."""
+
+    conversation_id: str = Field(min_length=1, max_length=128)
+    text: str = Field(min_length=1, max_length=5000)
+    channel: Literal["chat", "email", "api"] = "chat"
+    customer_email: str | None = None
+    customer_id: str | None = None
+    order_number: str | None = None
+
+
+KINDS: dict[str, type[Payload]] = {"ticket.message_received": MessageReceived}

@@ -1,0 +1,92 @@
+"""The append-only audit log: one row per decision and per human action."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from storeops.engine.decisions import Outcome
+from storeops.storage.schema import audit_log
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One row of the audit log, as it is written."""
+
+    at: datetime
+    actor: str
+    desk: str
+    subject: str
+    action: str
+    outcome: Outcome
+    reasons: Sequence[str] = ()
+    evidence: dict[str, Any] | None = None
+    task: str | None = None
+    policy_version: int | None = None
+    event_id: int | None = None
+    handoff_id: int | None = None
+    latency_ms: int | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The entry as column values."""
+        return {
+            "at": self.at,
+            "actor": self.actor,
+            "desk": self.desk,
+            "subject": self.subject,
+            "action": self.action,
+            "outcome": self.outcome.value,
+            "reasons": list(self.reasons),
+            "evidence": self.evidence or {},
+            "task": self.task,
+            "policy_version": self.policy_version,
+            "event_id": self.event_id,
+            "handoff_id": self.handoff_id,
+            "latency_ms": self.latency_ms,
+        }
+
+
+def write_audit(conn: Connection, entries: Sequence[AuditEntry]) -> None:
+    """Append ``entries`` in the caller's transaction (one executemany)."""
+    if entries:
+        conn.execute(insert(audit_log), [entry.row() for entry in entries])
+
+
+def read_audit(
+    conn: Connection,
+    *,
+    subject: str | None = None,
+    desk: str | None = None,
+    limit: int = 100,
+    after_id: int = 0,
+) -> list[dict[str, Any]]:
+    """Audit rows oldest first, optionally for one subject or desk (the stable JSON shape)."""
+    query = select(audit_log).where(audit_log.c.id > after_id).order_by(audit_log.c.id).limit(limit)
+    if subject is not None:
+        query = query.where(audit_log.c.subject == subject)
+    if desk is not None:
+        query = query.where(audit_log.c.desk == desk)
+    return [audit_json(row._mapping) for row in conn.execute(query)]
+
+
+def audit_json(row: Any) -> dict[str, Any]:
+    """One audit row in the documented JSON shape (see docs/cli.md)."""
+    return {
+        "id": row["id"],
+        "at": row["at"].isoformat(),
+        "actor": row["actor"],
+        "desk": row["desk"],
+        "subject": row["subject"],
+        "action": row["action"],
+        "outcome": row["outcome"],
+        "reasons": list(row["reasons"]),
+        "evidence": dict(row["evidence"]),
+        "task": row["task"],
+        "policy_version": row["policy_version"],
+        "event_id": row["event_id"],
+        "handoff_id": row["handoff_id"],
+    }

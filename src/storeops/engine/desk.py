@@ -1,0 +1,96 @@
+"""A desk plugs into the engine by describing itself with one ``Desk`` value."""
+
+from __future__ import annotations
+
+import enum
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
+
+from storeops.engine.decisions import Decision
+from storeops.engine.events import ENGINE_KINDS, Event, Payload
+from storeops.errors import StoreopsError
+
+if TYPE_CHECKING:
+    from storeops.engine.context import HandlerContext
+
+Handler = Callable[[Event, "HandlerContext"], Decision | None]
+"""A handler takes the event and the context of its transaction and returns a Decision
+(or None when the event needs no decision, e.g. a duplicate that changes nothing)."""
+
+
+class DeskPolicy(BaseModel):
+    """Base of a desk's policy section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Everything the engine needs to know about one desk."""
+
+    name: str
+    kinds: dict[str, type[Payload]]
+    """Event kinds this desk defines, with their payload models."""
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    """Handlers by event kind; a defined kind without one is stored and counted as unhandled."""
+    on_handoff_resolved: Handler | None = None
+    """Called with the ``handoff.resolved`` event of this desk's handoffs."""
+    reasons: type[enum.Enum] | None = None
+    """The desk's reason-code enum."""
+    policy: type[DeskPolicy] = DeskPolicy
+    """The model of the desk's [section] in storeops.toml."""
+    default_role: str = "ops"
+    manual_minutes: dict[str, float] = field(default_factory=dict)
+    """Default minutes a person spends on each task kind this desk automates."""
+
+
+class Registry:
+    """Maps event kinds to their payload models, desks and handlers."""
+
+    def __init__(self, desks: Sequence[Desk]) -> None:
+        self.desks: dict[str, Desk] = {}
+        self.payload_models: dict[str, type[Payload]] = dict(ENGINE_KINDS)
+        self.kind_desk: dict[str, str] = {}
+        for desk in desks:
+            if desk.name in self.desks:
+                raise StoreopsError(f"two desks are named {desk.name!r}")
+            self.desks[desk.name] = desk
+            for kind, model in desk.kinds.items():
+                if kind in self.payload_models:
+                    raise StoreopsError(f"event kind {kind!r} is defined twice (again by desk {desk.name!r})")
+                self.payload_models[kind] = model
+                self.kind_desk[kind] = desk.name
+            for kind in desk.handlers:
+                if kind not in desk.kinds:
+                    raise StoreopsError(f"desk {desk.name!r} handles {kind!r} but does not define it")
+
+    def route(self, event: Event) -> tuple[str, Handler | None]:
+        """The desk responsible for ``event`` and its handler (None when unhandled)."""
+        if event.kind == "handoff.resolved":
+            name = str(event.payload.get("desk", ""))
+            desk = self.desks.get(name)
+            return name or "engine", desk.on_handoff_resolved if desk else None
+        name = self.kind_desk.get(event.kind, "engine")
+        desk = self.desks.get(name)
+        return name, desk.handlers.get(event.kind) if desk else None
+
+    def desk_of(self, kind: str) -> str:
+        """The desk that defines ``kind`` (``engine`` for the engine's own kinds)."""
+        return self.kind_desk.get(kind, "engine")
+
+
+def load_desk(spec: str) -> Desk:
+    """Import a desk from ``module:attribute`` (explicit wiring, never an import side effect)."""
+    module_name, _, attribute = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        desk = getattr(module, attribute or "DESK")
+    except (ImportError, AttributeError) as exc:
+        raise StoreopsError(f"cannot load desk {spec!r}: {exc}") from None
+    if not isinstance(desk, Desk):
+        raise StoreopsError(f"{spec!r} is not a storeops Desk")
+    return desk

@@ -1,0 +1,254 @@
+"""The handoff inbox: cases automation hands to people, and their resolution.
+
+A handoff goes ``open → claimed → resolved`` (or ``expired``). Resolving it writes the audit
+row and a ``handoff.resolved`` event in one transaction, so the desk resumes through the same
+durable queue as everything else and a resolution is never lost.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from storeops.clock import utcnow
+from storeops.engine.audit import AuditEntry, write_audit
+from storeops.engine.decisions import HandoffRequest, Outcome
+from storeops.engine.events import NewEvent
+from storeops.engine.queue import ingest
+from storeops.errors import Conflict, InvalidInput, NotFound
+from storeops.storage.schema import handoffs
+
+
+class HandoffState(enum.StrEnum):
+    """Where a handoff is in its life."""
+
+    OPEN = "open"
+    """Waiting for a person."""
+    CLAIMED = "claimed"
+    """A person has taken it and is working on it."""
+    RESOLVED = "resolved"
+    """A person decided; the desk has been told."""
+    EXPIRED = "expired"
+    """Nobody decided in time; closed by the engine (see [inbox] expire_after_hours)."""
+
+
+class Resolution(enum.StrEnum):
+    """What a person decided."""
+
+    APPROVE = "approve"
+    """Go ahead as automation proposed."""
+    REJECT = "reject"
+    """Do not go ahead (e.g. cancel a risky order)."""
+    MODIFY = "modify"
+    """Go ahead with the changes given."""
+
+
+ACTIVE = (HandoffState.OPEN.value, HandoffState.CLAIMED.value)
+
+
+def open_handoff(
+    conn: Connection,
+    *,
+    desk: str,
+    subject: str,
+    request: HandoffRequest,
+    reasons: list[str],
+    evidence: dict[str, Any],
+    now: datetime,
+    sla_minutes: int,
+    event_id: int | None,
+    policy_version: int | None,
+) -> int:
+    """Create an open handoff in the caller's transaction and return its id."""
+    result = conn.execute(
+        insert(handoffs)
+        .values(
+            desk=desk,
+            subject=subject,
+            reasons=reasons,
+            evidence=evidence,
+            suggestion=request.suggestion,
+            role=request.role,
+            priority=request.priority,
+            state=HandoffState.OPEN.value,
+            amount_minor=request.amount.minor if request.amount else None,
+            currency=request.amount.currency if request.amount else None,
+            created_at=now,
+            due_at=now + timedelta(minutes=sla_minutes),
+            event_id=event_id,
+            policy_version=policy_version,
+        )
+        .returning(handoffs.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def _get(conn: Connection, handoff_id: int) -> Any:
+    row = conn.execute(select(handoffs).where(handoffs.c.id == handoff_id)).first()
+    if row is None:
+        raise NotFound(f"handoff {handoff_id} does not exist")
+    return row._mapping
+
+
+def claim_handoff(conn: Connection, handoff_id: int, actor: str, *, now: datetime | None = None) -> None:
+    """Mark an open handoff as taken by ``actor`` (atomic: two people cannot both claim it)."""
+    now = now or utcnow()
+    result = conn.execute(
+        update(handoffs)
+        .where(handoffs.c.id == handoff_id, handoffs.c.state == HandoffState.OPEN.value)
+        .values(state=HandoffState.CLAIMED.value, claimed_by=actor, claimed_at=now)
+    )
+    if result.rowcount == 0:
+        row = _get(conn, handoff_id)
+        raise Conflict(f"handoff {handoff_id} is {row['state']}" + (f" by {row['claimed_by']}" if row["claimed_by"] else ""))
+    row = _get(conn, handoff_id)
+    write_audit(
+        conn,
+        [
+            AuditEntry(
+                at=now, actor=actor, desk=row["desk"], subject=row["subject"], action="handoff.claim",
+                outcome=Outcome.HUMAN, reasons=row["reasons"], handoff_id=handoff_id,
+            )
+        ],
+    )
+
+
+def resolve_handoff(
+    conn: Connection,
+    handoff_id: int,
+    resolution: Resolution | str,
+    actor: str,
+    *,
+    note: str | None = None,
+    changes: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Resolve a handoff and queue the ``handoff.resolved`` event its desk resumes from.
+
+    Atomic: of two people resolving at once, one wins and the other gets Conflict.
+    Returns the id of the queued event.
+    """
+    try:
+        resolution = Resolution(resolution)
+    except ValueError:
+        raise InvalidInput(
+            f"resolution must be one of {', '.join(r.value for r in Resolution)}, got {resolution!r}",
+            field="resolution",
+        ) from None
+    if resolution is Resolution.MODIFY and not changes and not note:
+        raise InvalidInput("a 'modify' resolution needs the changes or a note saying what to change", field="changes")
+    now = now or utcnow()
+    result = conn.execute(
+        update(handoffs)
+        .where(handoffs.c.id == handoff_id, handoffs.c.state.in_(ACTIVE))
+        .values(
+            state=HandoffState.RESOLVED.value,
+            resolved_by=actor,
+            resolved_at=now,
+            resolution=resolution.value,
+            note=note,
+        )
+    )
+    row = _get(conn, handoff_id)
+    if result.rowcount == 0:
+        raise Conflict(f"handoff {handoff_id} is already {row['state']}; nothing changed")
+    waited = (now - row["created_at"]).total_seconds()
+    write_audit(
+        conn,
+        [
+            AuditEntry(
+                at=now, actor=actor, desk=row["desk"], subject=row["subject"],
+                action=f"handoff.{resolution.value}", outcome=Outcome.HUMAN, reasons=row["reasons"],
+                evidence={"note": note, "changes": changes or {}, "waited_seconds": round(waited, 3)},
+                handoff_id=handoff_id,
+            )
+        ],
+    )
+    event = NewEvent(
+        source="storeops",
+        external_id=f"handoff:{handoff_id}:resolved",
+        kind="handoff.resolved",
+        subject=row["subject"],
+        occurred_at=now,
+        payload={
+            "handoff_id": handoff_id,
+            "desk": row["desk"],
+            "resolution": resolution.value,
+            "actor": actor,
+            "note": note,
+            "reasons": list(row["reasons"]),
+            "changes": changes or {},
+        },
+    )
+    return ingest(conn, [event], now=now).ids[0]
+
+
+def expire_handoffs(conn: Connection, *, now: datetime, after_hours: int) -> int:
+    """Expire open or claimed handoffs whose due time passed more than ``after_hours`` ago."""
+    if after_hours <= 0:
+        return 0
+    cutoff = now - timedelta(hours=after_hours)
+    rows = conn.execute(
+        update(handoffs)
+        .where(handoffs.c.state.in_(ACTIVE), handoffs.c.due_at < cutoff)
+        .values(state=HandoffState.EXPIRED.value, resolved_at=now)
+        .returning(handoffs.c.id, handoffs.c.desk, handoffs.c.subject, handoffs.c.reasons, handoffs.c.due_at)
+    ).all()
+    write_audit(
+        conn,
+        [
+            AuditEntry(
+                at=now, actor="automation:engine.inbox", desk=row.desk, subject=row.subject,
+                action="handoff.expire", outcome=Outcome.AUTOMATIC, reasons=row.reasons,
+                evidence={"due_at": row.due_at.isoformat(), "expire_after_hours": after_hours},
+                handoff_id=row.id,
+            )
+            for row in rows
+        ],
+    )
+    return len(rows)
+
+
+def handoff_json(row: Any) -> dict[str, Any]:
+    """One handoff in the documented JSON shape (see docs/cli.md)."""
+    return {
+        "id": row["id"],
+        "desk": row["desk"],
+        "subject": row["subject"],
+        "reasons": list(row["reasons"]),
+        "evidence": dict(row["evidence"]),
+        "suggestion": row["suggestion"],
+        "role": row["role"],
+        "priority": row["priority"],
+        "state": row["state"],
+        "amount_minor": row["amount_minor"],
+        "currency": row["currency"],
+        "created_at": row["created_at"].isoformat(),
+        "due_at": row["due_at"].isoformat(),
+        "claimed_by": row["claimed_by"],
+        "resolved_by": row["resolved_by"],
+        "resolved_at": row["resolved_at"].isoformat() if row["resolved_at"] else None,
+        "resolution": row["resolution"],
+        "note": row["note"],
+    }
+
+
+def list_handoffs(
+    conn: Connection,
+    *,
+    state: str | None = "open",
+    desk: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Handoffs oldest first; ``state='open'`` means open or claimed, None means every state."""
+    query = select(handoffs).order_by(handoffs.c.id).limit(limit)
+    if state == "open":
+        query = query.where(handoffs.c.state.in_(ACTIVE))
+    elif state is not None:
+        query = query.where(handoffs.c.state == state)
+    if desk is not None:
+        query = query.where(handoffs.c.desk == desk)
+    return [handoff_json(row._mapping) for row in conn.execute(query)]

@@ -1,0 +1,185 @@
+"""The owner's figures, computed from the audit log (and the queue for unhandled events)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from storeops.engine.decisions import Outcome
+from storeops.engine.policy import Policy
+from storeops.engine.queue import EventStatus
+from storeops.storage.schema import audit_log, events, handoffs
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (0–100) by nearest rank; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class DeskReport:
+    """One desk's figures over the period."""
+
+    desk: str
+    events: int = 0
+    automatic: int = 0
+    handed_off: int = 0
+    unhandled: int = 0
+    dead: int = 0
+    human_actions: int = 0
+    automation_rate: float | None = None
+    handoffs_by_reason: dict[str, int] = field(default_factory=dict)
+    decision_latency_ms_p50: float | None = None
+    decision_latency_ms_p99: float | None = None
+    resolution_minutes_p50: float | None = None
+    handoffs_open: int = 0
+    time_saved_minutes: float = 0.0
+
+
+@dataclass
+class Report:
+    """Figures per desk and overall."""
+
+    since: str | None
+    until: str | None
+    desks: list[DeskReport]
+    overall: DeskReport
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the shape of ``storeops report --json``)."""
+        return {
+            "since": self.since,
+            "until": self.until,
+            "desks": [asdict(d) for d in self.desks],
+            "overall": asdict(self.overall),
+        }
+
+
+def compute_report(
+    conn: Connection,
+    policy: Policy,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    desk_names: list[str] | None = None,
+) -> Report:
+    """Per-desk and overall figures for the period [since, until)."""
+    by_desk: dict[str, DeskReport] = {name: DeskReport(desk=name) for name in desk_names or []}
+    latencies: dict[str, list[float]] = defaultdict(list)
+    reasons: dict[str, Counter[str]] = defaultdict(Counter)
+
+    def desk(name: str) -> DeskReport:
+        return by_desk.setdefault(name, DeskReport(desk=name))
+
+    audit_filter = []
+    if since is not None:
+        audit_filter.append(audit_log.c.at >= since)
+    if until is not None:
+        audit_filter.append(audit_log.c.at < until)
+
+    counts = conn.execute(
+        select(audit_log.c.desk, audit_log.c.outcome, audit_log.c.task, func.count())
+        .where(*audit_filter, audit_log.c.event_id.is_not(None))
+        .group_by(audit_log.c.desk, audit_log.c.outcome, audit_log.c.task)
+    ).all()
+    for name, outcome, task, count in counts:
+        report = desk(name)
+        if outcome == Outcome.AUTOMATIC.value:
+            report.automatic += count
+            report.time_saved_minutes += count * policy.manual_minutes.get(task or "", 0.0)
+        elif outcome == Outcome.HANDOFF.value:
+            report.handed_off += count
+
+    human = conn.execute(
+        select(audit_log.c.desk, func.count())
+        .where(*audit_filter, audit_log.c.outcome == Outcome.HUMAN.value)
+        .group_by(audit_log.c.desk)
+    ).all()
+    for name, count in human:
+        desk(name).human_actions += count
+
+    for name, reason_list, latency in conn.execute(
+        select(audit_log.c.desk, audit_log.c.reasons, audit_log.c.latency_ms).where(
+            *audit_filter, audit_log.c.event_id.is_not(None)
+        )
+    ):
+        if latency is not None:
+            latencies[name].append(float(latency))
+        if reason_list:
+            reasons[name].update(reason_list)
+
+    event_filter = []
+    if since is not None:
+        event_filter.append(events.c.received_at >= since)
+    if until is not None:
+        event_filter.append(events.c.received_at < until)
+    for name, status, count in conn.execute(
+        select(events.c.desk, events.c.status, func.count())
+        .where(*event_filter, events.c.status.in_([EventStatus.UNHANDLED.value, EventStatus.DEAD.value]))
+        .group_by(events.c.desk, events.c.status)
+    ):
+        if status == EventStatus.UNHANDLED.value:
+            desk(name or "engine").unhandled += count
+        else:
+            desk(name or "engine").dead += count
+
+    waits: dict[str, list[float]] = defaultdict(list)
+    handoff_filter = []
+    if since is not None:
+        handoff_filter.append(handoffs.c.created_at >= since)
+    if until is not None:
+        handoff_filter.append(handoffs.c.created_at < until)
+    for name, state, created, resolved in conn.execute(
+        select(handoffs.c.desk, handoffs.c.state, handoffs.c.created_at, handoffs.c.resolved_at).where(
+            *handoff_filter
+        )
+    ):
+        if state in ("open", "claimed"):
+            desk(name).handoffs_open += 1
+        elif state == "resolved" and resolved is not None:
+            waits[name].append((resolved - created).total_seconds() / 60)
+
+    overall = DeskReport(desk="all")
+    all_latencies: list[float] = []
+    all_waits: list[float] = []
+    all_reasons: Counter[str] = Counter()
+    for name, report in by_desk.items():
+        report.events = report.automatic + report.handed_off + report.unhandled + report.dead
+        decided = report.automatic + report.handed_off
+        report.automation_rate = round(report.automatic / decided, 4) if decided else None
+        report.handoffs_by_reason = dict(reasons[name].most_common())
+        report.decision_latency_ms_p50 = percentile(latencies[name], 50)
+        report.decision_latency_ms_p99 = percentile(latencies[name], 99)
+        report.resolution_minutes_p50 = _round(percentile(waits[name], 50))
+        report.time_saved_minutes = round(report.time_saved_minutes, 1)
+        for attr in ("events", "automatic", "handed_off", "unhandled", "dead", "human_actions", "handoffs_open"):
+            setattr(overall, attr, getattr(overall, attr) + getattr(report, attr))
+        overall.time_saved_minutes += report.time_saved_minutes
+        all_latencies += latencies[name]
+        all_waits += waits[name]
+        all_reasons.update(reasons[name])
+    decided = overall.automatic + overall.handed_off
+    overall.automation_rate = round(overall.automatic / decided, 4) if decided else None
+    overall.handoffs_by_reason = dict(all_reasons.most_common())
+    overall.decision_latency_ms_p50 = percentile(all_latencies, 50)
+    overall.decision_latency_ms_p99 = percentile(all_latencies, 99)
+    overall.resolution_minutes_p50 = _round(percentile(all_waits, 50))
+    overall.time_saved_minutes = round(overall.time_saved_minutes, 1)
+    return Report(
+        since=since.isoformat() if since else None,
+        until=until.isoformat() if until else None,
+        desks=sorted(by_desk.values(), key=lambda r: r.desk),
+        overall=overall,
+    )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)

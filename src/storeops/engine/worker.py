@@ -1,0 +1,275 @@
+"""The worker: claims batches of events, runs their desks' handlers, records every decision."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import FrameType
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from storeops.clock import utcnow
+from storeops.connectors.base import Connector
+from storeops.engine.audit import AuditEntry, write_audit
+from storeops.engine.context import HandlerContext
+from storeops.engine.decisions import Decision
+from storeops.engine.desk import Registry
+from storeops.engine.events import Event
+from storeops.engine.inbox import expire_handoffs, open_handoff
+from storeops.engine.outbox import dispatch, enqueue, outbox_row
+from storeops.engine.policy import Policy, record_policy_version
+from storeops.engine.queue import EventStatus, claim, mark_failed, mark_finished
+from storeops.engine.scheduler import fire_due
+
+
+@dataclass
+class BatchStats:
+    """What one call to ``run_batch`` did."""
+
+    claimed: int = 0
+    done: int = 0
+    unhandled: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+@dataclass
+class WorkerStats:
+    """Running totals of a worker."""
+
+    batches: int = 0
+    done: int = 0
+    unhandled: int = 0
+    failed: int = 0
+    dead: int = 0
+    timers_fired: int = 0
+    outbox_sent: int = 0
+
+    def add(self, batch: BatchStats) -> None:
+        self.batches += 1
+        self.done += batch.done
+        self.unhandled += batch.unhandled
+        self.failed += batch.failed
+        self.dead += batch.dead
+
+
+class _HandlerFailed(Exception):
+    """A handler raised during an optimistic batch; the batch is redone event by event."""
+
+
+class Worker:
+    """Runs the loop; several may run at once (processes or machines) on PostgreSQL."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        registry: Registry,
+        policy: Policy,
+        *,
+        connectors: Mapping[str, Connector] | None = None,
+        batch_size: int | None = None,
+        name: str = "worker",
+    ) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.policy = policy
+        self.connectors = dict(connectors or {})
+        self.batch_size = batch_size or policy.engine.batch_size
+        self.name = name
+        self.stats = WorkerStats()
+        self._stop = threading.Event()
+        if policy.version is None:
+            with engine.begin() as conn:
+                record_policy_version(conn, policy)
+
+    def stop(self) -> None:
+        """Ask the loop to finish its current batch and return."""
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        """Finish the batch in hand on SIGTERM/SIGINT instead of dying mid-way."""
+
+        def _handler(_signum: int, _frame: FrameType | None) -> None:
+            self.stop()
+
+        signal.signal(signal.SIGTERM, _handler)
+        signal.signal(signal.SIGINT, _handler)
+
+    # --- one batch -------------------------------------------------------------------------
+
+    def run_batch(self) -> BatchStats:
+        """Claim and handle one batch. Fast path: the whole batch in one transaction; if a handler
+        raises, that transaction is rolled back and the batch redone with a savepoint per event,
+        so one bad event costs only its own retry."""
+        try:
+            with self.engine.begin() as conn:
+                return self._handle_batch(conn, careful=False)
+        except _HandlerFailed:
+            with self.engine.begin() as conn:
+                return self._handle_batch(conn, careful=True)
+
+    def _handle_batch(self, conn: Connection, *, careful: bool) -> BatchStats:
+        now = utcnow()
+        batch = claim(conn, self.batch_size, now=now)
+        stats = BatchStats(claimed=len(batch))
+        finished: list[tuple[int, EventStatus, str]] = []
+        audit: list[AuditEntry] = []
+        outbox_rows: list[dict[str, Any]] = []
+        for event in batch:
+            desk, handler = self.registry.route(event)
+            if handler is None:
+                finished.append((event.id, EventStatus.UNHANDLED, desk))
+                stats.unhandled += 1
+                continue
+            context = HandlerContext(conn=conn, policy=self.policy, now=now, desk=desk)
+            if not careful:
+                try:
+                    decision = handler(event, context)
+                except Exception as exc:
+                    raise _HandlerFailed from exc
+                self._record(conn, event, desk, decision, now, audit, outbox_rows)
+                finished.append((event.id, EventStatus.DONE, desk))
+                stats.done += 1
+                continue
+            savepoint = conn.begin_nested()
+            try:
+                decision = handler(event, context)
+                event_audit: list[AuditEntry] = []
+                event_outbox: list[dict[str, Any]] = []
+                self._record(conn, event, desk, decision, now, event_audit, event_outbox)
+                write_audit(conn, event_audit)
+                enqueue(conn, event_outbox)
+                savepoint.commit()
+            except Exception:
+                savepoint.rollback()
+                status = mark_failed(
+                    conn,
+                    event,
+                    traceback.format_exc(limit=8),
+                    desk=desk,
+                    now=now,
+                    max_attempts=self.policy.engine.max_attempts,
+                    base_seconds=self.policy.engine.retry_base_seconds,
+                    max_seconds=self.policy.engine.retry_max_seconds,
+                )
+                stats.failed += 1
+                if status is EventStatus.DEAD:
+                    stats.dead += 1
+                continue
+            finished.append((event.id, EventStatus.DONE, desk))
+            stats.done += 1
+        write_audit(conn, audit)
+        enqueue(conn, outbox_rows)
+        mark_finished(conn, finished, now=now)
+        return stats
+
+    def _record(
+        self,
+        conn: Connection,
+        event: Event,
+        desk: str,
+        decision: Decision | None,
+        now: datetime,
+        audit: list[AuditEntry],
+        outbox_rows: list[dict[str, Any]],
+    ) -> None:
+        """The one writer of a decision: its handoff, its audit row and its outbox rows."""
+        if decision is None:
+            return
+        reasons = decision.reason_codes()
+        handoff_id = None
+        if decision.handoff is not None:
+            handoff_id = open_handoff(
+                conn,
+                desk=desk,
+                subject=event.subject,
+                request=decision.handoff,
+                reasons=reasons,
+                evidence=decision.evidence,
+                now=now,
+                sla_minutes=self.policy.sla_minutes(desk),
+                event_id=event.id,
+                policy_version=self.policy.version,
+            )
+        audit.append(
+            AuditEntry(
+                at=now,
+                actor=decision.actor or f"automation:{desk}",
+                desk=desk,
+                subject=event.subject,
+                action=decision.action,
+                outcome=decision.outcome,
+                reasons=reasons,
+                evidence=decision.evidence,
+                task=decision.task,
+                policy_version=self.policy.version,
+                event_id=event.id,
+                handoff_id=handoff_id,
+                latency_ms=max(0, int((now - event.received_at).total_seconds() * 1000)),
+            )
+        )
+        for index, message in enumerate(decision.outbox):
+            key = message.idempotency_key or f"{event.source}:{event.external_id}:{message.action}:{index}"
+            outbox_rows.append(
+                outbox_row(
+                    connector=message.connector,
+                    action=message.action,
+                    payload=message.payload,
+                    key=key,
+                    subject=event.subject,
+                    event_id=event.id,
+                    now=now,
+                )
+            )
+
+    # --- housekeeping ----------------------------------------------------------------------
+
+    def tick(self) -> int:
+        """Fire due timers and expire stale handoffs; returns timers fired."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            fired = fire_due(conn, now=now)
+            expire_handoffs(conn, now=now, after_hours=self.policy.inbox.expire_after_hours)
+        self.stats.timers_fired += fired
+        return fired
+
+    def send_outbox(self) -> int:
+        """Dispatch due outbox messages to the configured connectors."""
+        if not self.connectors:
+            return 0
+        sent = dispatch(self.engine, self.connectors)
+        self.stats.outbox_sent += sent
+        return sent
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def run(
+        self,
+        *,
+        until_idle: bool = False,
+        on_batch: Callable[[BatchStats], None] | None = None,
+        tick_seconds: float = 1.0,
+    ) -> WorkerStats:
+        """Work until stopped (or, with ``until_idle``, until nothing is due)."""
+        poll = self.policy.engine.poll_interval_ms / 1000
+        last_tick = 0.0
+        while not self._stop.is_set():
+            if time.monotonic() - last_tick >= tick_seconds:
+                self.tick()
+                last_tick = time.monotonic()
+            batch = self.run_batch()
+            self.stats.add(batch)
+            if on_batch is not None and batch.claimed:
+                on_batch(batch)
+            sent = self.send_outbox()
+            if batch.claimed == 0 and sent == 0:
+                if until_idle and self.tick() == 0:
+                    break
+                self._stop.wait(poll)
+        return self.stats

@@ -1,0 +1,37 @@
+"""Process settings: where the database and the policy file are. Read from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./storeops.db"
+
+
+class Settings(BaseSettings):
+    """Settings from ``STOREOPS_*`` environment variables, with embedded defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="STOREOPS_", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL; sqlite:///path (default ./storeops.db) or postgresql+psycopg://…",
+    )
+    policy_file: Path | None = Field(
+        default=None, description="Policy TOML; defaults to ./storeops.toml when that exists."
+    )
+    outbox_dir: Path = Field(
+        default=Path("./storeops-outbox"),
+        description="Where the local connectors write what they would send to the outside world.",
+    )
+    desks: str | None = Field(
+        default=None,
+        description="Comma-separated 'module:attribute' desk specs replacing the built-in desks.",
+    )
+
+
+def load_settings() -> Settings:
+    """Settings as the environment gives them now."""
+    return Settings()

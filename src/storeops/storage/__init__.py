@@ -1,0 +1,1 @@
+"""Storage: the schema, the database engine and the migrations. Both SQLite and PostgreSQL."""

@@ -1,0 +1,85 @@
+"""Creating database engines with the settings each backend needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ProgrammingError as SAProgrammingError
+
+from storeops.errors import DatabaseUnavailable
+
+READONLY = "storeops_readonly"
+
+
+def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """An engine for ``url``: SQLite in WAL mode with immediate write transactions, or PostgreSQL.
+
+    Raises DatabaseUnavailable for a URL that is malformed or names an unsupported backend.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnavailable(
+            f"STOREOPS_DATABASE_URL {url!r} is not a database URL; "
+            "use sqlite:///path/to/storeops.db or postgresql+psycopg://user@host/db"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, parsed.database)
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    raise DatabaseUnavailable(
+        f"unsupported database {backend!r} in STOREOPS_DATABASE_URL; storeops runs on SQLite or PostgreSQL"
+    )
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    if database and database != ":memory:":
+        parent = Path(database).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise DatabaseUnavailable(f"cannot create SQLite database {database!r}: folder {parent} does not exist")
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over transaction control from pysqlite so that BEGIN IMMEDIATE and SAVEPOINT work.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writers take the lock up front: a deferred transaction that later upgrades to a write
+        # fails with SQLITE_BUSY instead of waiting, which would surface as spurious errors.
+        if conn.get_execution_options().get(READONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def check_database(engine: Engine, *, need_schema: bool = True) -> None:
+    """Raise DatabaseUnavailable with a one-line reason when the database cannot be used."""
+    try:
+        with engine.connect() as conn:
+            if need_schema and not inspect(conn).has_table("events"):
+                raise DatabaseUnavailable(
+                    f"database {engine.url.render_as_string(hide_password=True)} has no storeops schema; "
+                    "run 'storeops db upgrade' first"
+                )
+    except (OperationalError, SAProgrammingError) as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(
+            f"cannot reach database {engine.url.render_as_string(hide_password=True)}: {reason}"
+        ) from None

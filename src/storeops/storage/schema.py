@@ -1,0 +1,157 @@
+"""The tables of the engine. Desks that need their own tables add them to ``metadata``.
+
+Every table is created by an Alembic migration (``storage/migrations``); this module is the
+model those migrations are checked against in the tests.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from storeops.storage.types import Id, Json, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),
+    Column("external_id", String(255), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("payload", Json, nullable=False),
+    # pending → done | unhandled | dead; see engine.queue.EventStatus
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("run_after", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime),
+    Column("desk", String(32)),
+    Column("last_error", Text),
+    UniqueConstraint("source", "external_id"),
+    Index(None, "status", "id"),
+    Index(None, "subject", "status", "id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("desk", String(32), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    # automatic | handoff | human | unhandled; see engine.audit.Outcome
+    Column("outcome", String(16), nullable=False),
+    Column("task", String(64)),
+    Column("reasons", Json, nullable=False),
+    Column("evidence", Json, nullable=False),
+    Column("policy_version", Integer),
+    Column("event_id", Id),
+    Column("handoff_id", Id),
+    Column("latency_ms", Integer),
+    Index(None, "subject", "id"),
+    Index(None, "desk", "at"),
+)
+
+handoffs = Table(
+    "handoffs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("desk", String(32), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("reasons", Json, nullable=False),
+    Column("evidence", Json, nullable=False),
+    Column("suggestion", Text, nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("priority", Integer, nullable=False),
+    # open → claimed → resolved | expired; see engine.inbox.HandoffState
+    Column("state", String(16), nullable=False),
+    Column("amount_minor", Id),
+    Column("currency", String(3)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(128)),
+    Column("claimed_at", UTCDateTime),
+    Column("resolved_by", String(128)),
+    Column("resolved_at", UTCDateTime),
+    Column("resolution", String(16)),
+    Column("note", Text),
+    Column("event_id", Id),
+    Column("policy_version", Integer),
+    Index(None, "state", "desk", "id"),
+    Index(None, "subject"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("connector", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("idempotency_key", String(255), nullable=False, unique=True),
+    Column("subject", String(255), nullable=False),
+    Column("payload", Json, nullable=False),
+    # pending → sent | dead; see engine.outbox.OutboxStatus
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("event_id", Id),
+    Index(None, "status", "next_attempt_at"),
+)
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("kind", String(64), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("fire_at", UTCDateTime, nullable=False),
+    Column("interval_minutes", Integer),
+    Index(None, "fire_at"),
+)
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("content", Json, nullable=False),
+    Column("source", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Ground truth of simulated situations. Handlers never receive a connection to read it through
+# their context; only benchmarks and reports that grade decisions do.
+sim_truth = Table(
+    "sim_truth",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subject", String(255), nullable=False),
+    Column("label", String(64), nullable=False),
+    Column("detail", Json, nullable=False),
+    Index(None, "subject"),
+)
