@@ -7,8 +7,22 @@ from decimal import Decimal, InvalidOperation
 
 # Currencies whose minor unit is not 1/100 (ISO 4217). Everything else uses two decimals.
 _EXPONENTS = {
-    "BHD": 3, "CLP": 0, "IQD": 3, "ISK": 0, "JOD": 3, "JPY": 0, "KRW": 0, "KWD": 3,
-    "LYD": 3, "OMR": 3, "PYG": 0, "TND": 3, "UGX": 0, "VND": 0, "XAF": 0, "XOF": 0,
+    "BHD": 3,
+    "CLP": 0,
+    "IQD": 3,
+    "ISK": 0,
+    "JOD": 3,
+    "JPY": 0,
+    "KRW": 0,
+    "KWD": 3,
+    "LYD": 3,
+    "OMR": 3,
+    "PYG": 0,
+    "TND": 3,
+    "UGX": 0,
+    "VND": 0,
+    "XAF": 0,
+    "XOF": 0,
 }
 
 
@@ -36,11 +50,11 @@ class Money:
         """Parse a decimal string such as ``"500.00"`` in ``currency``; refuses floats and excess precision."""
         currency = validate_currency(currency)
         if isinstance(text, float):
-            raise ValueError("money must be written as a decimal string such as \"500.00\", not a float")
+            raise ValueError('money must be written as a decimal string such as "500.00", not a float')
         try:
             value = Decimal(str(text).strip())
         except InvalidOperation:
-            raise ValueError(f"{text!r} is not a decimal amount such as \"500.00\"") from None
+            raise ValueError(f'{text!r} is not a decimal amount such as "500.00"') from None
         if not value.is_finite():
             raise ValueError(f"{text!r} is not a finite amount")
         exponent = currency_exponent(currency)

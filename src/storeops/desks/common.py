@@ -27,4 +27,3 @@ class CustomerRef(BaseModel):
     id: str = Field(min_length=1)
     email: str | None = None
     tags: list[str] = Field(default_factory=list)
-

@@ -103,14 +103,22 @@ def claim_handoff(conn: Connection, handoff_id: int, actor: str, *, now: datetim
     )
     if result.rowcount == 0:
         row = _get(conn, handoff_id)
-        raise Conflict(f"handoff {handoff_id} is {row['state']}" + (f" by {row['claimed_by']}" if row["claimed_by"] else ""))
+        raise Conflict(
+            f"handoff {handoff_id} is {row['state']}" + (f" by {row['claimed_by']}" if row["claimed_by"] else "")
+        )
     row = _get(conn, handoff_id)
     write_audit(
         conn,
         [
             AuditEntry(
-                at=now, actor=actor, desk=row["desk"], subject=row["subject"], action="handoff.claim",
-                outcome=Outcome.HUMAN, reasons=row["reasons"], handoff_id=handoff_id,
+                at=now,
+                actor=actor,
+                desk=row["desk"],
+                subject=row["subject"],
+                action="handoff.claim",
+                outcome=Outcome.HUMAN,
+                reasons=row["reasons"],
+                handoff_id=handoff_id,
             )
         ],
     )
@@ -160,8 +168,13 @@ def resolve_handoff(
         conn,
         [
             AuditEntry(
-                at=now, actor=actor, desk=row["desk"], subject=row["subject"],
-                action=f"handoff.{resolution.value}", outcome=Outcome.HUMAN, reasons=row["reasons"],
+                at=now,
+                actor=actor,
+                desk=row["desk"],
+                subject=row["subject"],
+                action=f"handoff.{resolution.value}",
+                outcome=Outcome.HUMAN,
+                reasons=row["reasons"],
                 evidence={"note": note, "changes": changes or {}, "waited_seconds": round(waited, 3)},
                 handoff_id=handoff_id,
             )
@@ -201,8 +214,13 @@ def expire_handoffs(conn: Connection, *, now: datetime, after_hours: int) -> int
         conn,
         [
             AuditEntry(
-                at=now, actor="automation:engine.inbox", desk=row.desk, subject=row.subject,
-                action="handoff.expire", outcome=Outcome.AUTOMATIC, reasons=row.reasons,
+                at=now,
+                actor="automation:engine.inbox",
+                desk=row.desk,
+                subject=row.subject,
+                action="handoff.expire",
+                outcome=Outcome.AUTOMATIC,
+                reasons=row.reasons,
                 evidence={"due_at": row.due_at.isoformat(), "expire_after_hours": after_hours},
                 handoff_id=row.id,
             )

@@ -138,9 +138,7 @@ def compute_report(
     if until is not None:
         handoff_filter.append(handoffs.c.created_at < until)
     for name, state, created, resolved in conn.execute(
-        select(handoffs.c.desk, handoffs.c.state, handoffs.c.created_at, handoffs.c.resolved_at).where(
-            *handoff_filter
-        )
+        select(handoffs.c.desk, handoffs.c.state, handoffs.c.created_at, handoffs.c.resolved_at).where(*handoff_filter)
     ):
         if state in ("open", "claimed"):
             desk(name).handoffs_open += 1

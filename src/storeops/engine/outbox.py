@@ -71,12 +71,10 @@ def _lease(conn: Connection, limit: int, now: datetime) -> list[Any]:
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    rows = conn.execute(query).all()
+    rows = list(conn.execute(query).all())
     if rows:
         conn.execute(
-            update(outbox)
-            .where(outbox.c.id.in_([row.id for row in rows]))
-            .values(next_attempt_at=now + LEASE)
+            update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(next_attempt_at=now + LEASE)
         )
     return rows
 

@@ -203,7 +203,8 @@ def build_policy(data: Mapping[str, Any], desks: Sequence[Desk], source: str = "
     unknown = sorted(set(overrides) - set(manual))
     if unknown:
         raise PolicyError(
-            f"{source}: [metrics] manual_minutes: unknown task {unknown[0]!r}; known tasks: {', '.join(sorted(manual))}",
+            f"{source}: [metrics] manual_minutes: unknown task {unknown[0]!r}; "
+            f"known tasks: {', '.join(sorted(manual))}",
             field="metrics.manual_minutes",
         )
     manual.update(overrides)

@@ -19,4 +19,6 @@ class OrdersPolicy(DeskPolicy):
         3, ge=1, description="Orders with shipping ≠ billing within the window that make a repeated mismatch."
     )
     address_mismatch_window_days: int = Field(30, ge=1, description="Window for address_mismatch_repeat, in days.")
-    tracking_stale_days: int = Field(5, ge=1, description="Days without a tracking scan before a shipment is irregular.")
+    tracking_stale_days: int = Field(
+        5, ge=1, description="Days without a tracking scan before a shipment is irregular."
+    )

@@ -45,17 +45,13 @@ def upgrade() -> None:
         ),
         sa.Column("policy_version", sa.Integer(), nullable=True),
         sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column(
-            "handoff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
+        sa.Column("handoff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("latency_ms", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_log_desk_at"), ["desk", "at"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_audit_log_subject_id"), ["subject", "id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_audit_log_subject_id"), ["subject", "id"], unique=False)
 
     op.create_table(
         "events",
@@ -87,9 +83,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_events_status_id"), ["status", "id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_events_subject_status_id"), ["subject", "status", "id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_events_subject_status_id"), ["subject", "status", "id"], unique=False)
 
     op.create_table(
         "handoffs",
@@ -115,9 +109,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=32), nullable=False),
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
-        sa.Column(
-            "amount_minor", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
+        sa.Column("amount_minor", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("due_at", UTCDateTime(), nullable=False),
@@ -132,9 +124,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_handoffs")),
     )
     with op.batch_alter_table("handoffs", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_handoffs_state_desk_id"), ["state", "desk", "id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_handoffs_state_desk_id"), ["state", "desk", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_handoffs_subject"), ["subject"], unique=False)
 
     op.create_table(

@@ -1,0 +1,1 @@
+"""The ``storeops`` command line."""

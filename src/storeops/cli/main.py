@@ -1,0 +1,501 @@
+"""``storeops``: every command people and scripts use. Run ``storeops --help``."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from storeops.bootstrap import App, bootstrap
+from storeops.cli.output import console, err_console, fail, print_json, report_tables
+from storeops.clock import ensure_utc
+from storeops.engine.audit import read_audit
+from storeops.engine.events import NewEvent, parse_new_event
+from storeops.engine.inbox import Resolution, list_handoffs, resolve_handoff
+from storeops.engine.metrics import compute_report
+from storeops.engine.policy import policy_defaults_dict, record_policy_version
+from storeops.engine.queue import ingest, list_events, rerun
+from storeops.engine.worker import Worker
+from storeops.errors import DatabaseUnavailable, InvalidInput, StoreopsError
+from storeops.storage.migrate import upgrade
+from storeops.storage.schema import events
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_DATABASE = 3
+
+app = typer.Typer(
+    help="storeops runs a store's back office: automation handles the routine, people decide the exceptions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+handoffs_app = typer.Typer(help="The inbox of cases automation handed to people.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+policy_app = typer.Typer(help="Thresholds and switches (storeops.toml).", no_args_is_help=True)
+events_app = typer.Typer(help="The event queue: dead letters and re-runs.", no_args_is_help=True)
+app.add_typer(handoffs_app, name="handoffs")
+app.add_typer(db_app, name="db")
+app.add_typer(policy_app, name="policy")
+app.add_typer(events_app, name="events")
+
+T = TypeVar("T")
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn every deliberate error into one line on stderr and its exit code."""
+    try:
+        yield
+    except DatabaseUnavailable as exc:
+        fail(exc.message, EXIT_DATABASE)
+    except StoreopsError as exc:
+        fail(exc.message, EXIT_BAD_INPUT)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        fail(f"database error: {reason}", EXIT_DATABASE)
+
+
+def _app(*, need_schema: bool = True) -> App:
+    return bootstrap(need_schema=need_schema)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    )
+
+
+def _actor(name: str | None) -> str:
+    return f"user:{name or os.environ.get('USER') or getpass.getuser()}"
+
+
+# --- db, policy -------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema of STOREOPS_DATABASE_URL (default ./storeops.db)."""
+    with _errors():
+        application = _app(need_schema=False)
+        upgrade(application.engine)
+        console.print(f"database {application.engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@policy_app.command("check")
+def policy_check() -> None:
+    """Validate the policy file and print its digest; exit 2 naming the key when it is wrong."""
+    with _errors():
+        application = bootstrap(check=False)
+        console.print(f"policy OK ({application.policy.source}), digest {application.policy.digest[:12]}")
+
+
+@policy_app.command("show")
+def policy_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    defaults: Annotated[bool, typer.Option("--defaults", help="Every key with its default and meaning.")] = False,
+) -> None:
+    """Print the effective policy (defaults filled in)."""
+    with _errors():
+        application = bootstrap(check=False)
+        data: dict[str, Any] = policy_defaults_dict(application.desks) if defaults else application.policy.as_dict()
+        if as_json:
+            print_json(data)
+            return
+        for section, values in data.items():
+            console.print(f"[bold]\\[{section}][/]")
+            for key, value in values.items():
+                console.print(f"  {key} = {json.dumps(value, default=str)}", highlight=False)
+
+
+# --- events in ----------------------------------------------------------------------------------
+
+
+def _read_jsonl(path: Path, application: App) -> list[NewEvent]:
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    parsed: list[NewEvent] = []
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InvalidInput(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            try:
+                parsed.append(parse_new_event(raw, application.registry.payload_models))
+            except InvalidInput as exc:
+                raise InvalidInput(f"{path}:{number}: {exc.message}", field=exc.field) from None
+    return parsed
+
+
+@app.command("ingest")
+def ingest_command(
+    file: Annotated[Path, typer.Argument(help="Native events, one JSON object a line (see docs/cli.md).")],
+) -> None:
+    """Queue native events from a JSONL file. All lines are validated first: one bad line names
+    its line number and field, and nothing is stored."""
+    with _errors():
+        application = _app()
+        parsed = _read_jsonl(file, application)
+        with application.engine.begin() as conn:
+            result = ingest(conn, parsed)
+        console.print(f"stored {len(result.ids):,} new events, {result.duplicates:,} duplicates acknowledged")
+
+
+@app.command("simulate")
+def simulate_command(
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Days of store life to simulate.")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same events.")] = 7,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write events to this JSONL file (truth beside it) instead of the database."),
+    ] = None,
+) -> None:
+    """Simulate a store and queue its events (or write them to --out), with ground truth kept apart."""
+    from storeops.simulate.run import simulate, truth_path, write_jsonl
+
+    with _errors():
+        if out is not None:
+            truth = truth_path(out)
+            try:
+                with out.open("w", encoding="utf-8") as events_out, truth.open("w", encoding="utf-8") as truth_out:
+                    total = 0
+                    with _progress() as progress:
+                        task = progress.add_task("simulating", total=days)
+                        for day in simulate(days, seed):
+                            write_jsonl(day, events_out, truth_out)
+                            total += len(day)
+                            progress.advance(task)
+            except OSError as exc:
+                raise InvalidInput(f"cannot write {exc.filename}: {exc.strerror}") from None
+            console.print(f"wrote {total:,} events to {out} and their ground truth to {truth}")
+            return
+        application = _app()
+        new, duplicates = _simulate_into(application, days, seed)
+        console.print(f"stored {new:,} new events ({duplicates:,} already there)")
+
+
+def _simulate_into(application: App, days: int, seed: int) -> tuple[int, int]:
+    from storeops.simulate.run import simulate, to_database
+
+    new = duplicates = 0
+    with _progress() as progress:
+        task = progress.add_task(f"simulating {days} days", total=days)
+        for day in simulate(days, seed):
+            added, seen = to_database(application.engine, day)
+            new += added
+            duplicates += seen
+            progress.advance(task)
+    return new, duplicates
+
+
+# --- the worker ------------------------------------------------------------------------------
+
+
+def _pending(application: App) -> int:
+    with application.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).where(events.c.status == "pending")).scalar_one())
+
+
+def _work_until_idle(application: App, batch: int | None, *, label: str = "deciding") -> Worker:
+    worker = Worker(
+        application.engine,
+        application.registry,
+        application.policy,
+        connectors=application.connectors(),
+        batch_size=batch,
+    )
+    total = _pending(application)
+    with _progress() as progress:
+        task = progress.add_task(label, total=total or None)
+        worker.run(until_idle=True, on_batch=lambda b: progress.advance(task, b.done + b.unhandled + b.dead))
+    return worker
+
+
+@app.command("work")
+def work_command(
+    until_idle: Annotated[bool, typer.Option("--until-idle", help="Stop when no event is due.")] = False,
+    batch: Annotated[
+        int | None, typer.Option(min=1, max=5000, help="Events per transaction ([engine] batch_size).")
+    ] = None,
+) -> None:
+    """Run a worker: claim events, run the desks, record decisions, send the outbox. Any number of
+    workers may run at once on PostgreSQL; SIGTERM finishes the batch in hand and exits."""
+    with _errors():
+        application = _app()
+        if until_idle:
+            worker = _work_until_idle(application, batch)
+        else:
+            worker = Worker(
+                application.engine,
+                application.registry,
+                application.policy,
+                connectors=application.connectors(),
+                batch_size=batch,
+                name=f"worker-{os.getpid()}",
+            )
+            worker.install_signal_handlers()
+            err_console.print(f"worker {worker.name} running (Ctrl-C to stop)")
+            worker.run()
+        stats = worker.stats
+        console.print(
+            f"handled {stats.done:,} events, {stats.unhandled:,} unhandled, {stats.failed:,} failed "
+            f"({stats.dead:,} dead-lettered), {stats.outbox_sent:,} outbox messages sent"
+        )
+
+
+# --- people's side ------------------------------------------------------------------------------
+
+
+class StateFilter(StrEnum):
+    open = "open"
+    claimed = "claimed"
+    resolved = "resolved"
+    expired = "expired"
+    all = "all"
+
+
+@handoffs_app.command("list")
+def handoffs_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stable JSON array (docs/cli.md).")] = False,
+    state: Annotated[
+        StateFilter, typer.Option(help="open (with claimed), claimed, resolved, expired or all.")
+    ] = StateFilter.open,
+    desk: Annotated[str | None, typer.Option(help="Only this desk's handoffs.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100000)] = 100,
+) -> None:
+    """List handoffs, oldest first (open ones by default)."""
+    with _errors():
+        application = _app()
+        with application.engine.connect() as conn:
+            rows = list_handoffs(conn, state=None if state is StateFilter.all else state.value, desk=desk, limit=limit)
+        if as_json:
+            print_json(rows)
+            return
+        if not rows:
+            console.print("no handoffs")
+            return
+        from rich.table import Table
+
+        table = Table()
+        for column in ("id", "desk", "subject", "reasons", "state", "role", "due"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(
+                str(row["id"]),
+                row["desk"],
+                row["subject"],
+                ", ".join(row["reasons"]),
+                row["state"],
+                row["role"],
+                row["due_at"][:16],
+            )
+        console.print(table)
+
+
+@handoffs_app.command("resolve")
+def handoffs_resolve(
+    handoff_id: Annotated[int, typer.Argument(help="The handoff's id.")],
+    approve: Annotated[bool, typer.Option("--approve", help="Go ahead as suggested.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Do not go ahead.")] = False,
+    note: Annotated[str | None, typer.Option(help="Why; kept in the audit log.")] = None,
+    actor: Annotated[str | None, typer.Option("--as", help="Who resolves (default: the login name).")] = None,
+) -> None:
+    """Resolve a handoff; its desk resumes from the resolution through the event queue."""
+    with _errors():
+        if approve == reject:
+            raise InvalidInput("say exactly one of --approve or --reject")
+        application = _app()
+        with application.engine.begin() as conn:
+            resolve_handoff(
+                conn, handoff_id, Resolution.APPROVE if approve else Resolution.REJECT, _actor(actor), note=note
+            )
+        console.print(
+            f"handoff {handoff_id} {'approved' if approve else 'rejected'}; the desk resumes on the next worker run"
+        )
+
+
+@app.command("audit")
+def audit_command(
+    subject: Annotated[str | None, typer.Option(help="Only this subject, e.g. order:sim:1042.")] = None,
+    desk: Annotated[str | None, typer.Option(help="Only this desk.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stable JSON array (docs/cli.md).")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=1000000)] = 200,
+) -> None:
+    """Show the audit log, oldest first: who or what acted, why, with what evidence."""
+    with _errors():
+        application = _app()
+        with application.engine.connect() as conn:
+            rows = read_audit(conn, subject=subject, desk=desk, limit=limit)
+        if as_json:
+            print_json(rows)
+            return
+        for row in rows:
+            reasons = f" [{', '.join(row['reasons'])}]" if row["reasons"] else ""
+            console.print(
+                f"{row['at'][:19]}  {row['actor']:<28} {row['subject']:<28} {row['action']}{reasons}", highlight=False
+            )
+        if not rows:
+            console.print("no audit entries")
+
+
+def _parse_time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return ensure_utc(datetime.fromisoformat(value))
+    except ValueError as exc:
+        raise InvalidInput(f"--{name}: {exc}; use e.g. 2026-01-31T00:00:00Z") from None
+
+
+@app.command("report")
+def report_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (docs/cli.md).")] = False,
+    since: Annotated[str | None, typer.Option(help="Start of the period (ISO 8601 with offset).")] = None,
+    until: Annotated[str | None, typer.Option(help="End of the period (ISO 8601 with offset).")] = None,
+) -> None:
+    """Per-desk figures: events, automation rate, handoffs by reason, latency, time saved."""
+    with _errors():
+        application = _app()
+        start, end = _parse_time(since, "since"), _parse_time(until, "until")
+        with application.engine.connect() as conn:
+            report = compute_report(
+                conn, application.policy, since=start, until=end, desk_names=[d.name for d in application.desks]
+            )
+        if as_json:
+            print_json(report.as_dict())
+            return
+        for table in report_tables(report):
+            console.print(table)
+
+
+@events_app.command("dead")
+def events_dead(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=100000)] = 100,
+) -> None:
+    """List dead-lettered events with their last error."""
+    with _errors():
+        application = _app()
+        with application.engine.connect() as conn:
+            rows = list_events(conn, status="dead", limit=limit)
+        if as_json:
+            print_json(rows)
+            return
+        for row in rows:
+            last = (row["last_error"] or "").strip().splitlines()
+            console.print(
+                f"{row['id']}  {row['kind']}  {row['subject']}  attempts={row['attempts']}  {last[-1] if last else ''}",
+                highlight=False,
+            )
+        if not rows:
+            console.print("no dead events")
+
+
+@events_app.command("rerun")
+def events_rerun(event_id: Annotated[int, typer.Argument(help="Id of a dead event.")]) -> None:
+    """Put a dead event back in the queue with fresh attempts."""
+    with _errors():
+        application = _app()
+        with application.engine.begin() as conn:
+            rerun(conn, event_id)
+        console.print(f"event {event_id} queued again")
+
+
+# --- serving and the demo ------------------------------------------------------------------------
+
+
+def _serve(application: App, host: str, port: int, *, with_worker: bool) -> None:
+    import uvicorn
+
+    from storeops.web.app import create_app
+
+    worker: Worker | None = None
+    thread: threading.Thread | None = None
+    if with_worker:
+        worker = Worker(
+            application.engine, application.registry, application.policy, connectors=application.connectors()
+        )
+        thread = threading.Thread(target=worker.run, name="storeops-worker", daemon=True)
+        thread.start()
+    console.print(f"serving storeops on http://{host}:{port}  (Ctrl-C to stop)")
+    try:
+        uvicorn.run(create_app(application), host=host, port=port, log_level="warning")
+    finally:
+        if worker is not None and thread is not None:
+            worker.stop()
+            thread.join(timeout=10)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run a worker in the same process.")] = True,
+) -> None:
+    """Serve the web app (and, by default, a worker beside it)."""
+    with _errors():
+        _serve(_app(), host, port, with_worker=worker)
+
+
+@app.command("demo")
+def demo_command(
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Days of store life to simulate.")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated store.")] = 7,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the app after the summary.")] = True,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Migrate the database, simulate a store through the engine, print the summary, serve the app."""
+    with _errors():
+        application = _app(need_schema=False)
+        upgrade(application.engine)
+        with application.engine.begin() as conn:
+            record_policy_version(conn, application.policy)
+        new, duplicates = _simulate_into(application, days, seed)
+        err_console.print(f"queued {new:,} new events ({duplicates:,} were already stored from an earlier run)")
+        _work_until_idle(application, None)
+        with application.engine.connect() as conn:
+            report = compute_report(conn, application.policy, desk_names=[d.name for d in application.desks])
+        for table in report_tables(report):
+            console.print(table)
+        console.print(
+            f"estimated time saved: [bold]{report.overall.time_saved_minutes / 60:,.1f} hours[/] "
+            f"({report.overall.automatic:,} tasks automated); "
+            f"{report.overall.handoffs_open:,} handoffs wait in the inbox"
+        )
+        if serve:
+            _serve(application, host, port, with_worker=True)
+
+
+def main() -> None:
+    """Entry point of the ``storeops`` script."""
+    app()
+
+
+__all__ = ["app", "main"]
+
+if __name__ == "__main__":
+    main()

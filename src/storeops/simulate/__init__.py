@@ -1,0 +1,6 @@
+"""A seeded, deterministic synthetic store that emits the events a real one would, with ground
+truth for every injected situation kept apart from what the desks see.
+
+One module per desk (``orders``, ``support``, ``inventory``) adds that desk's events; returns,
+marketing and vendors add theirs the same way.
+"""

@@ -1,0 +1,153 @@
+"""Simulated orders, payments, cancellations and tracking scans."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from storeops.engine.events import NewEvent
+from storeops.simulate.truth import Truth
+from storeops.simulate.world import CITIES, COUNTRIES, POSTAL, Behaviour, Customer, World, season
+
+HIGH_VALUE_MINOR = 50000
+"""The default [orders] high_value_threshold the truth labels are drawn against."""
+MISMATCH_REPEAT = 3
+ORDERS_PER_DAY = 40
+
+
+def _address(world: World, customer: Customer, country: str | None = None) -> dict[str, Any]:
+    country = country or customer.country
+    return {
+        "name": f"Customer {customer.id}",
+        "line1": f"{world.rng.randint(1, 180)} Rue du Test",
+        "city": CITIES[country],
+        "postal_code": POSTAL[country],
+        "country": country,
+    }
+
+
+def _pick_customer(world: World) -> Customer:
+    weights = {
+        Behaviour.LOYAL: 3.0,
+        Behaviour.ONE_OFF: 0.6,
+        Behaviour.VIP: 2.5,
+        Behaviour.FRAUDSTER: 0.5,
+        Behaviour.SERIAL_RETURNER: 2.5,
+        Behaviour.ANGRY: 1.0,
+    }
+    return world.rng.choices(world.customers, [weights[c.behaviour] for c in world.customers])[0]
+
+
+def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEvent, list[Truth]]]:
+    """One day's orders with their payments, cancellations and tracking scans."""
+    rng = world.rng
+    out: list[tuple[NewEvent, list[Truth]]] = []
+    count = max(1, int(rng.gauss(ORDERS_PER_DAY * season(day_index), 5)))
+    spike_sku = world.products[rng.randrange(len(world.products))].sku if rng.random() < 0.05 else None
+    spike_truth = (
+        [Truth(f"sku:{spike_sku}", "stock_anomaly", {"kind": "sales_spike", "extra_units": count})] if spike_sku else []
+    )
+    for _ in range(count):
+        customer = _pick_customer(world)
+        customer.order_count += 1
+        at = world.moment(day)
+        number = str(world.next_order)
+        world.next_order += 1
+        subject = f"order:sim:{number}"
+        lines: list[dict[str, Any]] = []
+        n_lines = rng.choice([1, 1, 1, 2, 2, 3]) + (2 if customer.behaviour is Behaviour.VIP else 0)
+        products = world.products
+        if customer.behaviour is Behaviour.FRAUDSTER:
+            products = sorted(products, key=lambda p: -p.price_minor)[:12]
+        for product in rng.choices(products, [p.popularity for p in products], k=n_lines):
+            quantity = rng.randint(2, 5) if customer.behaviour is Behaviour.FRAUDSTER else rng.choice([1, 1, 1, 2])
+            lines.append({"sku": product.sku, "quantity": quantity, "unit_price_minor": product.price_minor})
+        if spike_sku:
+            lines.append({"sku": spike_sku, "quantity": 1, "unit_price_minor": 990})
+        total = sum(line["quantity"] * line["unit_price_minor"] for line in lines)
+        billing = _address(world, customer)
+        shipping = dict(billing)
+        truths: list[Truth] = []
+        mismatch = False
+        if customer.behaviour is Behaviour.FRAUDSTER:
+            foreign = rng.choice([c for c in COUNTRIES if c != customer.country])
+            shipping = _address(world, customer, foreign)
+            mismatch = True
+            truths.append(Truth(subject, "fraud_signal", {"behaviour": customer.behaviour.value}))
+        elif rng.random() < 0.04:
+            shipping = _address(world, customer, rng.choice(COUNTRIES))
+            shipping["name"] = "A Friend"  # a gift: one mismatch is no reason to stop anyone
+            mismatch = True
+        if mismatch:
+            history = world.orders.setdefault(f"mismatch:{customer.id}", {"count": 0})
+            history["count"] += 1
+            if history["count"] >= MISMATCH_REPEAT:
+                truths.append(Truth(subject, "repeated_address_mismatch", {"mismatches": history["count"]}))
+        if total >= HIGH_VALUE_MINOR:
+            truths.append(Truth(subject, "order_value_over_threshold", {"total_minor": total}))
+        if not truths:
+            truths.append(Truth(subject, "routine"))
+        truths += spike_truth
+        spike_truth = []
+        for line in lines:
+            for warehouse in world.warehouses:
+                key = (line["sku"], warehouse)
+                if world.stock.get(key, 0) >= line["quantity"]:
+                    world.stock[key] -= line["quantity"]
+                    break
+        world.orders[number] = {"customer": customer.id, "total_minor": total, "at": at}
+        payload = {
+            "order_number": number,
+            "customer": {
+                "id": customer.id,
+                "email": customer.email,
+                "tags": customer.tags,
+                "created_at": customer.created_at.isoformat(),
+            },
+            "currency": "EUR",
+            "total_minor": total,
+            "lines": lines,
+            "shipping_address": shipping,
+            "billing_address": billing,
+            "channel": rng.choice(world.channels),
+            "ip_country": shipping["country"] if customer.behaviour is Behaviour.FRAUDSTER else customer.country,
+            "payment_status": "authorized",
+        }
+        out.append((world.event("order.created", subject, at, payload), truths))
+        out.append((world.event("order.paid", subject, at + timedelta(minutes=2), {"order_number": number}), []))
+        if rng.random() < 0.02:
+            cancel_at = at + timedelta(minutes=rng.randint(5, 120))
+            out.append(
+                (world.event("order.cancelled", subject, cancel_at, {"order_number": number, "reason": "customer"}), [])
+            )
+            continue
+        out.extend(_tracking(world, subject, number, at))
+    return out
+
+
+def _tracking(world: World, subject: str, number: str, at: datetime) -> list[tuple[NewEvent, list[Truth]]]:
+    rng = world.rng
+    tracking = f"SIM{number}{rng.randint(100, 999)}"
+    world.orders[number]["tracking"] = tracking
+    scans: list[tuple[str, datetime]] = [("label_created", at + timedelta(hours=3))]
+    fate = rng.random()
+    scans.append(("in_transit", at + timedelta(days=1)))
+    truth: list[Truth] = []
+    if fate < 0.03:
+        scans.append(("exception", at + timedelta(days=2)))
+        truth = [Truth(subject, "shipping_irregularity", {"scan": "exception"})]
+    elif fate < 0.04:
+        scans.append(("returned_to_sender", at + timedelta(days=4)))
+        truth = [Truth(subject, "shipping_irregularity", {"scan": "returned_to_sender"})]
+    elif fate < 0.06:
+        truth = [Truth(subject, "shipping_irregularity", {"scan": "stale"})]
+    else:
+        scans.append(("out_for_delivery", at + timedelta(days=2, hours=2)))
+        scans.append(("delivered", at + timedelta(days=2, hours=6)))
+    events = []
+    for index, (status, when) in enumerate(scans):
+        payload = {"order_number": number, "tracking_number": tracking, "status": status}
+        events.append(
+            (world.event("shipment.scanned", subject, when, payload), truth if index == len(scans) - 1 else [])
+        )
+    return events

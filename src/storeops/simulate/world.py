@@ -1,0 +1,182 @@
+"""The simulated store: catalogue, customers, warehouses, channels and suppliers."""
+
+from __future__ import annotations
+
+import enum
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from storeops.engine.events import NewEvent
+
+
+class Behaviour(enum.StrEnum):
+    """How a simulated customer behaves."""
+
+    LOYAL = "loyal"
+    """Orders regularly, rarely complains."""
+    ONE_OFF = "one_off"
+    """Orders once or twice."""
+    VIP = "vip"
+    """Tagged VIP; large baskets."""
+    FRAUDSTER = "fraudster"
+    """New account, high-value goods, billing and shipping countries differ."""
+    SERIAL_RETURNER = "serial_returner"
+    """Orders often and sends much back."""
+    ANGRY = "angry"
+    """Writes to support in anger."""
+
+
+BEHAVIOUR_MIX = [
+    (Behaviour.LOYAL, 0.35),
+    (Behaviour.ONE_OFF, 0.42),
+    (Behaviour.VIP, 0.05),
+    (Behaviour.FRAUDSTER, 0.04),
+    (Behaviour.SERIAL_RETURNER, 0.06),
+    (Behaviour.ANGRY, 0.08),
+]
+
+COUNTRIES = ["FR", "DE", "NL", "BE", "ES", "IT", "AT"]
+CITIES = {"FR": "Lyon", "DE": "Köln", "NL": "Utrecht", "BE": "Gent", "ES": "Valencia", "IT": "Torino", "AT": "Graz"}
+POSTAL = {"FR": "69001", "DE": "50667", "NL": "3511 AB", "BE": "9000", "ES": "46001", "IT": "10121", "AT": "8010"}
+PRODUCTS = [
+    "Linen Shirt",
+    "Wool Scarf",
+    "Canvas Tote",
+    "Leather Belt",
+    "Rain Jacket",
+    "Trail Shoes",
+    "Cotton Tee",
+    "Denim Jeans",
+    "Knit Beanie",
+    "Silk Tie",
+    "Travel Mug",
+    "Desk Lamp",
+    "Yoga Mat",
+    "Water Bottle",
+    "Sun Hat",
+    "Hiking Socks",
+    "Down Vest",
+    "Card Wallet",
+    "Espresso Cups",
+    "Chef Knife",
+]
+VARIANTS = ["S", "M", "L"]
+
+
+@dataclass
+class Customer:
+    id: str
+    email: str
+    behaviour: Behaviour
+    country: str
+    created_at: datetime
+    tags: list[str]
+    order_count: int = 0
+
+
+@dataclass
+class Product:
+    sku: str
+    title: str
+    price_minor: int
+    popularity: float
+    """Relative chance a basket line is this SKU; small for intermittent sellers."""
+    supplier: str
+    lead_time_days: int
+    cost_minor: int
+
+
+@dataclass
+class World:
+    """Everything the per-desk modules share while a simulation runs."""
+
+    seed: int
+    start: datetime
+    rng: random.Random
+    customers: list[Customer]
+    products: list[Product]
+    warehouses: list[str]
+    channels: list[str]
+    suppliers: list[str]
+    stock: dict[tuple[str, str], int] = field(default_factory=dict)
+    """True units on the shelf per (sku, warehouse), including shrinkage nobody recorded."""
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Orders placed so far by number: customer, total, tracking (for support and tracking)."""
+    next_order: int = 1000
+    next_event: int = 0
+
+    def external_id(self) -> str:
+        """A stable dedupe key: the same seed gives the same keys, so a re-run stores nothing twice."""
+        self.next_event += 1
+        return f"sim-{self.seed}-{self.next_event}"
+
+    def event(self, kind: str, subject: str, at: datetime, payload: dict[str, Any]) -> NewEvent:
+        """A simulated event of ``kind``."""
+        return NewEvent(
+            source="sim", external_id=self.external_id(), kind=kind, subject=subject, occurred_at=at, payload=payload
+        )
+
+    def moment(self, day: datetime) -> datetime:
+        """A random time during ``day`` (business hours weighted)."""
+        return day + timedelta(seconds=self.rng.randint(7 * 3600, 22 * 3600))
+
+
+def build_world(seed: int, start: datetime, *, customers: int = 400) -> World:
+    """A store with a catalogue of 60 SKUs, ``customers`` customers, 2 warehouses and 3 suppliers."""
+    rng = random.Random(seed)
+    suppliers = ["SUP-NORD", "SUP-SUD", "SUP-EST"]
+    products = []
+    for index, (title, size) in enumerate((t, s) for t in PRODUCTS for s in VARIANTS):
+        price = rng.choice([1490, 1990, 2490, 3990, 5990, 7990, 12900, 18900, 24900])
+        intermittent = rng.random() < 0.25
+        products.append(
+            Product(
+                sku=f"{title.upper().replace(' ', '-')}-{size}",
+                title=f"{title} ({size})",
+                price_minor=price,
+                popularity=rng.uniform(0.05, 0.2) if intermittent else rng.uniform(0.6, 3.0),
+                supplier=suppliers[index % len(suppliers)],
+                lead_time_days=rng.choice([5, 7, 10, 14]),
+                cost_minor=price * 45 // 100,
+            )
+        )
+    population = []
+    weights = [w for _, w in BEHAVIOUR_MIX]
+    kinds = [b for b, _ in BEHAVIOUR_MIX]
+    for number in range(1, customers + 1):
+        behaviour = rng.choices(kinds, weights)[0]
+        age_days = 0 if behaviour is Behaviour.FRAUDSTER else rng.randint(30, 900)
+        population.append(
+            Customer(
+                id=str(number),
+                email=f"customer{number}@example.test",
+                behaviour=behaviour,
+                country=rng.choice(COUNTRIES),
+                created_at=start - timedelta(days=age_days),
+                tags=["VIP"] if behaviour is Behaviour.VIP else [],
+            )
+        )
+    world = World(
+        seed=seed,
+        start=start,
+        rng=rng,
+        customers=population,
+        products=products,
+        warehouses=["WH-PARIS", "WH-BERLIN"],
+        channels=["web", "marketplace"],
+        suppliers=suppliers,
+    )
+    for product in products:
+        for warehouse in world.warehouses:
+            world.stock[(product.sku, warehouse)] = rng.randint(20, 80)
+    return world
+
+
+def season(day_index: int) -> float:
+    """Demand multiplier: a weekly rhythm (weekends busier) on a slow yearly wave."""
+    weekly = 1.25 if day_index % 7 in (5, 6) else 0.92
+    yearly = 1 + 0.25 * math.sin(2 * math.pi * day_index / 365)
+    return weekly * yearly

@@ -1,0 +1,91 @@
+"""The FastAPI application: the overview page, health and a read-only JSON API.
+
+The inbox with sign-in, roles, CSRF and write endpoints comes with the people's-side issue;
+until then the app listens on 127.0.0.1 by default and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Connection
+
+from storeops import __version__
+from storeops.bootstrap import App
+from storeops.engine.audit import read_audit
+from storeops.engine.inbox import list_handoffs
+from storeops.engine.metrics import compute_report
+from storeops.errors import StoreopsError
+from storeops.storage.db import READONLY
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def create_app(application: App) -> FastAPI:
+    """The web app over ``application``'s database and policy."""
+    api = FastAPI(
+        title="storeops",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    desk_names = [desk.name for desk in application.desks]
+
+    def connection() -> Iterator[Connection]:
+        with application.engine.connect().execution_options(**{READONLY: True}) as conn:
+            yield conn
+
+    Conn = Annotated[Connection, Depends(connection)]
+
+    @api.exception_handler(StoreopsError)
+    async def _storeops_error(_request: Request, exc: StoreopsError) -> JSONResponse:
+        return JSONResponse(
+            status_code=404 if exc.code == "not_found" else 400,
+            content={"error": {"code": exc.code, "message": exc.message, "field": exc.field}},
+        )
+
+    @api.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @api.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def overview(request: Request, conn: Conn) -> HTMLResponse:
+        report = compute_report(conn, application.policy, desk_names=desk_names)
+        waiting = list_handoffs(conn, state="open", limit=50)
+        return TEMPLATES.TemplateResponse(
+            request, "overview.html", {"report": report, "handoffs": waiting, "version": __version__}
+        )
+
+    @api.get("/api/v1/handoffs")
+    def api_handoffs(
+        conn: Conn,
+        state: Annotated[str, Query(pattern="^(open|claimed|resolved|expired|all)$")] = "open",
+        desk: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, Any]]:
+        """Handoffs oldest first (open and claimed by default)."""
+        return list_handoffs(conn, state=None if state == "all" else state, desk=desk, limit=limit)
+
+    @api.get("/api/v1/audit")
+    def api_audit(
+        conn: Conn,
+        subject: str | None = None,
+        desk: str | None = None,
+        after_id: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, Any]]:
+        """The audit log oldest first; page with ``after_id`` (the last id you saw)."""
+        return read_audit(conn, subject=subject, desk=desk, limit=limit, after_id=after_id)
+
+    @api.get("/api/v1/report")
+    def api_report(conn: Conn) -> dict[str, Any]:
+        """Per-desk and overall figures since the start."""
+        return compute_report(conn, application.policy, desk_names=desk_names).as_dict()
+
+    return api
