@@ -29,6 +29,7 @@ from storeops.engine.policy import policy_defaults_dict, record_policy_version
 from storeops.engine.queue import ingest, list_events, rerun
 from storeops.engine.worker import Worker
 from storeops.errors import DatabaseUnavailable, InvalidInput, StoreopsError
+from storeops.storage.db import read_only
 from storeops.storage.migrate import upgrade
 from storeops.storage.schema import events
 
@@ -215,7 +216,7 @@ def _simulate_into(application: App, days: int, seed: int) -> tuple[int, int]:
 
 
 def _pending(application: App) -> int:
-    with application.engine.connect() as conn:
+    with read_only(application.engine).connect() as conn:
         return int(conn.execute(select(func.count()).where(events.c.status == "pending")).scalar_one())
 
 
@@ -289,7 +290,7 @@ def handoffs_list(
     """List handoffs, oldest first (open ones by default)."""
     with _errors():
         application = _app()
-        with application.engine.connect() as conn:
+        with read_only(application.engine).connect() as conn:
             rows = list_handoffs(conn, state=None if state is StateFilter.all else state.value, desk=desk, limit=limit)
         if as_json:
             print_json(rows)
@@ -347,7 +348,7 @@ def audit_command(
     """Show the audit log, oldest first: who or what acted, why, with what evidence."""
     with _errors():
         application = _app()
-        with application.engine.connect() as conn:
+        with read_only(application.engine).connect() as conn:
             rows = read_audit(conn, subject=subject, desk=desk, limit=limit)
         if as_json:
             print_json(rows)
@@ -380,7 +381,7 @@ def report_command(
     with _errors():
         application = _app()
         start, end = _parse_time(since, "since"), _parse_time(until, "until")
-        with application.engine.connect() as conn:
+        with read_only(application.engine).connect() as conn:
             report = compute_report(
                 conn, application.policy, since=start, until=end, desk_names=[d.name for d in application.desks]
             )
@@ -399,7 +400,7 @@ def events_dead(
     """List dead-lettered events with their last error."""
     with _errors():
         application = _app()
-        with application.engine.connect() as conn:
+        with read_only(application.engine).connect() as conn:
             rows = list_events(conn, status="dead", limit=limit)
         if as_json:
             print_json(rows)
@@ -477,7 +478,7 @@ def demo_command(
         new, duplicates = _simulate_into(application, days, seed)
         err_console.print(f"queued {new:,} new events ({duplicates:,} were already stored from an earlier run)")
         _work_until_idle(application, None)
-        with application.engine.connect() as conn:
+        with read_only(application.engine).connect() as conn:
             report = compute_report(conn, application.policy, desk_names=[d.name for d in application.desks])
         for table in report_tables(report):
             console.print(table)

@@ -16,7 +16,9 @@ from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storeops.clock import utcnow
 from storeops.engine.desk import Desk, DeskPolicy
@@ -235,23 +237,34 @@ def load_policy(path: Path | None, desks: Sequence[Desk]) -> Policy:
 
 
 def record_policy_version(conn: Connection, policy: Policy) -> int:
-    """Store the policy (once per distinct content) and set and return its version number."""
+    """Store the policy (once per distinct content) and set and return its version number.
+
+    Safe when several workers start at once: a version number or digest another process
+    took first is simply looked up again.
+    """
     digest = policy.digest
-    existing = conn.execute(select(policy_versions.c.version).where(policy_versions.c.digest == digest)).scalar()
-    if existing is None:
+    factory = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    for _ in range(10):
+        existing = conn.execute(select(policy_versions.c.version).where(policy_versions.c.digest == digest)).scalar()
+        if existing is not None:
+            policy.version = int(existing)
+            return policy.version
         latest = conn.execute(select(func.max(policy_versions.c.version))).scalar() or 0
-        existing = latest + 1
-        conn.execute(
-            insert(policy_versions).values(
-                version=existing,
+        inserted = conn.execute(
+            factory(policy_versions)
+            .values(
+                version=latest + 1,
                 digest=digest,
                 content=policy.as_dict(),
                 source=policy.source,
                 created_at=utcnow(),
             )
+            .on_conflict_do_nothing()
         )
-    policy.version = int(existing)
-    return policy.version
+        if inserted.rowcount == 1:
+            policy.version = latest + 1
+            return policy.version
+    raise PolicyError("could not record the policy version: too many concurrent policy changes; try again")
 
 
 def policy_defaults_dict(desks: Sequence[Desk]) -> dict[str, dict[str, Any]]:

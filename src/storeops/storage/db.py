@@ -69,6 +69,12 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
+def read_only(engine: Engine) -> Engine:
+    """The same engine for reads that never write: on SQLite they begin a plain (deferred)
+    transaction, so in WAL mode they neither wait for nor block the worker."""
+    return engine.execution_options(**{READONLY: True})
+
+
 def check_database(engine: Engine, *, need_schema: bool = True) -> None:
     """Raise DatabaseUnavailable with a one-line reason when the database cannot be used."""
     try:

@@ -21,7 +21,7 @@ from storeops.engine.audit import read_audit
 from storeops.engine.inbox import list_handoffs
 from storeops.engine.metrics import compute_report
 from storeops.errors import StoreopsError
-from storeops.storage.db import READONLY
+from storeops.storage.db import read_only
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -38,7 +38,7 @@ def create_app(application: App) -> FastAPI:
     desk_names = [desk.name for desk in application.desks]
 
     def connection() -> Iterator[Connection]:
-        with application.engine.connect().execution_options(**{READONLY: True}) as conn:
+        with read_only(application.engine).connect() as conn:
             yield conn
 
     Conn = Annotated[Connection, Depends(connection)]

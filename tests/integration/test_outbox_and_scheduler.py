@@ -1,0 +1,139 @@
+"""Side effects after commit, and timers that fire once per slot however many workers look."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from storeops.connectors.local import FileConnector
+from storeops.engine.desk import Registry
+from storeops.engine.outbox import dispatch
+from storeops.engine.policy import Policy
+from storeops.engine.queue import ingest
+from storeops.engine.scheduler import fire_due, schedule
+from storeops.engine.worker import Worker
+from storeops.storage.schema import events, outbox, timers
+from tests.conftest import step
+
+
+class FlakyConnector:
+    """Fails the first ``failures`` sends, then records what it got."""
+
+    def __init__(self, failures: int) -> None:
+        self.name = "warehouse"
+        self.failures = failures
+        self.received: list[tuple[str, dict[str, Any], str]] = []
+
+    def send(self, action: str, payload: dict[str, Any], idempotency_key: str) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("warehouse unreachable")
+        self.received.append((action, payload, idempotency_key))
+
+
+def test_outbox_rows_commit_with_the_decision_and_are_sent_after(
+    engine: Engine, registry: Registry, policy: Policy, tmp_path: Path
+) -> None:
+    with engine.begin() as conn:
+        ingest(conn, [step("thing:1", 3, outbox=True, external_id="e-1")])
+    worker = Worker(engine, registry, policy)
+    worker.run_batch()
+    # the decision committed an outbox row; nothing has been sent yet
+    with engine.connect() as conn:
+        row = conn.execute(select(outbox)).one()
+    assert (row.connector, row.action, row.status, row.payload) == ("warehouse", "probe.ship", "pending", {"seq": 3})
+    assert row.idempotency_key == "test:e-1:probe.ship:0"
+    # when dispatched to the local file connector, the message lands on disk once
+    assert dispatch(engine, {"warehouse": FileConnector("warehouse", tmp_path)}) == 1
+    [written] = list((tmp_path / "warehouse" / "probe.ship").glob("*.json"))
+    assert json.loads(written.read_text())["payload"] == {"seq": 3}
+    assert dispatch(engine, {"warehouse": FileConnector("warehouse", tmp_path)}) == 0
+
+
+def test_a_failing_connector_is_retried_then_dead_lettered(engine: Engine, registry: Registry, policy: Policy) -> None:
+    with engine.begin() as conn:
+        ingest(conn, [step("thing:1", 1, outbox=True), step("thing:2", 2, outbox=True)])
+    Worker(engine, registry, policy).run_batch()
+    flaky = FlakyConnector(failures=1)
+    # first pass: the first message fails, the second goes through
+    assert dispatch(engine, {"warehouse": flaky}, base_seconds=0.0001) == 1
+    # second pass (retry due at once): the failed one is sent with the same idempotency key
+    assert dispatch(engine, {"warehouse": flaky}, base_seconds=0.0001) == 1
+    assert len({key for _, _, key in flaky.received}) == 2
+    # a connector that always fails: dead after max_attempts, with the error kept
+    with engine.begin() as conn:
+        ingest(conn, [step("thing:3", 3, outbox=True)])
+    Worker(engine, registry, policy).run_batch()
+    broken = FlakyConnector(failures=100)
+    for _ in range(3):
+        dispatch(engine, {"warehouse": broken}, base_seconds=0.0001, max_attempts=3)
+    with engine.connect() as conn:
+        dead = conn.execute(select(outbox).where(outbox.c.status == "dead")).one()
+    assert dead.attempts == 3 and "warehouse unreachable" in dead.last_error
+
+
+def test_a_message_for_an_unknown_connector_is_dead_at_once(engine: Engine, registry: Registry, policy: Policy) -> None:
+    with engine.begin() as conn:
+        ingest(conn, [step("thing:1", 1, outbox=True)])
+    Worker(engine, registry, policy).run_batch()
+    assert dispatch(engine, {}) == 0
+    with engine.connect() as conn:
+        row = conn.execute(select(outbox.c.status, outbox.c.last_error)).one()
+    assert row.status == "dead" and "no connector named 'warehouse'" in row.last_error
+
+
+def _ticks(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(events.c.external_id).order_by(events.c.id)).scalars())
+
+
+def test_a_recurring_timer_fires_once_per_slot_even_when_two_workers_look(engine: Engine) -> None:
+    start = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        schedule(conn, key="daily-forecast", kind="clock.tick", subject="store:main", at=start, every_minutes=1440)
+    # one minute before: nothing
+    with engine.begin() as conn:
+        assert fire_due(conn, now=start - timedelta(minutes=1)) == 0
+    # at the minute: fires; a second worker at the same minute finds nothing more
+    with engine.begin() as conn:
+        assert fire_due(conn, now=start) == 1
+    with engine.begin() as conn:
+        assert fire_due(conn, now=start + timedelta(seconds=30)) == 0
+    assert _ticks(engine) == ["daily-forecast@2026-03-01T06:00:00+00:00"]
+    with engine.connect() as conn:
+        assert conn.execute(select(timers.c.fire_at)).scalar_one() == start + timedelta(days=1)
+
+
+def test_missed_slots_fire_once_not_in_a_flood(engine: Engine) -> None:
+    start = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        schedule(conn, key="hourly", kind="clock.tick", subject="store:main", at=start, every_minutes=60)
+    # the workers were down for five and a half hours
+    with engine.begin() as conn:
+        assert fire_due(conn, now=start + timedelta(hours=5, minutes=30)) == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(timers.c.fire_at)).scalar_one() == start + timedelta(hours=6)
+
+
+def test_a_one_off_timer_fires_once_and_goes_away(engine: Engine) -> None:
+    at = datetime(2026, 3, 1, 6, 0, 40, tzinfo=UTC)
+    with engine.begin() as conn:
+        schedule(
+            conn, key="check:order:1", kind="clock.tick", subject="order:sim:1", at=at, payload={"check": "tracking"}
+        )
+    with engine.begin() as conn:
+        assert fire_due(conn, now=at) == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(timers)).first() is None
+        payload = conn.execute(select(events.c.payload)).scalar_one()
+    assert payload == {"check": "tracking", "timer": "check:order:1", "scheduled_for": "2026-03-01T06:00:00+00:00"}
+
+
+def test_schedule_rejects_a_zero_interval(engine: Engine) -> None:
+    with engine.begin() as conn, pytest.raises(ValueError, match="at least 1"):
+        schedule(conn, key="x", kind="clock.tick", subject="store:main", at=datetime.now(UTC), every_minutes=0)

@@ -1,0 +1,160 @@
+"""The event queue: idempotent ingest, per-subject order, retries, dead letters, re-runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from storeops.engine.desk import Registry
+from storeops.engine.policy import Policy
+from storeops.engine.queue import EventStatus, ingest, rerun
+from storeops.engine.worker import Worker
+from storeops.errors import Conflict, NotFound
+from storeops.storage.schema import events
+from tests.conftest import step
+from tests.probe_desk import probe_log
+
+
+def _worker(engine: Engine, registry: Registry, policy: Policy, batch: int = 50) -> Worker:
+    return Worker(engine, registry, policy, batch_size=batch)
+
+
+def _statuses(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(events.c.status, func.count()).group_by(events.c.status)).all()
+    return {status: count for status, count in rows}
+
+
+def test_duplicate_delivery_is_stored_and_processed_once(engine: Engine, registry: Registry, policy: Policy) -> None:
+    # given the same delivery three times, twice in one call and once later
+    event = step("thing:1", 1, external_id="delivery-42")
+    with engine.begin() as conn:
+        first = ingest(conn, [event, event])
+    with engine.begin() as conn:
+        again = ingest(conn, [event])
+    # then it is stored once and the repeats are acknowledged as duplicates
+    assert len(first.ids) == 1 and first.duplicates == 1
+    assert again.ids == [] and again.duplicates == 1
+    # when the worker runs, it is handled exactly once
+    _worker(engine, registry, policy).run(until_idle=True)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(probe_log)).scalar_one() == 1
+    assert _statuses(engine) == {"done": 1}
+
+
+def test_same_external_id_from_two_sources_are_two_events(engine: Engine) -> None:
+    with engine.begin() as conn:
+        result = ingest(
+            conn, [step("thing:1", 1, source="a", external_id="x"), step("thing:1", 2, source="b", external_id="x")]
+        )
+    assert len(result.ids) == 2
+
+
+def test_events_of_one_subject_are_handled_in_order_across_batches(
+    engine: Engine, registry: Registry, policy: Policy
+) -> None:
+    # given three subjects whose events arrive interleaved
+    batch = [step(f"thing:{s}", seq) for seq in range(10) for s in "abc"]
+    with engine.begin() as conn:
+        ingest(conn, batch)
+    # when a worker with a small batch drains the queue
+    _worker(engine, registry, policy, batch=4).run(until_idle=True)
+    # then each subject's steps were applied in their order, each exactly once
+    with engine.connect() as conn:
+        rows = conn.execute(select(probe_log.c.subject, probe_log.c.seq).order_by(probe_log.c.id)).all()
+    for subject in ("thing:a", "thing:b", "thing:c"):
+        assert [seq for s, seq in rows if s == subject] == list(range(10))
+
+
+def test_a_failing_event_holds_back_later_events_of_its_subject_only(
+    engine: Engine, registry: Registry, policy: Policy
+) -> None:
+    # given subject a whose first step fails once, and an unrelated subject b
+    with engine.begin() as conn:
+        ingest(conn, [step("thing:a", 1, fail_times=1), step("thing:a", 2), step("thing:b", 1)])
+    worker = _worker(engine, registry, policy)
+    # when one batch runs
+    first = worker.run_batch()
+    # then a's first step failed and is pending again, a's second waited, b went through
+    assert (first.claimed, first.done, first.failed) == (2, 1, 1)
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(select(probe_log.c.subject, probe_log.c.seq))] == [("thing:b", 1)]
+        failed = conn.execute(select(events).where(events.c.subject == "thing:a").order_by(events.c.id)).first()
+    assert failed is not None
+    assert failed.status == "pending" and failed.attempts == 1 and "probe failure on attempt 1" in failed.last_error
+    # when the retry is due, both of a's steps run, in order
+    worker.run(until_idle=True)
+    with engine.connect() as conn:
+        rows = conn.execute(select(probe_log.c.subject, probe_log.c.seq).order_by(probe_log.c.id)).all()
+    assert [tuple(r) for r in rows] == [("thing:b", 1), ("thing:a", 1), ("thing:a", 2)]
+
+
+def test_an_event_is_dead_lettered_after_max_attempts_and_can_be_rerun(
+    engine: Engine, registry: Registry, policy: Policy, tmp_path: Path
+) -> None:
+    # given an event whose handler is broken (max_attempts is 3), followed by another of its subject
+    bug = tmp_path / "bug"
+    bug.touch()
+    with engine.begin() as conn:
+        [event_id] = ingest(conn, [step("thing:a", 1, fail_while_file=str(bug))]).ids
+        ingest(conn, [step("thing:a", 2)])
+    _worker(engine, registry, policy).run(until_idle=True)
+    # then it is dead with its attempts and error kept, and it no longer blocks its subject
+    with engine.connect() as conn:
+        dead = conn.execute(select(events).where(events.c.id == event_id)).one()
+        applied = conn.execute(select(probe_log.c.seq)).scalars().all()
+    assert dead.status == EventStatus.DEAD and dead.attempts == 3
+    assert f"probe broken while {bug} exists" in dead.last_error
+    assert applied == [2]
+    # when the bug is fixed and a person re-runs the event
+    bug.unlink()
+    with engine.begin() as conn:
+        rerun(conn, event_id)
+    _worker(engine, registry, policy).run(until_idle=True)
+    # then it is handled, once
+    with engine.connect() as conn:
+        assert conn.execute(select(events.c.status).where(events.c.id == event_id)).scalar_one() == "done"
+        assert conn.execute(select(probe_log.c.seq).order_by(probe_log.c.id)).scalars().all() == [2, 1]
+
+
+def test_rerun_refuses_unknown_and_live_events(engine: Engine) -> None:
+    with engine.begin() as conn:
+        [event_id] = ingest(conn, [step("thing:a", 1)]).ids
+    with engine.begin() as conn, pytest.raises(NotFound):
+        rerun(conn, 999999)
+    with engine.begin() as conn, pytest.raises(Conflict, match="pending, not dead"):
+        rerun(conn, event_id)
+
+
+def test_one_bad_event_does_not_fail_its_batch(engine: Engine, registry: Registry, policy: Policy) -> None:
+    # given a batch of ten subjects of which one fails
+    with engine.begin() as conn:
+        ingest(conn, [step(f"thing:{n}", 1, fail_times=1 if n == 4 else 0) for n in range(10)])
+    # when one batch runs
+    stats = _worker(engine, registry, policy).run_batch()
+    # then nine are done (each applied once) and only the bad one waits for its retry
+    assert (stats.done, stats.failed) == (9, 1)
+    with engine.connect() as conn:
+        assert sorted(conn.execute(select(probe_log.c.subject)).scalars()) == sorted(
+            f"thing:{n}" for n in range(10) if n != 4
+        )
+
+
+def test_a_defined_kind_without_handler_is_counted_unhandled(
+    engine: Engine, registry: Registry, policy: Policy
+) -> None:
+    from datetime import UTC, datetime
+
+    from storeops.engine.events import NewEvent
+
+    event = NewEvent(
+        source="t", external_id="1", kind="probe.ignored", subject="thing:1", occurred_at=datetime.now(UTC), payload={}
+    )
+    with engine.begin() as conn:
+        ingest(conn, [event])
+    stats = _worker(engine, registry, policy).run(until_idle=True)
+    assert stats.unhandled == 1 and stats.done == 0
+    with engine.connect() as conn:
+        assert conn.execute(select(events.c.status, events.c.desk)).one() == ("unhandled", "probe")

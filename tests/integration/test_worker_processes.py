@@ -1,0 +1,180 @@
+"""Real worker processes: killed mid-batch, and four at once on PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, delete, func, select
+
+from storeops.engine.desk import Registry
+from storeops.engine.policy import Policy
+from storeops.engine.queue import ingest
+from storeops.engine.worker import Worker
+from storeops.storage.db import create_db_engine, read_only
+from storeops.storage.migrate import upgrade
+from storeops.storage.schema import audit_log, events
+from tests.conftest import _create_database, _drop_database, step
+from tests.probe_desk import probe_log, probe_metadata
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+DESKS = "storeops.desks.orders:DESK,storeops.desks.support:DESK,storeops.desks.inventory:DESK,tests.probe_desk:DESK"
+
+
+def spawn_worker(url: str, *args: str) -> subprocess.Popen[bytes]:
+    """``storeops work`` in its own process, with the probe desk wired in."""
+    env = {
+        **os.environ,
+        "STOREOPS_DATABASE_URL": url,
+        "STOREOPS_DESKS": DESKS,
+        "PYTHONPATH": str(REPO),
+    }
+    env.pop("STOREOPS_POLICY_FILE", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "storeops.cli.main", "work", *args],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def stop(worker: subprocess.Popen[bytes], sig: signal.Signals) -> tuple[int, str]:
+    """Send ``sig`` and wait; returns the exit code and what the worker wrote on stderr."""
+    worker.send_signal(sig)
+    _, err = worker.communicate(timeout=60)
+    return worker.returncode, err.decode(errors="replace")
+
+
+def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+def applied(engine: Engine) -> int:
+    with read_only(engine).connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(probe_log)).scalar_one())
+
+
+def check_exactly_once_in_order(engine: Engine, expected: dict[str, list[int]]) -> None:
+    """Every event applied once; each subject's steps in order and never two at a time."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                probe_log.c.event_id, probe_log.c.subject, probe_log.c.seq, probe_log.c.started, probe_log.c.ended
+            ).order_by(probe_log.c.id)
+        ).all()
+        statuses = dict(conn.execute(select(events.c.status, func.count()).group_by(events.c.status)).all())
+        decisions = conn.execute(select(func.count()).select_from(audit_log)).scalar_one()
+    event_ids = [row.event_id for row in rows]
+    assert len(event_ids) == len(set(event_ids)), "an event was applied twice"
+    assert statuses == {"done": sum(len(v) for v in expected.values())}
+    assert decisions == len(rows)
+    by_subject: dict[str, list] = defaultdict(list)
+    for row in rows:
+        by_subject[row.subject].append(row)
+    assert {s: [r.seq for r in rs] for s, rs in by_subject.items()} == expected
+    for subject_rows in by_subject.values():
+        for before, after in itertools.pairwise(subject_rows):
+            assert before.ended <= after.started, "two events of one subject ran at once"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(
+    backend: str, request: pytest.FixtureRequest, registry: Registry, policy: Policy
+) -> None:
+    url = str(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url"))
+    engine = create_db_engine(url)
+    upgrade(engine)
+    probe_metadata.create_all(engine)
+    # given 400 slow-ish events over 20 subjects
+    expected = {f"thing:{s}": list(range(20)) for s in range(20)}
+    with engine.begin() as conn:
+        ingest(conn, [step(f"thing:{s}", seq, sleep_ms=3) for seq in range(20) for s in range(20)])
+    # when a worker has committed some batches and is inside another, it is SIGKILLed
+    worker = spawn_worker(url, "--batch", "25")
+    wait_for(lambda: applied(engine) >= 50)
+    stop(worker, signal.SIGKILL)
+    # then what it committed is consistent (no half batch) and some work was left
+    with engine.connect() as conn:
+        done = conn.execute(select(func.count()).where(events.c.status == "done")).scalar_one()
+    assert done == applied(engine) < 400
+    # and a new worker finishes the rest: everything once, each subject in order
+    Worker(engine, registry, policy).run(until_idle=True)
+    check_exactly_once_in_order(engine, expected)
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_sigterm_lets_a_worker_finish_its_batch(postgres_url: str) -> None:
+    engine = create_db_engine(postgres_url)
+    upgrade(engine)
+    probe_metadata.create_all(engine)
+    with engine.begin() as conn:
+        ingest(conn, [step(f"thing:{s}", 0, sleep_ms=20) for s in range(200)])
+    worker = spawn_worker(postgres_url, "--batch", "50")
+    assert worker.stderr is not None and b"running" in worker.stderr.readline()
+    wait_for(lambda: applied(engine) >= 1)
+    code, err = stop(worker, signal.SIGTERM)
+    assert code == 0, err
+    with engine.connect() as conn:
+        done = conn.execute(select(func.count()).where(events.c.status == "done")).scalar_one()
+    assert done == applied(engine) and done % 50 == 0
+    engine.dispose()
+
+
+@pytest.mark.postgres
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    subjects=st.lists(st.integers(min_value=0, max_value=5), min_size=30, max_size=90),
+    chunks=st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=6),
+)
+def test_four_workers_keep_per_subject_order(postgres_server: str, subjects: list[int], chunks: list[int]) -> None:
+    # given events of up to six subjects in an interleaving hypothesis chooses, arriving in chunks
+    url = _create_database(postgres_server)
+    engine = create_db_engine(url)
+    try:
+        upgrade(engine)
+        probe_metadata.create_all(engine)
+        counters: dict[str, int] = defaultdict(int)
+        batch = []
+        for s in subjects:
+            subject = f"thing:{s}"
+            batch.append(step(subject, counters[subject], sleep_ms=2))
+            counters[subject] += 1
+        expected = {subject: list(range(n)) for subject, n in counters.items()}
+        # when four worker processes run while the events arrive
+        workers = [spawn_worker(url, "--batch", "5") for _ in range(4)]
+        for worker in workers:
+            assert worker.stderr is not None and b"running" in worker.stderr.readline()
+        position = 0
+        for size in [*chunks, len(batch)]:
+            with engine.begin() as conn:
+                ingest(conn, batch[position : position + size])
+            position += size
+            time.sleep(0.05)
+        wait_for(lambda: applied(engine) == len(batch), timeout=120)
+        for worker in workers:
+            code, err = stop(worker, signal.SIGTERM)
+            assert code == 0, err
+        # then every event ran once, each subject in order, never two of a subject at once
+        check_exactly_once_in_order(engine, expected)
+        with engine.begin() as conn:
+            conn.execute(delete(probe_log))
+    finally:
+        engine.dispose()
+        _drop_database(postgres_server, url)

@@ -1,0 +1,103 @@
+"""A desk for testing the engine: it records every run so tests can check order and exactly-once.
+
+Wired in explicitly (``STOREOPS_DESKS=tests.probe_desk:DESK`` or ``Registry([DESK])``).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import time
+
+from pydantic import Field
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, insert
+
+from storeops.engine.context import HandlerContext
+from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
+from storeops.engine.desk import Desk
+from storeops.engine.events import Event, Payload
+from storeops.money import Money
+
+probe_metadata = MetaData()
+probe_log = Table(
+    "probe_log",
+    probe_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", Integer, nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started", Float, nullable=False),
+    Column("ended", Float, nullable=False),
+)
+
+
+class ProbeReason(enum.StrEnum):
+    """Reason codes of the probe desk."""
+
+    NEEDS_PERSON = "needs_person"
+    """The event asked to be handed to a person."""
+
+
+class ProbeStep(Payload):
+    """``probe.step``: one numbered step of a subject."""
+
+    seq: int
+    fail_times: int = Field(0, ge=0)
+    """Raise on the first N attempts."""
+    sleep_ms: int = Field(0, ge=0)
+    handoff: bool = False
+    outbox: bool = False
+    fail_while_file: str | None = None
+    """Raise while this file exists (a bug that someone later fixes)."""
+
+
+class ProbeIgnored(Payload):
+    """``probe.ignored``: defined, but no handler."""
+
+
+def handle_step(event: Event, ctx: HandlerContext) -> Decision:
+    step = event.parsed(ProbeStep)
+    started = time.time()
+    if step.sleep_ms:
+        time.sleep(step.sleep_ms / 1000)
+    if event.attempts < step.fail_times:
+        raise RuntimeError(f"probe failure on attempt {event.attempts + 1}")
+    if step.fail_while_file and os.path.exists(step.fail_while_file):
+        raise RuntimeError(f"probe broken while {step.fail_while_file} exists")
+    ctx.conn.execute(
+        insert(probe_log).values(
+            event_id=event.id, subject=event.subject, seq=step.seq, pid=os.getpid(), started=started, ended=time.time()
+        )
+    )
+    if step.handoff:
+        return Decision(
+            action="probe.hold",
+            reasons=(ProbeReason.NEEDS_PERSON,),
+            evidence={"seq": step.seq},
+            handoff=HandoffRequest(role="ops", suggestion="approve the probe", amount=Money(12345, "EUR")),
+        )
+    outbox = (
+        (OutboxMessage(connector="warehouse", action="probe.ship", payload={"seq": step.seq}),) if step.outbox else ()
+    )
+    return Decision(action="probe.done", evidence={"seq": step.seq}, task="probe.step", outbox=outbox)
+
+
+def handle_resolved(event: Event, ctx: HandlerContext) -> Decision:
+    ctx.conn.execute(
+        insert(probe_log).values(
+            event_id=event.id, subject=event.subject, seq=-1, pid=os.getpid(), started=time.time(), ended=time.time()
+        )
+    )
+    resolution = str(event.payload["resolution"])
+    return Decision(action=f"probe.resumed.{resolution}", evidence={"resolution": resolution})
+
+
+DESK = Desk(
+    name="probe",
+    kinds={"probe.step": ProbeStep, "probe.ignored": ProbeIgnored},
+    handlers={"probe.step": handle_step},
+    on_handoff_resolved=handle_resolved,
+    reasons=ProbeReason,
+    manual_minutes={"probe.step": 2.0},
+)
