@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./storeops.db"
@@ -30,6 +30,14 @@ class Settings(BaseSettings):
         default=None,
         description="Comma-separated 'module:attribute' desk specs replacing the built-in desks.",
     )
+
+    @field_validator("database_url", "policy_file", "desks", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object, info: ValidationInfo) -> object:
+        # An exported-but-empty variable means "use the default", as in most Unix tools.
+        if isinstance(value, str) and not value.strip():
+            return DEFAULT_DATABASE_URL if info.field_name == "database_url" else None
+        return value
 
 
 def load_settings() -> Settings:

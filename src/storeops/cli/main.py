@@ -56,9 +56,13 @@ app.add_typer(events_app, name="events")
 T = TypeVar("T")
 
 
+_opened: list[App] = []
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Turn every deliberate error into one line on stderr and its exit code."""
+    """Turn every deliberate error into one line on stderr and its exit code; close what the
+    command opened."""
     try:
         yield
     except DatabaseUnavailable as exc:
@@ -68,10 +72,15 @@ def _errors() -> Iterator[None]:
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         fail(f"database error: {reason}", EXIT_DATABASE)
+    finally:
+        while _opened:
+            _opened.pop().engine.dispose()
 
 
-def _app(*, need_schema: bool = True) -> App:
-    return bootstrap(need_schema=need_schema)
+def _app(*, need_schema: bool = True, check: bool = True) -> App:
+    application = bootstrap(need_schema=need_schema, check=check)
+    _opened.append(application)
+    return application
 
 
 def _progress() -> Progress:
@@ -105,7 +114,7 @@ def db_upgrade() -> None:
 def policy_check() -> None:
     """Validate the policy file and print its digest; exit 2 naming the key when it is wrong."""
     with _errors():
-        application = bootstrap(check=False)
+        application = _app(check=False)
         console.print(f"policy OK ({application.policy.source}), digest {application.policy.digest[:12]}")
 
 
@@ -116,7 +125,7 @@ def policy_show(
 ) -> None:
     """Print the effective policy (defaults filled in)."""
     with _errors():
-        application = bootstrap(check=False)
+        application = _app(check=False)
         data: dict[str, Any] = policy_defaults_dict(application.desks) if defaults else application.policy.as_dict()
         if as_json:
             print_json(data)
@@ -124,7 +133,7 @@ def policy_show(
         for section, values in data.items():
             console.print(f"[bold]\\[{section}][/]")
             for key, value in values.items():
-                console.print(f"  {key} = {json.dumps(value, default=str)}", highlight=False)
+                console.print(f"  {key} = {json.dumps(value, default=str)}", highlight=False, markup=False)
 
 
 # --- events in ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,7 +37,13 @@ MONEY = _MoneyMarker()
 
 
 def _decimal_text(value: str) -> str:
-    Money.parse(value, "XXX")  # shape only; the store's currency is checked when the policy is built
+    # Shape only (a finite decimal); the precision the store's currency allows is checked in build_policy.
+    try:
+        amount = Decimal(value.strip())
+    except InvalidOperation:
+        raise ValueError(f'{value!r} is not a decimal amount such as "500.00"') from None
+    if not amount.is_finite():
+        raise ValueError(f"{value!r} is not a finite amount")
     return value
 
 

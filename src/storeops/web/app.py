@@ -26,6 +26,16 @@ from storeops.storage.db import read_only
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
+def _connection(request: Request) -> Iterator[Connection]:
+    """A read-only connection for one request."""
+    application: App = request.app.state.storeops
+    with read_only(application.engine).connect() as conn:
+        yield conn
+
+
+Conn = Annotated[Connection, Depends(_connection)]
+
+
 def create_app(application: App) -> FastAPI:
     """The web app over ``application``'s database and policy."""
     api = FastAPI(
@@ -35,13 +45,8 @@ def create_app(application: App) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    api.state.storeops = application
     desk_names = [desk.name for desk in application.desks]
-
-    def connection() -> Iterator[Connection]:
-        with read_only(application.engine).connect() as conn:
-            yield conn
-
-    Conn = Annotated[Connection, Depends(connection)]
 
     @api.exception_handler(StoreopsError)
     async def _storeops_error(_request: Request, exc: StoreopsError) -> JSONResponse:

@@ -1,0 +1,243 @@
+"""The command line as people and scripts use it: exit codes, one-line errors, stable JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner, Result
+
+from storeops.cli.main import app
+from storeops.storage.db import create_db_engine
+from storeops.storage.schema import events
+from tests.probe_desk import probe_metadata
+
+DESKS = "storeops.desks.orders:DESK,storeops.desks.support:DESK,storeops.desks.inventory:DESK,tests.probe_desk:DESK"
+
+
+class Cli:
+    """Runs ``storeops`` in-process against one database."""
+
+    def __init__(self, url: str, tmp_path: Path) -> None:
+        self.url = url
+        self.env = {
+            "STOREOPS_DATABASE_URL": url,
+            "STOREOPS_DESKS": DESKS,
+            "STOREOPS_POLICY_FILE": "",
+            "STOREOPS_OUTBOX_DIR": str(tmp_path / "outbox"),
+        }
+        self.tmp_path = tmp_path
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        result = CliRunner().invoke(app, list(args), env={**self.env, **(env or {})})
+        assert "Traceback" not in result.stderr
+        return result
+
+    def json(self, *args: str) -> Any:
+        result = self(*args)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    def count_events(self) -> int:
+        engine = create_db_engine(self.url)
+        with engine.connect() as conn:
+            count = int(conn.execute(select(func.count()).select_from(events)).scalar_one())
+        engine.dispose()
+        return count
+
+
+@pytest.fixture
+def cli(db_url: str, tmp_path: Path) -> Cli:
+    runner = Cli(db_url, tmp_path)
+    result = runner("db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert "is up to date" in result.stdout
+    engine = create_db_engine(db_url)
+    probe_metadata.create_all(engine)
+    engine.dispose()
+    return runner
+
+
+def line(kind: str = "probe.step", external_id: str = "e1", subject: str = "thing:1", **payload: Any) -> str:
+    return json.dumps(
+        {
+            "source": "test",
+            "external_id": external_id,
+            "kind": kind,
+            "subject": subject,
+            "occurred_at": "2026-02-01T10:00:00Z",
+            "payload": payload or {"seq": 1},
+        }
+    )
+
+
+def write(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_ingest_stores_once_and_acknowledges_duplicates(cli: Cli, tmp_path: Path) -> None:
+    path = write(tmp_path, line(external_id="a"), line(external_id="b", seq=2), "", line(external_id="a"))
+    first = cli("ingest", str(path))
+    assert first.exit_code == 0 and "stored 2 new events, 1 duplicates acknowledged" in first.stdout
+    again = cli("ingest", str(path))
+    assert "stored 0 new events, 3 duplicates acknowledged" in again.stdout
+    assert cli.count_events() == 2
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("{not json", "events.jsonl:2: not valid JSON"),
+        (line(kind="order.teleported", external_id="x"), "events.jsonl:2: unknown event kind 'order.teleported'"),
+        (
+            line(external_id="x", seq="seven"),
+            "events.jsonl:2: probe.step: payload.seq: Input should be a valid integer",
+        ),
+        ('["an", "array"]', "events.jsonl:2: an event must be a JSON object, got list"),
+    ],
+)
+def test_one_bad_line_stores_nothing_and_names_the_line(cli: Cli, tmp_path: Path, bad: str, message: str) -> None:
+    path = write(tmp_path, line(external_id="ok"), bad, line(external_id="ok2"))
+    result = cli("ingest", str(path))
+    assert result.exit_code == 2
+    assert message in result.output
+    assert cli.count_events() == 0
+
+
+def test_ingest_of_a_missing_file(cli: Cli, tmp_path: Path) -> None:
+    result = cli("ingest", str(tmp_path / "nope.jsonl"))
+    assert result.exit_code == 2 and "cannot read" in result.output and "No such file" in result.output
+
+
+def test_handoff_list_resolve_and_audit_json(cli: Cli, tmp_path: Path) -> None:
+    cli("ingest", str(write(tmp_path, line(seq=5, handoff=True))))
+    assert cli("work", "--until-idle").exit_code == 0
+    [handoff] = cli.json("handoffs", "list", "--json")
+    assert {"id", "desk", "subject", "reasons", "state", "created_at"} <= set(handoff)
+    assert (handoff["desk"], handoff["subject"], handoff["reasons"], handoff["state"]) == (
+        "probe",
+        "thing:1",
+        ["needs_person"],
+        "open",
+    )
+    both = cli("handoffs", "resolve", str(handoff["id"]), "--approve", "--reject")
+    assert both.exit_code == 2 and "exactly one of --approve or --reject" in both.output
+    resolved = cli("handoffs", "resolve", str(handoff["id"]), "--approve", "--note", "known customer", "--as", "ana")
+    assert resolved.exit_code == 0, resolved.output
+    again = cli("handoffs", "resolve", str(handoff["id"]), "--reject")
+    assert again.exit_code == 2 and "already resolved" in again.output
+    missing = cli("handoffs", "resolve", "999", "--reject")
+    assert missing.exit_code == 2 and "handoff 999 does not exist" in missing.output
+    assert cli.json("handoffs", "list", "--json") == []
+    assert [h["state"] for h in cli.json("handoffs", "list", "--json", "--state", "all")] == ["resolved"]
+    cli("work", "--until-idle")
+    trail = cli.json("audit", "--subject", "thing:1", "--json")
+    for entry in trail:
+        assert {"at", "actor", "subject", "action", "reasons", "evidence"} <= set(entry)
+    assert [(e["actor"], e["action"]) for e in trail] == [
+        ("automation:probe", "probe.hold"),
+        ("user:ana", "handoff.approve"),
+        ("automation:probe", "probe.resumed.approve"),
+    ]
+    assert trail[1]["evidence"]["note"] == "known customer"
+
+
+def test_report_json_counts_what_happened(cli: Cli, tmp_path: Path) -> None:
+    cli(
+        "ingest",
+        str(
+            write(
+                tmp_path,
+                line(external_id="1", subject="thing:1", seq=1),
+                line(external_id="2", subject="thing:2", seq=1),
+                line(external_id="3", subject="thing:3", seq=1, handoff=True),
+                line(kind="probe.ignored", external_id="4", subject="thing:4"),
+            )
+        ),
+    )
+    cli("work", "--until-idle")
+    report = cli.json("report", "--json")
+    [probe] = [d for d in report["desks"] if d["desk"] == "probe"]
+    assert (probe["events"], probe["automatic"], probe["handed_off"], probe["unhandled"]) == (4, 2, 1, 1)
+    assert probe["automation_rate"] == pytest.approx(2 / 3, abs=1e-4)
+    assert probe["handoffs_by_reason"] == {"needs_person": 1}
+    assert probe["time_saved_minutes"] == 4.0  # two probe.step tasks at 2 minutes each
+    assert report["overall"]["events"] == 4
+    bad = cli("report", "--since", "yesterday")
+    assert bad.exit_code == 2 and "--since" in bad.output
+
+
+def test_dead_letters_listed_and_rerun(cli: Cli, tmp_path: Path) -> None:
+    cli("ingest", str(write(tmp_path, line(seq=1, fail_times=99))))
+    policy = tmp_path / "fast.toml"
+    policy.write_text("[engine]\nmax_attempts = 1\n", encoding="utf-8")
+    cli("work", "--until-idle", env={"STOREOPS_POLICY_FILE": str(policy)})
+    [dead] = cli.json("events", "dead", "--json")
+    assert dead["status"] == "dead" and "probe failure on attempt 1" in dead["last_error"]
+    assert cli("events", "rerun", str(dead["id"])).exit_code == 0
+    refused = cli("events", "rerun", str(dead["id"]))
+    assert refused.exit_code == 2 and "only dead events can be re-run" in refused.output
+
+
+def test_policy_check_names_the_bad_key(cli: Cli, tmp_path: Path) -> None:
+    policy = tmp_path / "storeops.toml"
+    policy.write_text("[orders]\nrisk_threshold = 2\n", encoding="utf-8")
+    result = cli("policy", "check", env={"STOREOPS_POLICY_FILE": str(policy)})
+    assert result.exit_code == 2
+    assert f"{policy}: [orders] risk_threshold: Input should be less than or equal to 1" in result.output
+    policy.write_text("[orders]\nrisk_threshold = 0.5\n", encoding="utf-8")
+    assert cli("policy", "check", env={"STOREOPS_POLICY_FILE": str(policy)}).exit_code == 0
+    assert cli.json("policy", "show", "--json")["orders"]["high_value_threshold"] == "500.00"
+
+
+def test_simulate_into_the_database_is_idempotent(cli: Cli) -> None:
+    first = cli("simulate", "--days", "2", "--seed", "3")
+    assert first.exit_code == 0, first.output
+    stored = cli.count_events()
+    assert stored > 100
+    second = cli("simulate", "--days", "2", "--seed", "3")
+    assert f"stored 0 new events ({stored:,} already there)" in second.stdout
+    assert cli.count_events() == stored
+
+
+def test_simulate_to_files_is_deterministic_and_keeps_truth_apart(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for name in ("a", "b"):
+        result = runner.invoke(
+            app, ["simulate", "--days", "3", "--seed", "5", "--out", str(tmp_path / f"{name}.jsonl")]
+        )
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    truth = [json.loads(x) for x in (tmp_path / "a.truth.jsonl").read_text().splitlines()]
+    assert truth and all({"external_id", "subject", "label"} <= set(t) for t in truth)
+    assert '"label":' not in (tmp_path / "a.jsonl").read_text()
+
+
+def test_database_problems_are_one_line_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    cases = {
+        f"sqlite:///{tmp_path}/fresh.db": "has no storeops schema; run 'storeops db upgrade' first",
+        f"sqlite:///{tmp_path}/no/such/folder/x.db": "folder",
+        "postgresql+psycopg://nobody@127.0.0.1:1/none": "cannot reach database",
+        "not a url": "is not a database URL",
+        "mysql://root@localhost/x": "unsupported database 'mysql'",
+    }
+    for url, message in cases.items():
+        result = runner.invoke(app, ["handoffs", "list"], env={"STOREOPS_DATABASE_URL": url})
+        assert result.exit_code == 3, (url, result.output)
+        assert message in result.output
+        assert "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) <= 2
+
+
+def test_demo_without_serving_prints_the_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["demo", "--days", "2", "--no-serve"], env={"STOREOPS_DATABASE_URL": ""})
+    assert result.exit_code == 0, result.output
+    assert "What happened, per desk" in result.stdout and "estimated time saved" in result.stdout
+    assert (tmp_path / "storeops.db").exists()
