@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, literal, select, text, update
+from sqlalchemy import Connection, exists, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -84,6 +85,19 @@ def ingest(conn: Connection, new_events: Sequence[NewEvent], *, now: datetime | 
     return IngestResult(ids=ids, duplicates=len(rows) - len(ids))
 
 
+_CLAIMED_COLUMNS = (
+    "id",
+    "source",
+    "external_id",
+    "kind",
+    "subject",
+    "occurred_at",
+    "received_at",
+    "payload",
+    "attempts",
+)
+
+
 def subject_lock_key(subject: str) -> int:
     """A signed 64-bit key for the subject's PostgreSQL advisory lock."""
     return int.from_bytes(hashlib.blake2b(subject.encode(), digest_size=8).digest(), "big", signed=True)
@@ -95,7 +109,7 @@ def claim(conn: Connection, limit: int, *, now: datetime) -> list[Event]:
     a subject's events are handled in order and never two at once."""
     earlier = events.alias("earlier")
     query = (
-        select(events)
+        select(*(events.c[name] for name in _CLAIMED_COLUMNS))
         .where(
             events.c.status == EventStatus.PENDING.value,
             events.c.run_after <= now,
@@ -124,32 +138,22 @@ def claim(conn: Connection, limit: int, *, now: datetime) -> list[Event]:
         ).all()
         held = {k for k, ok in got if ok}
         rows = [row for row, key in zip(rows, keys, strict=True) if key in held]
-    return [
-        Event(
-            id=row.id,
-            source=row.source,
-            external_id=row.external_id,
-            kind=row.kind,
-            subject=row.subject,
-            occurred_at=row.occurred_at,
-            received_at=row.received_at,
-            payload=row.payload,
-            attempts=row.attempts,
-        )
-        for row in rows
-    ]
+    # The selected columns are Event's fields, in order.
+    return [Event(*row) for row in rows]
 
 
 def mark_finished(conn: Connection, finished: Sequence[tuple[int, EventStatus, str]], *, now: datetime) -> None:
-    """Mark claimed events done or unhandled (with the desk that owns them) in one statement."""
-    if not finished:
-        return
-    conn.execute(
-        update(events)
-        .where(events.c.id == bindparam("b_id"))
-        .values(status=bindparam("b_status"), desk=bindparam("b_desk"), processed_at=now, last_error=None),
-        [{"b_id": i, "b_status": s.value, "b_desk": d} for i, s, d in finished],
-    )
+    """Mark claimed events done or unhandled (with the desk that owns them): one UPDATE per
+    (status, desk) group rather than one per event."""
+    groups: dict[tuple[EventStatus, str], list[int]] = defaultdict(list)
+    for event_id, status, desk in finished:
+        groups[(status, desk)].append(event_id)
+    for (status, desk), ids in groups.items():
+        conn.execute(
+            update(events)
+            .where(events.c.id.in_(ids))
+            .values(status=status.value, desk=desk, processed_at=now, last_error=None)
+        )
 
 
 def retry_delay(attempts: int, base_seconds: float, max_seconds: float) -> timedelta:

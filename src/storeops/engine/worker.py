@@ -83,6 +83,7 @@ class Worker:
         self.batch_size = batch_size or policy.engine.batch_size
         self.name = name
         self.stats = WorkerStats()
+        self._sqlite = engine.dialect.name == "sqlite"
         self._stop = threading.Event()
         if policy.version is None:
             with engine.begin() as conn:
@@ -268,6 +269,10 @@ class Worker:
             if on_batch is not None and batch.claimed:
                 on_batch(batch)
             sent = self.send_outbox()
+            if self._sqlite and 0 < batch.claimed < self.batch_size:
+                # No backlog: leave SQLite's single write lock free for a moment so that a
+                # producer waiting to ingest gets in between two of our transactions.
+                time.sleep(0.001)
             if batch.claimed == 0 and sent == 0:
                 if until_idle and self.tick() == 0:
                     break

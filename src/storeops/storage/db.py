@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +61,42 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Writers take the lock up front: a deferred transaction that later upgrades to a write
-        # fails with SQLITE_BUSY instead of waiting, which would surface as spurious errors.
+        raw = conn.connection.driver_connection
         if conn.get_execution_options().get(READONLY):
-            conn.exec_driver_sql("BEGIN")
+            raw.execute("BEGIN")
         else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(raw)
 
     return engine
+
+
+WRITE_LOCK_TIMEOUT = 30.0
+"""Seconds a writer waits for SQLite's write lock before giving up with 'database is locked'."""
+
+
+def _begin_immediate(raw: sqlite3.Connection) -> None:
+    """Take the write lock up front, retrying every fraction of a millisecond.
+
+    A deferred transaction that later upgrades to a write fails with SQLITE_BUSY instead of
+    waiting, so writers begin IMMEDIATE. SQLite's own busy handler would wait too, but it
+    backs off to 100 ms sleeps, which lets a busy worker starve a webhook's ingest; polling
+    with short sleeps keeps the wait for the lock near the length of the holder's transaction.
+    """
+    raw.execute("PRAGMA busy_timeout=0")
+    deadline = time.monotonic() + WRITE_LOCK_TIMEOUT
+    delay = 0.0002
+    try:
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 1.5, 0.002)
+    finally:
+        raw.execute("PRAGMA busy_timeout=30000")
 
 
 def read_only(engine: Engine) -> Engine:
