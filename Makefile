@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 ARGS ?=
 
-.PHONY: demo test lint typecheck unit integration e2e bench services clean
+.PHONY: demo test bench services browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ demo: $(STAMP)
 	$(BIN)/storeops demo $(ARGS)
 
 ## Lint, type-check and run every test tier (SQLite and PostgreSQL).
-test: $(DEV_STAMP) services
+test: $(DEV_STAMP) services browser
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
@@ -35,8 +35,12 @@ test: $(DEV_STAMP) services
 services:
 	@bash scripts/ensure-postgres.sh
 
+## Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).
+browser:
+	@bash scripts/ensure-chromium.sh
+
 bench: $(DEV_STAMP) services
-	$(BIN)/python bench/engine.py $(ARGS)
+	$(BIN)/python -m bench.engine $(ARGS)
 
 clean:
 	rm -rf $(VENV) storeops.db storeops.db-wal storeops.db-shm storeops-outbox .pytest_cache .mypy_cache .ruff_cache

@@ -38,7 +38,8 @@ def postgres_admin_url() -> str | None:
         engine.dispose()
     except Exception as exc:
         console.print(
-            f"skipping PostgreSQL: nothing answers at {make_url(url).render_as_string(hide_password=True)} ({exc.__class__.__name__})"
+            f"skipping PostgreSQL: nothing answers at {make_url(url).render_as_string(hide_password=True)} "
+            f"({exc.__class__.__name__})"
         )
         return None
     return url
