@@ -11,6 +11,7 @@ from sqlalchemy import Connection, insert, select
 
 from storeops.engine.decisions import Outcome
 from storeops.storage.schema import audit_log
+from storeops.storage.types import row_json
 
 
 @dataclass(frozen=True)
@@ -73,20 +74,23 @@ def read_audit(
     return [audit_json(row._mapping) for row in conn.execute(query)]
 
 
+AUDIT_JSON_COLUMNS = (
+    "id",
+    "at",
+    "actor",
+    "desk",
+    "subject",
+    "action",
+    "outcome",
+    "reasons",
+    "evidence",
+    "task",
+    "policy_version",
+    "event_id",
+    "handoff_id",
+)
+
+
 def audit_json(row: Any) -> dict[str, Any]:
     """One audit row in the documented JSON shape (see docs/cli.md)."""
-    return {
-        "id": row["id"],
-        "at": row["at"].isoformat(),
-        "actor": row["actor"],
-        "desk": row["desk"],
-        "subject": row["subject"],
-        "action": row["action"],
-        "outcome": row["outcome"],
-        "reasons": list(row["reasons"]),
-        "evidence": dict(row["evidence"]),
-        "task": row["task"],
-        "policy_version": row["policy_version"],
-        "event_id": row["event_id"],
-        "handoff_id": row["handoff_id"],
-    }
+    return row_json(row, AUDIT_JSON_COLUMNS)

@@ -20,6 +20,7 @@ from storeops.engine.events import NewEvent
 from storeops.engine.queue import ingest
 from storeops.errors import Conflict, InvalidInput, NotFound
 from storeops.storage.schema import handoffs
+from storeops.storage.types import row_json
 
 
 class HandoffState(enum.StrEnum):
@@ -230,28 +231,31 @@ def expire_handoffs(conn: Connection, *, now: datetime, after_hours: int) -> int
     return len(rows)
 
 
+HANDOFF_JSON_COLUMNS = (
+    "id",
+    "desk",
+    "subject",
+    "reasons",
+    "evidence",
+    "suggestion",
+    "role",
+    "priority",
+    "state",
+    "amount_minor",
+    "currency",
+    "created_at",
+    "due_at",
+    "claimed_by",
+    "resolved_by",
+    "resolved_at",
+    "resolution",
+    "note",
+)
+
+
 def handoff_json(row: Any) -> dict[str, Any]:
     """One handoff in the documented JSON shape (see docs/cli.md)."""
-    return {
-        "id": row["id"],
-        "desk": row["desk"],
-        "subject": row["subject"],
-        "reasons": list(row["reasons"]),
-        "evidence": dict(row["evidence"]),
-        "suggestion": row["suggestion"],
-        "role": row["role"],
-        "priority": row["priority"],
-        "state": row["state"],
-        "amount_minor": row["amount_minor"],
-        "currency": row["currency"],
-        "created_at": row["created_at"].isoformat(),
-        "due_at": row["due_at"].isoformat(),
-        "claimed_by": row["claimed_by"],
-        "resolved_by": row["resolved_by"],
-        "resolved_at": row["resolved_at"].isoformat() if row["resolved_at"] else None,
-        "resolution": row["resolution"],
-        "note": row["note"],
-    }
+    return row_json(row, HANDOFF_JSON_COLUMNS)
 
 
 def list_handoffs(

@@ -24,6 +24,7 @@ from storeops.clock import utcnow
 from storeops.engine.events import Event, NewEvent
 from storeops.errors import Conflict, NotFound
 from storeops.storage.schema import events
+from storeops.storage.types import row_json
 
 
 class EventStatus(enum.StrEnum):
@@ -205,22 +206,25 @@ def rerun(conn: Connection, event_id: int, *, now: datetime | None = None) -> No
         raise Conflict(f"event {event_id} is {status}, not dead; only dead events can be re-run")
 
 
+EVENT_JSON_COLUMNS = (
+    "id",
+    "source",
+    "external_id",
+    "kind",
+    "subject",
+    "occurred_at",
+    "received_at",
+    "status",
+    "attempts",
+    "desk",
+    "last_error",
+    "payload",
+)
+
+
 def event_json(row: Any) -> dict[str, Any]:
     """One stored event in the documented JSON shape."""
-    return {
-        "id": row["id"],
-        "source": row["source"],
-        "external_id": row["external_id"],
-        "kind": row["kind"],
-        "subject": row["subject"],
-        "occurred_at": row["occurred_at"].isoformat(),
-        "received_at": row["received_at"].isoformat(),
-        "status": row["status"],
-        "attempts": row["attempts"],
-        "desk": row["desk"],
-        "last_error": row["last_error"],
-        "payload": row["payload"],
-    }
+    return row_json(row, EVENT_JSON_COLUMNS)
 
 
 def list_events(conn: Connection, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

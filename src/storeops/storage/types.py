@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,3 +40,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+def row_json(row: Mapping[str, Any], columns: Iterable[str]) -> dict[str, Any]:
+    """``columns`` of a result row as JSON-ready values (datetimes as ISO 8601 strings)."""
+    out: dict[str, Any] = {}
+    for name in columns:
+        value = row[name]
+        out[name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
