@@ -26,8 +26,8 @@ demo: $(STAMP)
 
 ## Lint, type-check and run every test tier (SQLite and PostgreSQL).
 test: $(DEV_STAMP) services browser
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q $(ARGS)
 

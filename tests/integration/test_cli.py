@@ -209,7 +209,18 @@ def test_simulate_to_files_is_deterministic_and_keeps_truth_apart(tmp_path: Path
     runner = CliRunner()
     for name in ("a", "b"):
         result = runner.invoke(
-            app, ["simulate", "--days", "3", "--seed", "5", "--out", str(tmp_path / f"{name}.jsonl")]
+            app,
+            [
+                "simulate",
+                "--days",
+                "3",
+                "--seed",
+                "5",
+                "--start",
+                "2026-01-05",
+                "--out",
+                str(tmp_path / f"{name}.jsonl"),
+            ],
         )
         assert result.exit_code == 0, result.output
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()

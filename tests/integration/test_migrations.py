@@ -6,9 +6,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from storeops.desks import builtin_desks
 from storeops.storage.db import create_db_engine
 from storeops.storage.migrate import downgrade, upgrade
 from storeops.storage.schema import metadata
+
+builtin_desks()  # registers the desks' own tables in the metadata
 
 
 def test_upgrade_matches_the_model_and_downgrade_removes_everything(db_url: str) -> None:
@@ -23,9 +26,19 @@ def test_upgrade_matches_the_model_and_downgrade_removes_everything(db_url: str)
     downgrade(engine, "base")
     assert set(inspect(engine).get_table_names()) == {"alembic_version"}
     upgrade(engine)
-    assert {"events", "audit_log", "handoffs", "outbox", "timers", "policy_versions", "sim_truth"} <= set(
-        inspect(engine).get_table_names()
-    )
+    assert {
+        "events",
+        "audit_log",
+        "handoffs",
+        "outbox",
+        "timers",
+        "policy_versions",
+        "sim_truth",
+        "orders",
+        "customers",
+        "stock_levels",
+        "stock_movements",
+    } <= set(inspect(engine).get_table_names())
     engine.dispose()
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import runpy
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,12 @@ def test_defaults_when_there_is_no_file() -> None:
 
 
 def test_a_file_overrides_defaults(tmp_path: Path) -> None:
-    path = write(tmp_path, '[store]\ncurrency = "JPY"\n[orders]\nhigh_value_threshold = "80000"\n')
+    path = write(
+        tmp_path,
+        '[store]\ncurrency = "JPY"\n[orders]\nhigh_value_threshold = "80000"\n'
+        'rates = [{carrier = "yamato", service = "standard", zone = "domestic", '
+        'max_grams = 30000, price = "800", days = 2}]\n',
+    )
     policy = load_policy(path, DESKS)
     assert policy.store.currency == "JPY"
     assert policy.section("orders", DESKS[0].policy).high_value_threshold == "80000"  # type: ignore[attr-defined]
@@ -68,10 +74,16 @@ def test_policy_errors_name_the_key_and_the_problem(tmp_path: Path, text: str, m
 
 
 def test_a_threshold_valid_in_one_currency_is_refused_in_another(tmp_path: Path) -> None:
-    path = write(tmp_path, '[store]\ncurrency = "JPY"\n[orders]\nhigh_value_threshold = "500.50"\n')
+    path = write(tmp_path, '[store]\ncurrency = "JPY"\n[orders]\nhigh_value_threshold = "500.50"\nrates = []\n')
     with pytest.raises(
         PolicyError, match=r"\[orders\] high_value_threshold: '500.50' has more than 0 decimals for JPY"
     ):
+        load_policy(path, DESKS)
+
+
+def test_money_inside_tables_is_checked_too(tmp_path: Path) -> None:
+    path = write(tmp_path, '[store]\ncurrency = "JPY"\n[orders]\nhigh_value_threshold = "80000"\n')
+    with pytest.raises(PolicyError, match=r"\[orders\] rates\[0\]\.price: '4.90' has more than 0 decimals for JPY"):
         load_policy(path, DESKS)
 
 
@@ -87,6 +99,9 @@ def test_digest_changes_with_content_only() -> None:
 
 def test_every_policy_key_is_documented() -> None:
     docs = (Path(__file__).parents[2] / "docs" / "policy.md").read_text(encoding="utf-8")
+    assert "python scripts/policy_doc.py" in docs
+    render = runpy.run_path(str(Path(__file__).parents[2] / "scripts" / "policy_doc.py"))["render"]
+    assert docs == render(), "docs/policy.md is stale: run python scripts/policy_doc.py"
     for section, keys in policy_defaults_dict(DESKS).items():
         assert f"[{section}]" in docs, section
         for key in keys:

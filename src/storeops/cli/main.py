@@ -8,7 +8,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -182,11 +182,15 @@ def simulate_command(
         Path | None,
         typer.Option(help="Write events to this JSONL file (truth beside it) instead of the database."),
     ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="First simulated day, e.g. 2026-01-05 (default: the last day is today).")
+    ] = None,
 ) -> None:
     """Simulate a store and queue its events (or write them to --out), with ground truth kept apart."""
     from storeops.simulate.run import simulate, truth_path, write_jsonl
 
     with _errors():
+        first_day = _start_day(start, days)
         if out is not None:
             truth = truth_path(out)
             try:
@@ -194,7 +198,7 @@ def simulate_command(
                     total = 0
                     with _progress() as progress:
                         task = progress.add_task("simulating", total=days)
-                        for day in simulate(days, seed):
+                        for day in simulate(days, seed, first_day):
                             write_jsonl(day, events_out, truth_out)
                             total += len(day)
                             progress.advance(task)
@@ -203,20 +207,38 @@ def simulate_command(
             console.print(f"wrote {total:,} events to {out} and their ground truth to {truth}")
             return
         application = _app()
-        new, duplicates = _simulate_into(application, days, seed)
+        new, duplicates = _simulate_into(application, days, seed, first_day)
         console.print(f"stored {new:,} new events ({duplicates:,} already there)")
 
 
-def _simulate_into(application: App, days: int, seed: int) -> tuple[int, int]:
+def _start_day(text: str | None, days: int) -> datetime:
+    """The first simulated day: given, or ``days`` before today (UTC midnight) so the store is current."""
+    if text is None:
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return today - timedelta(days=days - 1)
+    try:
+        day = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"--start: {text!r} is not a date such as 2026-01-05") from None
+    return (day if day.tzinfo else day.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _simulate_into(
+    application: App, days: int, seed: int, start: datetime, worker: Worker | None = None
+) -> tuple[int, int]:
+    """Queue each simulated day's events; with a worker, decide each day before the next
+    arrives, as a store running live would."""
     from storeops.simulate.run import simulate, to_database
 
     new = duplicates = 0
     with _progress() as progress:
-        task = progress.add_task(f"simulating {days} days", total=days)
-        for day in simulate(days, seed):
+        task = progress.add_task(f"simulating {days} days" + (" through the engine" if worker else ""), total=days)
+        for day in simulate(days, seed, start):
             added, seen = to_database(application.engine, day)
             new += added
             duplicates += seen
+            if worker is not None:
+                worker.run(until_idle=True)
             progress.advance(task)
     return new, duplicates
 
@@ -474,6 +496,7 @@ def serve_command(
 def demo_command(
     days: Annotated[int, typer.Option(min=1, max=3650, help="Days of store life to simulate.")] = 30,
     seed: Annotated[int, typer.Option(help="Random seed of the simulated store.")] = 7,
+    start: Annotated[str | None, typer.Option(help="First simulated day (default: the last day is today).")] = None,
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the app after the summary.")] = True,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
@@ -484,9 +507,11 @@ def demo_command(
         upgrade(application.engine)
         with application.engine.begin() as conn:
             record_policy_version(conn, application.policy)
-        new, duplicates = _simulate_into(application, days, seed)
-        err_console.print(f"queued {new:,} new events ({duplicates:,} were already stored from an earlier run)")
-        _work_until_idle(application, None)
+        worker = Worker(
+            application.engine, application.registry, application.policy, connectors=application.connectors()
+        )
+        new, duplicates = _simulate_into(application, days, seed, _start_day(start, days), worker)
+        err_console.print(f"decided {new:,} new events ({duplicates:,} were already stored from an earlier run)")
         with read_only(application.engine).connect() as conn:
             report = compute_report(conn, application.policy, desk_names=[d.name for d in application.desks])
         for table in report_tables(report):

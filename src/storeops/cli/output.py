@@ -12,7 +12,8 @@ from rich.table import Table
 
 from storeops.engine.metrics import Report
 
-console = Console()
+# Tables stay readable when piped (Rich would otherwise squeeze them into 80 columns).
+console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True)
 
 

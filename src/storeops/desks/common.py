@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -17,6 +19,7 @@ class Address(BaseModel):
     postal_code: str | None = None
     region: str | None = None
     country: str | None = None
+    phone: str | None = None
 
 
 class CustomerRef(BaseModel):
@@ -27,3 +30,5 @@ class CustomerRef(BaseModel):
     id: str = Field(min_length=1)
     email: str | None = None
     tags: list[str] = Field(default_factory=list)
+    created_at: datetime | None = None
+    """When the customer's account was created (for the time from sign-up to purchase)."""

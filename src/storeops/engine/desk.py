@@ -39,6 +39,8 @@ class Desk:
     """Handlers by event kind; a defined kind without one is stored and counted as unhandled."""
     on_handoff_resolved: Handler | None = None
     """Called with the ``handoff.resolved`` event of this desk's handoffs."""
+    on_timer: Handler | None = None
+    """Called with the ``clock.tick`` events of timers this desk scheduled (payload ``desk``)."""
     reasons: type[enum.Enum] | None = None
     """The desk's reason-code enum."""
     policy: type[DeskPolicy] = DeskPolicy
@@ -70,10 +72,12 @@ class Registry:
 
     def route(self, event: Event) -> tuple[str, Handler | None]:
         """The desk responsible for ``event`` and its handler (None when unhandled)."""
-        if event.kind == "handoff.resolved":
+        if event.kind in ("handoff.resolved", "clock.tick"):
             name = str(event.payload.get("desk", ""))
             desk = self.desks.get(name)
-            return name or "engine", desk.on_handoff_resolved if desk else None
+            if desk is None:
+                return name or "engine", None
+            return name, desk.on_handoff_resolved if event.kind == "handoff.resolved" else desk.on_timer
         name = self.kind_desk.get(event.kind, "engine")
         desk = self.desks.get(name)
         return name, desk.handlers.get(event.kind) if desk else None

@@ -199,12 +199,11 @@ def build_policy(data: Mapping[str, Any], desks: Sequence[Desk], source: str = "
             raise PolicyError(f"{source}: [{name}] {field}: {message}", field=key) from None
     currency = sections["store"].currency  # type: ignore[attr-defined]
     for name, section in sections.items():
-        for key, info in type(section).model_fields.items():
-            if any(isinstance(meta, _MoneyMarker) for meta in info.metadata):
-                try:
-                    Money.parse(getattr(section, key), currency)
-                except ValueError as exc:
-                    raise PolicyError(f"{source}: [{name}] {key}: {exc}", field=f"{name}.{key}") from None
+        for path, value in _money_fields(section, ""):
+            try:
+                Money.parse(value, currency)
+            except ValueError as exc:
+                raise PolicyError(f"{source}: [{name}] {path}: {exc}", field=f"{name}.{path}") from None
     manual: dict[str, float] = {}
     for desk in desks:
         manual.update(desk.manual_minutes)
@@ -218,6 +217,27 @@ def build_policy(data: Mapping[str, Any], desks: Sequence[Desk], source: str = "
         )
     manual.update(overrides)
     return Policy(sections, source, manual)
+
+
+def _money_fields(model: BaseModel, prefix: str) -> list[tuple[str, str]]:
+    """(dotted path, value) of every money field in ``model``, nested models and lists included."""
+    found: list[tuple[str, str]] = []
+    for key, info in type(model).model_fields.items():
+        value = getattr(model, key)
+        path = f"{prefix}{key}"
+        if any(isinstance(meta, _MoneyMarker) for meta in info.metadata):
+            found.append((path, value))
+        elif isinstance(value, BaseModel):
+            found += _money_fields(value, f"{path}.")
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    found += _money_fields(item, f"{path}[{index}].")
+        elif isinstance(value, dict):
+            for item_key, item in value.items():
+                if isinstance(item, BaseModel):
+                    found += _money_fields(item, f"{path}.{item_key}.")
+    return found
 
 
 def default_policy_path(configured: Path | None) -> Path | None:

@@ -48,8 +48,8 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
     out: list[tuple[NewEvent, list[Truth]]] = []
     for (sku, warehouse), units in sorted(world.stock.items()):
         product = next(p for p in world.products if p.sku == sku)
-        if units < 8 and rng.random() < 1 / max(1, product.lead_time_days):
-            quantity = rng.choice([24, 36, 48])
+        if units < 12 and rng.random() < 0.5:
+            quantity = rng.choice([36, 48, 72])
             world.stock[(sku, warehouse)] += quantity
             payload = {"sku": sku, "location": warehouse, "quantity": quantity, "supplier": product.supplier}
             out.append((world.event("delivery.received", f"sku:{sku}", world.moment(day), payload), []))

@@ -38,6 +38,10 @@ def _pick_customer(world: World) -> Customer:
     return world.rng.choices(world.customers, [weights[c.behaviour] for c in world.customers])[0]
 
 
+def _in_stock(world: World, sku: str, quantity: int) -> bool:
+    return any(world.stock.get((sku, warehouse), 0) >= quantity for warehouse in world.warehouses)
+
+
 def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEvent, list[Truth]]]:
     """One day's orders with their payments, cancellations and tracking scans."""
     rng = world.rng
@@ -61,9 +65,12 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
             products = sorted(products, key=lambda p: -p.price_minor)[:12]
         for product in rng.choices(products, [p.popularity for p in products], k=n_lines):
             quantity = rng.randint(2, 5) if customer.behaviour is Behaviour.FRAUDSTER else rng.choice([1, 1, 1, 2])
-            lines.append({"sku": product.sku, "quantity": quantity, "unit_price_minor": product.price_minor})
-        if spike_sku:
+            if _in_stock(world, product.sku, quantity):  # the storefront does not sell what is sold out
+                lines.append({"sku": product.sku, "quantity": quantity, "unit_price_minor": product.price_minor})
+        if spike_sku and _in_stock(world, spike_sku, 1):
             lines.append({"sku": spike_sku, "quantity": 1, "unit_price_minor": 990})
+        if not lines:
+            continue
         total = sum(line["quantity"] * line["unit_price_minor"] for line in lines)
         billing = _address(world, customer)
         shipping = dict(billing)
@@ -102,7 +109,11 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
                 "id": customer.id,
                 "email": customer.email,
                 "tags": customer.tags,
-                "created_at": customer.created_at.isoformat(),
+                "created_at": (
+                    at - timedelta(seconds=rng.randint(5, 240))
+                    if customer.behaviour is Behaviour.FRAUDSTER
+                    else customer.created_at
+                ).isoformat(),
             },
             "currency": "EUR",
             "total_minor": total,
@@ -111,6 +122,12 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
             "billing_address": billing,
             "channel": rng.choice(world.channels),
             "ip_country": shipping["country"] if customer.behaviour is Behaviour.FRAUDSTER else customer.country,
+            "ip": f"10.{rng.randint(0, 3)}.0.1"
+            if customer.behaviour is Behaviour.FRAUDSTER
+            else f"192.0.{customer.id}",
+            "device_id": f"dev-shared-{rng.randint(0, 2)}"
+            if customer.behaviour is Behaviour.FRAUDSTER
+            else f"dev-{customer.id}",
             "payment_status": "authorized",
         }
         out.append((world.event("order.created", subject, at, payload), truths))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from storeops.desks.orders import handlers
 from storeops.desks.orders.events import KINDS
 from storeops.desks.orders.policy import OrdersPolicy
 from storeops.desks.orders.reasons import OrderReason
@@ -10,8 +11,17 @@ from storeops.engine.desk import Desk
 DESK = Desk(
     name="orders",
     kinds=KINDS,
+    handlers={
+        "order.created": handlers.order_created,
+        "order.updated": handlers.order_created,
+        "order.cancelled": handlers.order_cancelled,
+        "order.paid": handlers.order_paid,
+        "shipment.scanned": handlers.shipment_scanned,
+    },
+    on_handoff_resolved=handlers.handoff_resolved,
+    on_timer=handlers.tracking_check,
     reasons=OrderReason,
     policy=OrdersPolicy,
     default_role="ops",
-    manual_minutes={"order.review": 4.0},
+    manual_minutes={"order.fulfil": 6.0, "order.track": 0.5, "order.cancel": 3.0},
 )

@@ -19,6 +19,7 @@ class OrderLine(BaseModel):
     sku: str = Field(min_length=1)
     quantity: int = Field(ge=1)
     unit_price_minor: int = Field(ge=0)
+    grams: int | None = Field(None, ge=0)
 
 
 class OrderPlaced(Payload):
@@ -32,8 +33,11 @@ class OrderPlaced(Payload):
     shipping_address: Address | None = None
     billing_address: Address | None = None
     channel: str | None = None
+    ip: str | None = None
     ip_country: str | None = None
+    device_id: str | None = None
     payment_status: str | None = None
+    failed_payments: int = Field(0, ge=0)
 
     @field_validator("currency")
     @classmethod

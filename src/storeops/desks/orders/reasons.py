@@ -16,3 +16,7 @@ class OrderReason(enum.StrEnum):
     """The customer's shipping and billing addresses differed too often in the window."""
     SHIPPING_IRREGULARITY = "shipping_irregularity"
     """Tracking shows an exception, a return to sender, or no scan for too long."""
+    DUPLICATE_ORDER = "duplicate_order"
+    """The same customer ordered the same lines minutes earlier."""
+    ORDER_INVALID = "order_invalid"
+    """Something automation cannot fix: an undeliverable address, an unknown SKU, no stock, a failed payment."""

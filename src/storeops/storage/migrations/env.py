@@ -2,7 +2,10 @@
 
 from alembic import context
 
+from storeops.desks import builtin_desks
 from storeops.storage.schema import metadata
+
+builtin_desks()  # the desks' own tables join the metadata when their packages load
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:

@@ -1,0 +1,201 @@
+"""The stock ledger: every movement with its cause; levels derived from it, never edited in place.
+
+``stock_levels`` is a running sum of ``stock_movements`` kept in the same transaction by the
+one writer here (``move``), so on-hand and reserved are always the sum of their movements.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Column, Connection, Index, Integer, String, Table, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from storeops.storage.schema import metadata
+from storeops.storage.types import Id, UTCDateTime
+
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("sku", String(128), primary_key=True),
+    Column("location", String(64), primary_key=True),
+    Column("on_hand", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+stock_movements = Table(
+    "stock_movements",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sku", String(128), nullable=False),
+    Column("location", String(64), nullable=False),
+    Column("on_hand_delta", Integer, nullable=False),
+    Column("reserved_delta", Integer, nullable=False),
+    # see Cause
+    Column("cause", String(16), nullable=False),
+    Column("reference", String(255), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index(None, "sku", "location", "id"),
+    Index(None, "reference"),
+)
+
+
+class Cause(enum.StrEnum):
+    """Why stock moved."""
+
+    SALE = "sale"
+    """Shipped to a customer (on hand and reservation both go down)."""
+    RESERVATION = "reservation"
+    """Promised to an order that has not shipped."""
+    RELEASE = "release"
+    """A reservation given back (order cancelled or rejected)."""
+    RETURN = "return"
+    """Came back from a customer."""
+    RECEIPT = "receipt"
+    """Arrived from a supplier."""
+    TRANSFER = "transfer"
+    """Moved between locations."""
+    COUNT = "count"
+    """Set by a physical count (the difference is the movement)."""
+    ADJUSTMENT = "adjustment"
+    """Corrected by a person or a channel."""
+    DAMAGE = "damage"
+    """Written off."""
+
+
+@dataclass(frozen=True)
+class Level:
+    """Stock of one SKU at one location."""
+
+    sku: str
+    location: str
+    on_hand: int
+    reserved: int
+
+    @property
+    def available(self) -> int:
+        """On hand and not promised to an order."""
+        return self.on_hand - self.reserved
+
+
+def move(
+    conn: Connection,
+    *,
+    sku: str,
+    location: str,
+    cause: Cause,
+    reference: str,
+    at: datetime,
+    on_hand: int = 0,
+    reserved: int = 0,
+) -> None:
+    """Record one movement and apply it to the level, atomically (no read-modify-write)."""
+    conn.execute(
+        stock_movements.insert().values(
+            sku=sku,
+            location=location,
+            on_hand_delta=on_hand,
+            reserved_delta=reserved,
+            cause=cause.value,
+            reference=reference,
+            at=at,
+        )
+    )
+    factory = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = factory(stock_levels).values(
+        sku=sku, location=location, on_hand=on_hand, reserved=reserved, updated_at=at
+    )
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["sku", "location"],
+            set_={
+                "on_hand": stock_levels.c.on_hand + on_hand,
+                "reserved": stock_levels.c.reserved + reserved,
+                "updated_at": at,
+            },
+        )
+    )
+
+
+def levels(conn: Connection, skus: Sequence[str], *, for_update: bool = False) -> dict[str, list[Level]]:
+    """Levels of ``skus`` by SKU (locations in a fixed order, so locks are taken in that order)."""
+    if not skus:
+        return {}
+    query = (
+        select(stock_levels.c.sku, stock_levels.c.location, stock_levels.c.on_hand, stock_levels.c.reserved)
+        .where(stock_levels.c.sku.in_(sorted(set(skus))))
+        .order_by(stock_levels.c.sku, stock_levels.c.location)
+    )
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    out: dict[str, list[Level]] = {}
+    for row in conn.execute(query):
+        out.setdefault(row.sku, []).append(Level(row.sku, row.location, row.on_hand, row.reserved))
+    return out
+
+
+def reserve(conn: Connection, *, sku: str, location: str, quantity: int, reference: str, at: datetime) -> bool:
+    """Reserve ``quantity`` if that much is available — an atomic conditional update, so two
+    orders can never both take the last unit. Returns False (nothing written) when short."""
+    result = conn.execute(
+        update(stock_levels)
+        .where(
+            stock_levels.c.sku == sku,
+            stock_levels.c.location == location,
+            stock_levels.c.on_hand - stock_levels.c.reserved >= quantity,
+        )
+        .values(reserved=stock_levels.c.reserved + quantity, updated_at=at)
+    )
+    if result.rowcount != 1:
+        return False
+    conn.execute(
+        stock_movements.insert().values(
+            sku=sku,
+            location=location,
+            on_hand_delta=0,
+            reserved_delta=quantity,
+            cause=Cause.RESERVATION.value,
+            reference=reference,
+            at=at,
+        )
+    )
+    return True
+
+
+def release_reference(conn: Connection, reference: str, *, at: datetime, cause: Cause = Cause.RELEASE) -> int:
+    """Give back everything still reserved under ``reference``; ``cause=SALE`` ships it instead
+    (reserved and on hand both go down). Returns units moved."""
+    rows = conn.execute(
+        select(stock_movements.c.sku, stock_movements.c.location, func.sum(stock_movements.c.reserved_delta))
+        .where(stock_movements.c.reference == reference)
+        .group_by(stock_movements.c.sku, stock_movements.c.location)
+        .order_by(stock_movements.c.sku, stock_movements.c.location)
+    ).all()
+    moved = 0
+    for sku, location, held in rows:
+        if held and held > 0:
+            move(
+                conn,
+                sku=sku,
+                location=location,
+                cause=cause,
+                reference=reference,
+                at=at,
+                reserved=-int(held),
+                on_hand=-int(held) if cause is Cause.SALE else 0,
+            )
+            moved += int(held)
+    return moved
+
+
+def level(conn: Connection, sku: str, location: str) -> Level | None:
+    """One level, or None when the SKU was never stocked there."""
+    row = conn.execute(
+        select(stock_levels).where(stock_levels.c.sku == sku, stock_levels.c.location == location)
+    ).first()
+    return None if row is None else Level(row.sku, row.location, row.on_hand, row.reserved)

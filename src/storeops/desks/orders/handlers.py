@@ -1,0 +1,541 @@
+"""The orders desk: validate, score risk, route and reserve, label, track — or hand to a person.
+
+Every handler is safe to run twice for the same event (state is keyed by the order's subject,
+stock moves by conditional updates) and writes only through the handler's transaction.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from storeops.desks.inventory.ledger import Cause, release_reference
+from storeops.desks.orders import fulfilment
+from storeops.desks.orders.events import OrderCancelled, OrderPaid, OrderPlaced, ShipmentScanned
+from storeops.desks.orders.policy import OrdersPolicy
+from storeops.desks.orders.reasons import OrderReason
+from storeops.desks.orders.risk import OrderFacts, RiskModel, RuleRiskModel, compute_features
+from storeops.desks.orders.tables import customers, orders
+from storeops.desks.orders.validate import address_key, check_address, contact_warnings, same_destination
+from storeops.engine.context import HandlerContext
+from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
+from storeops.engine.events import Event
+from storeops.engine.scheduler import schedule
+from storeops.money import Money, currency_exponent
+from storeops.storage.schema import timers
+
+
+class OrderStatus(enum.StrEnum):
+    """Where an order is."""
+
+    HELD = "held"
+    """Waiting for a person (see its open handoff)."""
+    FULFILLING = "fulfilling"
+    """Stock reserved, sent to the warehouse, label made."""
+    SHIPPED = "shipped"
+    """The carrier has it."""
+    DELIVERED = "delivered"
+    """Delivered to the customer."""
+    CANCELLED = "cancelled"
+    """Cancelled by the storefront or rejected by a person; stock released."""
+
+
+BLOCKING_ADDRESS_PROBLEMS = (
+    "shipping_address_missing",
+    "shipping_country_unknown",
+    "shipping_street_missing",
+    "shipping_city_missing",
+    "shipping_postal_code_invalid",
+    "shipping_postal_code_missing",
+)
+FAILED_PAYMENT = frozenset({"voided", "failed", "declined", "refunded"})
+
+RISK_MODEL: RiskModel = RuleRiskModel()
+"""The model scoring orders; replaced at start-up by ``use_risk_model`` when one is trained."""
+
+
+def use_risk_model(model: RiskModel) -> None:
+    """Score orders with ``model`` from now on (called once by the bootstrap)."""
+    global RISK_MODEL
+    RISK_MODEL = model
+
+
+def _upsert(conn: Connection) -> Any:
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+def to_store_currency(minor: int, currency: str, store_currency: str, rates: dict[str, str]) -> int | None:
+    """``minor`` units of ``currency`` in the store's minor units; None when no rate is known."""
+    if currency == store_currency:
+        return minor
+    rate = rates.get(currency)
+    if rate is None:
+        return None
+    amount = Decimal(minor).scaleb(-currency_exponent(currency)) * Decimal(rate)
+    return int(amount.scaleb(currency_exponent(store_currency)).to_integral_value())
+
+
+def _order(conn: Connection, subject: str) -> Any:
+    row = conn.execute(select(orders).where(orders.c.subject == subject)).first()
+    return row._mapping if row is not None else None
+
+
+def _signature(lines: list[dict[str, Any]]) -> str:
+    return ",".join(sorted(f"{line['sku']}x{line['quantity']}" for line in lines))[:512]
+
+
+def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
+    """A new order: validate, score, plan and reserve, then fulfil or hold for a person."""
+    if _order(ctx.conn, event.subject) is not None:
+        return None  # already decided (a storefront re-sent the order under another webhook id)
+    placed = event.parsed(OrderPlaced)
+    policy = ctx.settings(OrdersPolicy)
+    store_currency = ctx.policy.store.currency
+    conn, now = ctx.conn, ctx.now
+    customer = f"customer:{event.source}:{placed.customer.id}"
+    placed_at = event.occurred_at
+
+    shipping = check_address(placed.shipping_address.model_dump() if placed.shipping_address else None, "shipping")
+    billing_raw = placed.billing_address or placed.shipping_address
+    billing = check_address(billing_raw.model_dump() if billing_raw else None, "billing")
+    mismatch = bool(shipping.problems) or (
+        bool(billing.address) and not same_destination(shipping.address, billing.address)
+    )
+    lines = [line.model_dump() for line in placed.lines]
+    store_total = to_store_currency(placed.total_minor, placed.currency, store_currency, policy.exchange_rates)
+    threshold = ctx.policy.money(policy.high_value_threshold)
+
+    window_start = placed_at - timedelta(days=policy.address_mismatch_window_days)
+    earlier_mismatches = len(
+        conn.execute(
+            select(orders.c.id).where(
+                orders.c.customer == customer, orders.c.address_mismatch == 1, orders.c.placed_at >= window_start
+            )
+        ).all()
+    )
+    mismatch_count = earlier_mismatches + (1 if mismatch else 0)
+    duplicate = None
+    if policy.duplicate_window_minutes:
+        duplicate = conn.execute(
+            select(orders.c.subject).where(
+                orders.c.customer == customer,
+                orders.c.line_signature == _signature(lines),
+                orders.c.placed_at >= placed_at - timedelta(minutes=policy.duplicate_window_minutes),
+                orders.c.status != OrderStatus.CANCELLED.value,
+            )
+        ).scalar()
+
+    facts = OrderFacts(
+        customer=customer,
+        placed_at=placed_at,
+        signed_up_at=placed.customer.created_at,
+        store_total_minor=store_total if store_total is not None else placed.total_minor,
+        lines=lines,
+        shipping_country=shipping.address.get("country"),
+        billing_country=billing.address.get("country"),
+        ip_country=placed.ip_country,
+        ip=placed.ip,
+        device=placed.device_id,
+        address_key=address_key(shipping.address),
+        failed_payments=placed.failed_payments,
+    )
+    features = compute_features(conn, facts, store_exponent=currency_exponent(store_currency))
+    score = RISK_MODEL.score(features)
+
+    problems = [p for p in shipping.problems if p in BLOCKING_ADDRESS_PROBLEMS]
+    if (placed.payment_status or "").lower() in FAILED_PAYMENT:
+        problems.append(f"payment_{placed.payment_status}")
+    reference = f"order:{event.subject}"
+    order_plan: fulfilment.Plan | None = None
+    if not problems:
+        planned = fulfilment.plan(conn, lines, shipping.address.get("country"), policy)
+        if isinstance(planned, list):
+            problems += planned
+        else:
+            problems += fulfilment.reserve_plan(conn, planned, reference, now)
+            order_plan = None if problems else planned
+
+    reasons: list[OrderReason] = []
+    if store_total is None or store_total >= threshold.minor:
+        reasons.append(OrderReason.ORDER_VALUE_OVER_THRESHOLD)
+    if score >= policy.risk_threshold:
+        reasons.append(OrderReason.FRAUD_SIGNAL)
+    if mismatch and mismatch_count >= policy.address_mismatch_repeat:
+        reasons.append(OrderReason.REPEATED_ADDRESS_MISMATCH)
+    if duplicate:
+        reasons.append(OrderReason.DUPLICATE_ORDER)
+    if problems:
+        reasons.append(OrderReason.ORDER_INVALID)
+
+    evidence: dict[str, Any] = {
+        "total_minor": placed.total_minor,
+        "currency": placed.currency,
+        "store_total_minor": store_total,
+        "threshold_minor": threshold.minor,
+        "exchange_rate": policy.exchange_rates.get(placed.currency) if placed.currency != store_currency else None,
+        "risk": {
+            "score": score,
+            "threshold": policy.risk_threshold,
+            "model": RISK_MODEL.version,
+            "factors": RISK_MODEL.explain(features),
+        },
+        "address": {
+            "mismatch": mismatch,
+            "mismatches_in_window": mismatch_count,
+            "repeat": policy.address_mismatch_repeat,
+            "window_days": policy.address_mismatch_window_days,
+            "problems": shipping.problems + billing.problems,
+        },
+        "fixes": shipping.fixes + billing.fixes,
+        "warnings": contact_warnings(placed.customer.email, shipping.address.get("phone")),
+        "problems": problems,
+        "duplicate_of": duplicate,
+        "plan": order_plan.as_json() if order_plan else None,
+    }
+    _upsert_customer(conn, customer, placed, now)
+    conn.execute(
+        insert(orders).values(
+            subject=event.subject,
+            source=event.source,
+            number=placed.order_number,
+            customer=customer,
+            status=(OrderStatus.HELD if reasons else OrderStatus.FULFILLING).value,
+            currency=placed.currency,
+            total_minor=placed.total_minor,
+            store_total_minor=store_total,
+            lines=lines,
+            line_signature=_signature(lines),
+            shipping_address=shipping.address,
+            billing_address=billing.address,
+            address_key=facts.address_key,
+            address_mismatch=1 if mismatch else 0,
+            email=placed.customer.email,
+            ip=placed.ip,
+            device=placed.device_id,
+            payment_status=placed.payment_status,
+            risk_score=score,
+            risk_model=RISK_MODEL.version,
+            features=features,
+            hold_reasons=[r.value for r in reasons],
+            allocation=order_plan.as_json() if order_plan else None,
+            placed_at=placed_at,
+            updated_at=now,
+        )
+    )
+    actor = f"automation:orders@{RISK_MODEL.version}"
+    if reasons:
+        return Decision(
+            action="order.hold",
+            reasons=tuple(reasons),
+            evidence=evidence,
+            actor=actor,
+            handoff=HandoffRequest(
+                role="ops",
+                suggestion=_suggest(reasons, evidence),
+                priority=1 if OrderReason.FRAUD_SIGNAL in reasons else 2,
+                amount=Money(placed.total_minor, placed.currency),
+            ),
+        )
+    assert order_plan is not None
+    outbox = _fulfil(
+        conn, event.subject, placed.order_number, event.source, order_plan, shipping.address, now, placed_at, policy
+    )
+    return Decision(action="order.fulfil", evidence=evidence, task="order.fulfil", outbox=outbox, actor=actor)
+
+
+def _suggest(reasons: list[OrderReason], evidence: dict[str, Any]) -> str:
+    if OrderReason.ORDER_INVALID in reasons:
+        return "Fix what is listed under problems (address, SKU, stock or payment), then approve; reject cancels."
+    if OrderReason.DUPLICATE_ORDER in reasons:
+        return f"Looks like a repeat of {evidence['duplicate_of']}: reject to cancel it, approve if both are wanted."
+    if OrderReason.FRAUD_SIGNAL in reasons:
+        factors = "; ".join(f.get("why", f["factor"]) for f in evidence["risk"]["factors"]) or "see the score"
+        return f"Risky ({evidence['risk']['score']:.2f}): {factors}. Verify the customer before approving."
+    if OrderReason.REPEATED_ADDRESS_MISMATCH in reasons:
+        return "Ships away from the billing address again: confirm with the customer, then approve or reject."
+    return "High-value order: approve to ship, reject to cancel and refund."
+
+
+def _upsert_customer(conn: Connection, key: str, placed: OrderPlaced, now: datetime) -> None:
+    statement = _upsert(conn)(customers).values(
+        key=key,
+        email=placed.customer.email,
+        tags=list(placed.customer.tags),
+        signed_up_at=placed.customer.created_at,
+        orders_count=1,
+        lifetime_minor=placed.total_minor,
+        failed_payments=placed.failed_payments,
+        updated_at=now,
+    )
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "email": statement.excluded.email,
+                "tags": statement.excluded.tags,
+                "orders_count": customers.c.orders_count + 1,
+                "lifetime_minor": customers.c.lifetime_minor + placed.total_minor,
+                "failed_payments": customers.c.failed_payments + placed.failed_payments,
+                "updated_at": now,
+            },
+        )
+    )
+
+
+def _fulfil(
+    conn: Connection,
+    subject: str,
+    number: str,
+    source: str,
+    order_plan: fulfilment.Plan,
+    address: dict[str, Any],
+    now: datetime,
+    since: datetime,
+    policy: OrdersPolicy,
+) -> tuple[OutboxMessage, ...]:
+    """Label, warehouse request and storefront fulfilment for a reserved plan; start tracking."""
+    messages: list[OutboxMessage] = []
+    numbers = []
+    for index, shipment in enumerate(order_plan.shipments):
+        tracking = fulfilment.tracking_number(subject, shipment.carrier, index)
+        numbers.append(tracking)
+        parcel = {
+            "order": number,
+            "subject": subject,
+            "warehouse": shipment.warehouse,
+            "carrier": shipment.carrier,
+            "service": shipment.service,
+            "tracking_number": tracking,
+            "grams": shipment.grams,
+            "lines": shipment.lines,
+            "ship_to": address,
+        }
+        messages.append(OutboxMessage("carrier", "label.create", parcel, f"{subject}:label:{index}"))
+        messages.append(OutboxMessage("warehouse", "fulfilment.request", parcel, f"{subject}:pick:{index}"))
+    first = order_plan.shipments[0]
+    messages.append(
+        OutboxMessage(
+            "storefront",
+            "fulfilment.create",
+            {"source": source, "order": number, "tracking_numbers": numbers, "carrier": first.carrier},
+            f"{subject}:fulfilment",
+        )
+    )
+    conn.execute(
+        update(orders)
+        .where(orders.c.subject == subject)
+        .values(
+            status=OrderStatus.FULFILLING.value,
+            carrier=first.carrier,
+            service=first.service,
+            tracking_number=",".join(numbers),
+            allocation=order_plan.as_json(),
+            updated_at=now,
+        )
+    )
+    schedule(
+        conn,
+        key=f"tracking:{subject}",
+        kind="clock.tick",
+        subject=subject,
+        at=since + timedelta(days=policy.tracking_stale_days),
+        payload={"desk": "orders", "check": "tracking"},
+    )
+    return tuple(messages)
+
+
+def handoff_resolved(event: Event, ctx: HandlerContext) -> Decision | None:
+    """A person decided: approve continues where the order stopped, reject cancels and refunds,
+    modify (a corrected address) validates again."""
+    order = _order(ctx.conn, event.subject)
+    resolution = str(event.payload["resolution"])
+    reasons = [str(r) for r in event.payload.get("reasons", [])]
+    if order is None:
+        return None
+    if OrderReason.SHIPPING_IRREGULARITY.value in reasons:
+        return Decision(
+            action=f"shipment.irregularity_{resolution}", evidence={"resolution": resolution}, task="order.track"
+        )
+    if order["status"] != OrderStatus.HELD.value:
+        return Decision(
+            action="order.resolution_ignored", evidence={"status": order["status"], "resolution": resolution}
+        )
+    policy = ctx.settings(OrdersPolicy)
+    conn, now = ctx.conn, ctx.now
+    reference = f"order:{event.subject}"
+    if resolution == "reject":
+        return _cancel(conn, order, now, reason="rejected by a person", refund=True)
+    address = dict(order["shipping_address"] or {})
+    if resolution == "modify":
+        changes = dict(event.payload.get("changes") or {})
+        if "shipping_address" in changes:
+            check = check_address({**address, **changes["shipping_address"]}, "shipping")
+            blocking = [p for p in check.problems if p in BLOCKING_ADDRESS_PROBLEMS]
+            if blocking:
+                return _hold_again(conn, order, blocking, now)
+            address = check.address
+            conn.execute(
+                update(orders).where(orders.c.id == order["id"]).values(shipping_address=address, updated_at=now)
+            )
+    allocation = order["allocation"]
+    if allocation:
+        order_plan = fulfilment.Plan([fulfilment.Shipment(**s) for s in allocation])
+    else:
+        planned = fulfilment.plan(conn, order["lines"], address.get("country"), policy)
+        problems = planned if isinstance(planned, list) else fulfilment.reserve_plan(conn, planned, reference, now)
+        if problems:
+            return _hold_again(conn, order, problems, now)
+        assert not isinstance(planned, list)
+        order_plan = planned
+    outbox = _fulfil(conn, event.subject, order["number"], order["source"], order_plan, address, now, now, policy)
+    return Decision(
+        action="order.fulfil",
+        evidence={"resolution": resolution, "approved_by": event.payload.get("actor")},
+        task="order.fulfil",
+        outbox=outbox,
+    )
+
+
+def _hold_again(conn: Connection, order: Any, problems: list[str], now: datetime) -> Decision:
+    conn.execute(
+        update(orders)
+        .where(orders.c.id == order["id"])
+        .values(hold_reasons=[OrderReason.ORDER_INVALID.value], updated_at=now)
+    )
+    return Decision(
+        action="order.hold",
+        reasons=(OrderReason.ORDER_INVALID,),
+        evidence={"problems": problems},
+        handoff=HandoffRequest(
+            role="ops",
+            suggestion="Still cannot ship: fix what is listed under problems, then approve.",
+            amount=Money(order["total_minor"], order["currency"]),
+        ),
+    )
+
+
+def _cancel(conn: Connection, order: Any, now: datetime, *, reason: str, refund: bool) -> Decision:
+    reference = f"order:{order['subject']}"
+    released = release_reference(conn, reference, at=now)
+    was_fulfilling = order["status"] == OrderStatus.FULFILLING.value
+    conn.execute(
+        update(orders).where(orders.c.id == order["id"]).values(status=OrderStatus.CANCELLED.value, updated_at=now)
+    )
+    conn.execute(delete(timers).where(timers.c.key == f"tracking:{order['subject']}"))
+    outbox = [
+        OutboxMessage(
+            "storefront", "order.cancel", {"source": order["source"], "order": order["number"], "reason": reason}
+        )
+    ]
+    if refund and (order["payment_status"] or "").lower() not in FAILED_PAYMENT:
+        outbox.append(
+            OutboxMessage(
+                "payments",
+                "refund.create",
+                {"order": order["number"], "amount_minor": order["total_minor"], "currency": order["currency"]},
+            )
+        )
+    if was_fulfilling:
+        outbox.append(OutboxMessage("warehouse", "fulfilment.cancel", {"order": order["number"]}))
+    return Decision(
+        action="order.cancel",
+        evidence={"reason": reason, "released_units": released},
+        task="order.cancel",
+        outbox=tuple(outbox),
+    )
+
+
+def order_cancelled(event: Event, ctx: HandlerContext) -> Decision | None:
+    """The storefront cancelled: release stock and stop the warehouse (no refund: the storefront did it)."""
+    cancelled = event.parsed(OrderCancelled)
+    order = _order(ctx.conn, event.subject)
+    if order is None or order["status"] in (
+        OrderStatus.CANCELLED.value,
+        OrderStatus.SHIPPED.value,
+        OrderStatus.DELIVERED.value,
+    ):
+        return None
+    return _cancel(ctx.conn, order, ctx.now, reason=cancelled.reason or "cancelled in the storefront", refund=False)
+
+
+def order_paid(event: Event, ctx: HandlerContext) -> Decision | None:
+    """Payment captured: recorded on the order."""
+    event.parsed(OrderPaid)
+    result = ctx.conn.execute(
+        update(orders).where(orders.c.subject == event.subject).values(payment_status="paid", updated_at=ctx.now)
+    )
+    if result.rowcount == 0:
+        return None
+    return Decision(action="order.payment_recorded", evidence={"payment_status": "paid"})
+
+
+def shipment_scanned(event: Event, ctx: HandlerContext) -> Decision | None:
+    """A tracking scan: advance the order, flag exceptions and returns to sender."""
+    scan = event.parsed(ShipmentScanned)
+    order = _order(ctx.conn, event.subject)
+    if order is None:
+        return None
+    policy = ctx.settings(OrdersPolicy)
+    conn, now = ctx.conn, ctx.now
+    values: dict[str, Any] = {"last_scan": scan.status, "last_scan_at": event.occurred_at, "updated_at": now}
+    if scan.status in ("in_transit", "out_for_delivery") and order["status"] == OrderStatus.FULFILLING.value:
+        release_reference(conn, f"order:{event.subject}", at=event.occurred_at, cause=Cause.SALE)
+        values["status"] = OrderStatus.SHIPPED.value
+    if scan.status == "delivered":
+        values["status"] = OrderStatus.DELIVERED.value
+    conn.execute(update(orders).where(orders.c.id == order["id"]).values(**values))
+    evidence = {"scan": scan.status, "tracking_number": scan.tracking_number, "at": event.occurred_at.isoformat()}
+    if scan.status in ("exception", "returned_to_sender"):
+        conn.execute(delete(timers).where(timers.c.key == f"tracking:{event.subject}"))
+        return Decision(
+            action="shipment.flag",
+            reasons=(OrderReason.SHIPPING_IRREGULARITY,),
+            evidence=evidence,
+            handoff=HandoffRequest(
+                role="ops",
+                suggestion=f"Carrier reports {scan.status.replace('_', ' ')}: contact the carrier and the customer.",
+            ),
+        )
+    if scan.status == "delivered":
+        conn.execute(delete(timers).where(timers.c.key == f"tracking:{event.subject}"))
+    else:
+        schedule(
+            conn,
+            key=f"tracking:{event.subject}",
+            kind="clock.tick",
+            subject=event.subject,
+            at=event.occurred_at + timedelta(days=policy.tracking_stale_days),
+            payload={"desk": "orders", "check": "tracking"},
+        )
+    return Decision(action="shipment.track", evidence=evidence, task="order.track")
+
+
+def tracking_check(event: Event, ctx: HandlerContext) -> Decision | None:
+    """A tracking timer fired: no scan for ``tracking_stale_days`` is a shipping irregularity."""
+    order = _order(ctx.conn, event.subject)
+    if order is None or order["status"] not in (OrderStatus.FULFILLING.value, OrderStatus.SHIPPED.value):
+        return None
+    policy = ctx.settings(OrdersPolicy)
+    due = datetime.fromisoformat(str(event.payload["scheduled_for"]))
+    last = order["last_scan_at"] or order["placed_at"]
+    quiet_days = (due - last).total_seconds() / 86400
+    if quiet_days < policy.tracking_stale_days:
+        return None  # a scan came in after this timer was set; a newer timer covers it
+    return Decision(
+        action="shipment.flag",
+        reasons=(OrderReason.SHIPPING_IRREGULARITY,),
+        evidence={
+            "scan": order["last_scan"] or "none",
+            "days_without_scan": round(quiet_days, 2),
+            "stale_days": policy.tracking_stale_days,
+        },
+        handoff=HandoffRequest(
+            role="ops", suggestion="No tracking scan for too long: ask the carrier where the parcel is."
+        ),
+    )

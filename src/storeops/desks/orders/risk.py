@@ -1,0 +1,251 @@
+"""Order risk: a score from 0 to 1 with the factors behind it.
+
+Two models stand in the same place (``RiskModel``): cold-start rules for a store with no
+history, and a gradient-boosting model trained on the store's own resolved handoffs
+(``storeops models train orders-risk``). Both score the same feature vector.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, func, select
+
+from storeops.desks.orders.tables import orders
+
+FEATURES: tuple[str, ...] = (
+    "account_age_seconds",
+    "order_value",
+    "value_vs_history",
+    "previous_orders",
+    "ship_bill_country_differ",
+    "ip_country_differs",
+    "device_shared_customers",
+    "ip_shared_customers",
+    "address_shared_customers",
+    "orders_last_24h",
+    "high_value_units",
+    "failed_payments",
+    "hour_of_day",
+)
+"""The feature vector every risk model scores, in this order. -1 means unknown."""
+
+HIGH_VALUE_UNIT_MINOR = 10000
+"""A unit at or above this price (store currency minor units) counts as high-value."""
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What the features are computed from, already normalised."""
+
+    customer: str
+    placed_at: datetime
+    signed_up_at: datetime | None
+    store_total_minor: int
+    lines: Sequence[Mapping[str, Any]]
+    shipping_country: str | None
+    billing_country: str | None
+    ip_country: str | None
+    ip: str | None
+    device: str | None
+    address_key: str | None
+    failed_payments: int
+
+
+def compute_features(conn: Connection, facts: OrderFacts, *, store_exponent: int = 2) -> dict[str, float]:
+    """The feature vector of an order, from its facts and the store's history (30 days for sharing)."""
+    since = facts.placed_at - timedelta(days=30)
+    history = conn.execute(
+        select(func.count(), func.coalesce(func.sum(orders.c.store_total_minor), 0)).where(
+            orders.c.customer == facts.customer, orders.c.placed_at < facts.placed_at
+        )
+    ).one()
+    previous, spent = int(history[0]), int(history[1])
+    recent = conn.execute(
+        select(func.count()).where(
+            orders.c.customer == facts.customer,
+            orders.c.placed_at >= facts.placed_at - timedelta(hours=24),
+            orders.c.placed_at < facts.placed_at,
+        )
+    ).scalar_one()
+
+    def shared(column: Any, value: str | None) -> float:
+        if not value:
+            return -1.0
+        count = conn.execute(
+            select(func.count(func.distinct(orders.c.customer))).where(
+                column == value, orders.c.customer != facts.customer, orders.c.placed_at >= since
+            )
+        ).scalar_one()
+        return float(count)
+
+    scale = 10**store_exponent
+    value = facts.store_total_minor / scale
+    average = spent / previous / scale if previous else None
+    age = (facts.placed_at - facts.signed_up_at).total_seconds() if facts.signed_up_at else -1.0
+    return {
+        "account_age_seconds": max(age, 0.0) if age != -1.0 else -1.0,
+        "order_value": value,
+        "value_vs_history": value / average if average else 1.0,
+        "previous_orders": float(previous),
+        "ship_bill_country_differ": _differ(facts.shipping_country, facts.billing_country),
+        "ip_country_differs": _differ(facts.ip_country, facts.billing_country),
+        "device_shared_customers": shared(orders.c.device, facts.device),
+        "ip_shared_customers": shared(orders.c.ip, facts.ip),
+        "address_shared_customers": shared(orders.c.address_key, facts.address_key),
+        "orders_last_24h": float(recent),
+        "high_value_units": float(
+            sum(int(line["quantity"]) for line in facts.lines if int(line["unit_price_minor"]) >= HIGH_VALUE_UNIT_MINOR)
+        ),
+        "failed_payments": float(facts.failed_payments),
+        "hour_of_day": float(facts.placed_at.hour),
+    }
+
+
+def _differ(a: str | None, b: str | None) -> float:
+    if not a or not b:
+        return -1.0
+    return 1.0 if a.upper() != b.upper() else 0.0
+
+
+class RiskModel(Protocol):
+    """Anything that scores orders: rules, a trained model, an LLM."""
+
+    version: str
+
+    def score(self, features: Mapping[str, float]) -> float: ...
+
+    def explain(self, features: Mapping[str, float]) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    weight: float
+    text: str
+
+
+class RuleRiskModel:
+    """Cold-start rules, combined as a noisy-or: 1 − Π(1 − weight) over the rules that fire."""
+
+    version = "rules-1"
+
+    def _fired(self, f: Mapping[str, float]) -> list[_Rule]:
+        fired = []
+        age = f["account_age_seconds"]
+        if 0 <= age < 60:
+            fired.append(_Rule("account_age_seconds", 0.55, f"bought {age:.0f} s after signing up"))
+        elif 0 <= age < 3600:
+            fired.append(_Rule("account_age_seconds", 0.25, f"bought {age / 60:.0f} min after signing up"))
+        if f["ship_bill_country_differ"] == 1:
+            fired.append(_Rule("ship_bill_country_differ", 0.2, "ships to another country than it bills"))
+        if f["ip_country_differs"] == 1:
+            fired.append(_Rule("ip_country_differs", 0.2, "ordered from another country than it bills"))
+        for key, label in (("device_shared_customers", "device"), ("ip_shared_customers", "IP address")):
+            if f[key] >= 2:
+                fired.append(_Rule(key, 0.3, f"{label} used by {f[key]:.0f} other customers in 30 days"))
+        if f["address_shared_customers"] >= 3:
+            fired.append(
+                _Rule(
+                    "address_shared_customers",
+                    0.2,
+                    f"address used by {f['address_shared_customers']:.0f} other customers",
+                )
+            )
+        if f["orders_last_24h"] >= 3:
+            fired.append(_Rule("orders_last_24h", 0.15, f"{f['orders_last_24h']:.0f} orders in the last 24 h"))
+        if f["high_value_units"] >= 3:
+            fired.append(_Rule("high_value_units", 0.2, f"{f['high_value_units']:.0f} high-value units"))
+        if f["previous_orders"] > 0 and f["value_vs_history"] >= 5:
+            fired.append(_Rule("value_vs_history", 0.15, f"{f['value_vs_history']:.1f}× the customer's average order"))
+        if f["failed_payments"] >= 2:
+            fired.append(_Rule("failed_payments", 0.25, f"{f['failed_payments']:.0f} failed payment attempts"))
+        return fired
+
+    def score(self, features: Mapping[str, float]) -> float:
+        keep = 1.0
+        for rule in self._fired(features):
+            keep *= 1 - rule.weight
+        return round(1 - keep, 4)
+
+    def explain(self, features: Mapping[str, float]) -> list[dict[str, Any]]:
+        rules = sorted(self._fired(features), key=lambda r: -r.weight)
+        return [{"factor": r.name, "weight": r.weight, "value": features[r.name], "why": r.text} for r in rules[:3]]
+
+
+def features_matrix(rows: Sequence[Mapping[str, float]]) -> list[list[float]]:
+    """Rows of feature dicts as a matrix in FEATURES order."""
+    return [[float(row.get(name, -1.0)) for name in FEATURES] for row in rows]
+
+
+class TrainedRiskModel:
+    """A scikit-learn classifier over FEATURES, with ablation explanations."""
+
+    def __init__(self, estimator: Any, version: str, medians: Mapping[str, float]) -> None:
+        self.estimator = estimator
+        self.version = version
+        self.medians = dict(medians)
+
+    def score(self, features: Mapping[str, float]) -> float:
+        return round(float(self.estimator.predict_proba(features_matrix([features]))[0][1]), 4)
+
+    def explain(self, features: Mapping[str, float]) -> list[dict[str, Any]]:
+        """Top factors: how much the score drops when each feature is set to its typical value."""
+        base = self.score(features)
+        variants = [{**features, name: self.medians[name]} for name in FEATURES]
+        scores = self.estimator.predict_proba(features_matrix(variants))[:, 1]
+        effects = sorted(
+            ((name, round(base - float(s), 4)) for name, s in zip(FEATURES, scores, strict=True)),
+            key=lambda item: -item[1],
+        )
+        return [{"factor": n, "value": features[n], "weight": w} for n, w in effects[:3] if w > 0]
+
+    def save(self, folder: Path) -> Path:
+        """Write the artifact as ``orders-risk-<version>.pkl`` plus a JSON card."""
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"orders-risk-{self.version}.pkl"
+        with path.open("wb") as handle:
+            pickle.dump({"estimator": self.estimator, "version": self.version, "medians": self.medians}, handle)
+        (folder / "orders-risk.current").write_text(path.name, encoding="utf-8")
+        return path
+
+
+def load_risk_model(folder: Path | None) -> RiskModel:
+    """The current trained model in ``folder``, or the cold-start rules when there is none."""
+    if folder is None:
+        return RuleRiskModel()
+    pointer = folder / "orders-risk.current"
+    if not pointer.is_file():
+        return RuleRiskModel()
+    # Artifacts are written by `storeops models train` into the operator's own folder.
+    with (folder / pointer.read_text(encoding="utf-8").strip()).open("rb") as handle:
+        data = pickle.load(handle)
+    return TrainedRiskModel(data["estimator"], data["version"], data["medians"])
+
+
+def train_risk_model(
+    rows: Sequence[Mapping[str, float]], labels: Sequence[int], version: str, *, seed: int = 0
+) -> TrainedRiskModel:
+    """Fit the store's risk model (gradient boosting) on feature rows and 0/1 fraud labels."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    estimator = HistGradientBoostingClassifier(
+        max_iter=300, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0, random_state=seed
+    )
+    matrix = features_matrix(rows)
+    estimator.fit(matrix, list(labels))
+    medians = {name: _median([row[i] for row in matrix]) for i, name in enumerate(FEATURES)}
+    return TrainedRiskModel(estimator, version, medians)
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else -1.0
+
+
+__all__ = ["FEATURES", "OrderFacts", "RiskModel", "RuleRiskModel", "TrainedRiskModel", "compute_features"]

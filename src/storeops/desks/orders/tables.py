@@ -1,0 +1,62 @@
+"""The orders desk's own state: orders and the customers who place them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, Index, Integer, String, Table
+
+from storeops.storage.schema import metadata
+from storeops.storage.types import Id, Json, UTCDateTime
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subject", String(255), nullable=False, unique=True),
+    Column("source", String(64), nullable=False),
+    Column("number", String(128), nullable=False),
+    Column("customer", String(255), nullable=False),
+    # see orders.state.OrderStatus
+    Column("status", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total_minor", Id, nullable=False),
+    Column("store_total_minor", Id),
+    Column("lines", Json, nullable=False),
+    Column("line_signature", String(512), nullable=False),
+    Column("shipping_address", Json),
+    Column("billing_address", Json),
+    Column("address_key", String(64)),
+    Column("address_mismatch", Integer, nullable=False),
+    Column("email", String(255)),
+    Column("ip", String(64)),
+    Column("device", String(128)),
+    Column("payment_status", String(32)),
+    Column("risk_score", Float),
+    Column("risk_model", String(64)),
+    Column("features", Json),
+    Column("hold_reasons", Json, nullable=False),
+    Column("allocation", Json),
+    Column("carrier", String(32)),
+    Column("service", String(32)),
+    Column("tracking_number", String(64)),
+    Column("last_scan", String(32)),
+    Column("last_scan_at", UTCDateTime),
+    Column("placed_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "customer", "placed_at"),
+    Index(None, "ip"),
+    Index(None, "device"),
+    Index(None, "address_key"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("email", String(255)),
+    Column("tags", Json, nullable=False),
+    Column("signed_up_at", UTCDateTime),
+    Column("orders_count", Integer, nullable=False),
+    Column("lifetime_minor", Id, nullable=False),
+    Column("failed_payments", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
