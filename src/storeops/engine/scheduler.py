@@ -82,4 +82,4 @@ def fire_due(conn: Connection, *, now: datetime, limit: int = 500) -> int:
             conn.execute(update(timers).where(timers.c.id == row.id).values(fire_at=slot + step * (missed + 1)))
         else:
             conn.execute(delete(timers).where(timers.c.id == row.id))
-    return len(ingest(conn, new_events, now=now).ids)
+    return len(ingest(conn, new_events).ids)
