@@ -26,12 +26,21 @@ class Settings(BaseSettings):
         default=Path("./storeops-outbox"),
         description="Where the local connectors write what they would send to the outside world.",
     )
+    shopify_webhook_secret: str | None = Field(
+        default=None, description="Shopify app secret that signs webhooks (X-Shopify-Hmac-Sha256)."
+    )
+    woocommerce_webhook_secret: str | None = Field(
+        default=None, description="WooCommerce webhook secret (X-WC-Webhook-Signature)."
+    )
+    models_dir: Path = Field(default=Path("./storeops-models"), description="Where trained models are kept.")
     desks: str | None = Field(
         default=None,
         description="Comma-separated 'module:attribute' desk specs replacing the built-in desks.",
     )
 
-    @field_validator("database_url", "policy_file", "desks", mode="before")
+    @field_validator(
+        "database_url", "policy_file", "desks", "shopify_webhook_secret", "woocommerce_webhook_secret", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object, info: ValidationInfo) -> object:
         # An exported-but-empty variable means "use the default", as in most Unix tools.

@@ -252,3 +252,28 @@ def test_demo_without_serving_prints_the_summary(tmp_path: Path, monkeypatch: py
     assert result.exit_code == 0, result.output
     assert "What happened, per desk" in result.stdout and "estimated time saved" in result.stdout
     assert (tmp_path / "storeops.db").exists()
+
+
+def test_ingest_a_shopify_file_through_the_webhook_path(cli: Cli, tmp_path: Path) -> None:
+    order = {
+        "order": {
+            "id": 9,
+            "name": "#9",
+            "currency": "EUR",
+            "total_price": "20.00",
+            "email": "a@b.test",
+            "customer": {"id": 5},
+            "line_items": [{"sku": "TEE", "quantity": 1, "price": "20.00"}],
+        }
+    }
+    path = tmp_path / "order.json"
+    path.write_text(json.dumps(order), encoding="utf-8")
+    ok = cli("ingest", "shopify", "--topic", "orders/create", str(path))
+    assert ok.exit_code == 0 and "stored 1 new events" in ok.stdout
+    order["order"]["line_items"][0]["price"] = "twenty"
+    path.write_text(json.dumps(order), encoding="utf-8")
+    bad = cli("ingest", "shopify", "--topic", "orders/create", str(path))
+    assert bad.exit_code == 2 and "order.line_items[0].price" in bad.output
+    assert cli("ingest", "etsy", str(path)).exit_code == 2
+    assert "--topic goes with a storefront file" in cli("ingest", str(path), "--topic", "x").output
+    assert cli.count_events() == 1

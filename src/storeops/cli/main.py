@@ -162,13 +162,50 @@ def _read_jsonl(path: Path, application: App) -> list[NewEvent]:
 
 @app.command("ingest")
 def ingest_command(
-    file: Annotated[Path, typer.Argument(help="Native events, one JSON object a line (see docs/cli.md).")],
+    first: Annotated[
+        str, typer.Argument(metavar="FILE|SOURCE", help="FILE.jsonl of native events, or shopify|woocommerce.")
+    ],
+    second: Annotated[
+        Path | None,
+        typer.Argument(show_default=False, metavar="[FILE]", help="The storefront's JSON file, after SOURCE."),
+    ] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="The webhook topic of a storefront FILE, e.g. orders/create or order.created.")
+    ] = None,
 ) -> None:
-    """Queue native events from a JSONL file. All lines are validated first: one bad line names
-    its line number and field, and nothing is stored."""
+    """Queue events from a file, through the same path as live traffic.
+
+    storeops ingest events.jsonl — native events, one JSON object a line (see docs/cli.md);
+    storeops ingest shopify --topic orders/create order.json — a Shopify webhook body (or REST response);
+    storeops ingest woocommerce --topic order.created order.json — a WooCommerce webhook body.
+    Everything is validated first: one bad line or field is named and nothing is stored."""
     with _errors():
         application = _app()
-        parsed = _read_jsonl(file, application)
+        if second is None:
+            if topic is not None:
+                raise InvalidInput(
+                    "--topic goes with a storefront file: storeops ingest shopify --topic orders/create FILE.json"
+                )
+            parsed = _read_jsonl(Path(first), application)
+        else:
+            from storeops.intake import SOURCES, storefront_events
+
+            if first not in SOURCES:
+                raise InvalidInput(
+                    f"unknown source {first!r}; use one of: {', '.join(SOURCES)} (or give only a .jsonl file)"
+                )
+            try:
+                body = json.loads(second.read_text(encoding="utf-8"))
+            except OSError as exc:
+                raise InvalidInput(f"cannot read {second}: {exc.strerror}") from None
+            except json.JSONDecodeError as exc:
+                raise InvalidInput(
+                    f"{second}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+                ) from None
+            try:
+                parsed = storefront_events(application, first, topic, body, None)
+            except InvalidInput as exc:
+                raise InvalidInput(f"{second}: {exc.message}", field=exc.field) from None
         with application.engine.begin() as conn:
             result = ingest(conn, parsed)
         console.print(f"stored {len(result.ids):,} new events, {result.duplicates:,} duplicates acknowledged")

@@ -6,7 +6,8 @@ until then the app listens on 127.0.0.1 by default and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,13 +15,16 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from storeops import __version__
 from storeops.bootstrap import App
+from storeops.connectors.storefront import verify
 from storeops.engine.audit import read_audit
 from storeops.engine.inbox import list_handoffs
 from storeops.engine.metrics import compute_report
 from storeops.errors import StoreopsError
+from storeops.intake import storefront_events, take_in
 from storeops.storage.db import read_only
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -34,6 +38,10 @@ def _connection(request: Request) -> Iterator[Connection]:
 
 
 Conn = Annotated[Connection, Depends(_connection)]
+
+
+def _error(status: int, code: str, message: str, field: str | None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message, "field": field}})
 
 
 def create_app(application: App) -> FastAPI:
@@ -50,10 +58,7 @@ def create_app(application: App) -> FastAPI:
 
     @api.exception_handler(StoreopsError)
     async def _storeops_error(_request: Request, exc: StoreopsError) -> JSONResponse:
-        return JSONResponse(
-            status_code=404 if exc.code == "not_found" else 400,
-            content={"error": {"code": exc.code, "message": exc.message, "field": exc.field}},
-        )
+        return _error(404 if exc.code == "not_found" else 400, exc.code, exc.message, exc.field)
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -66,6 +71,51 @@ def create_app(application: App) -> FastAPI:
         return TEMPLATES.TemplateResponse(
             request, "overview.html", {"report": report, "handoffs": waiting, "version": __version__}
         )
+
+    def _webhook(
+        source: str, signature_header: str, topic_header: str, id_header: str, secret: str | None
+    ) -> Callable[[Request], Awaitable[JSONResponse]]:
+        async def receive(request: Request) -> JSONResponse:
+            body = await request.body()
+            if not verify(secret, body, request.headers.get(signature_header)):
+                # Nothing from an unsigned or wrongly signed request is read, let alone stored.
+                return _error(401, "bad_signature", f"missing or wrong {signature_header}", signature_header)
+            try:
+                data = json.loads(body)
+            except ValueError as exc:
+                return _error(400, "invalid_json", f"the body is not JSON: {exc}", None)
+            topic, delivery = request.headers.get(topic_header), request.headers.get(id_header)
+            new_events = storefront_events(application, source, topic, data, delivery)
+            result = await run_in_threadpool(take_in, application, new_events)
+            return JSONResponse({"stored": len(result.ids), "duplicates": result.duplicates})
+
+        return receive
+
+    settings = application.settings
+    api.add_api_route(
+        "/webhooks/shopify",
+        _webhook(
+            "shopify",
+            "X-Shopify-Hmac-Sha256",
+            "X-Shopify-Topic",
+            "X-Shopify-Webhook-Id",
+            settings.shopify_webhook_secret,
+        ),
+        methods=["POST"],
+        summary="Shopify webhooks (orders, products, inventory levels, customers, fulfillments, refunds)",
+    )
+    api.add_api_route(
+        "/webhooks/woocommerce",
+        _webhook(
+            "woocommerce",
+            "X-WC-Webhook-Signature",
+            "X-WC-Webhook-Topic",
+            "X-WC-Webhook-Delivery-ID",
+            settings.woocommerce_webhook_secret,
+        ),
+        methods=["POST"],
+        summary="WooCommerce webhooks (orders and products)",
+    )
 
     @api.get("/api/v1/handoffs")
     def api_handoffs(

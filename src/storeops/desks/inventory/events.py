@@ -48,9 +48,20 @@ class ProductUpdated(Payload):
     lead_time_days: int | None = Field(None, ge=0)
 
 
+class ChannelStockReported(Payload):
+    """``channel.stock_reported``: a sales channel's own absolute stock level (e.g. Shopify's)."""
+
+    channel: str = Field(min_length=1)
+    location: str = Field(min_length=1)
+    available: int
+    sku: str | None = None
+    inventory_item_id: str | None = None
+
+
 KINDS: dict[str, type[Payload]] = {
     "stock.adjusted": StockAdjusted,
     "stock.counted": StockCounted,
     "delivery.received": DeliveryReceived,
     "product.updated": ProductUpdated,
+    "channel.stock_reported": ChannelStockReported,
 }

@@ -67,10 +67,29 @@ class ShipmentScanned(Payload):
     location: str | None = None
 
 
+class CustomerUpdated(Payload):
+    """``customer.updated``: the storefront's customer record (tags, sign-up time, spend)."""
+
+    customer: CustomerRef
+    total_spent_minor: int | None = Field(None, ge=0)
+    currency: str | None = None
+
+
+class RefundCreated(Payload):
+    """``refund.created``: the storefront refunded (the returns desk will consume these)."""
+
+    order_number: str = Field(min_length=1)
+    amount_minor: int = Field(ge=0)
+    currency: str
+    note: str | None = None
+
+
 KINDS: dict[str, type[Payload]] = {
     "order.created": OrderPlaced,
     "order.updated": OrderPlaced,
     "order.cancelled": OrderCancelled,
     "order.paid": OrderPaid,
     "shipment.scanned": ShipmentScanned,
+    "customer.updated": CustomerUpdated,
+    "refund.created": RefundCreated,
 }
