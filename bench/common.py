@@ -125,7 +125,7 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:,.1f}" if value >= 10 else f"{value:,.2f}"
+        return f"{value:,.1f}" if value >= 10 else f"{value:,.3f}"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)

@@ -39,6 +39,11 @@ def bootstrap(settings: Settings | None = None, *, need_schema: bool = True, che
     desks = configured_desks(settings.desks)
     registry = Registry(desks)
     policy = load_policy(default_policy_path(settings.policy_file), desks)
+    if any(desk.name == "orders" for desk in desks):
+        from storeops.desks.orders.handlers import use_risk_model
+        from storeops.desks.orders.risk import load_risk_model
+
+        use_risk_model(load_risk_model(settings.models_dir))
     engine = create_db_engine(settings.database_url)
     if check:
         check_database(engine, need_schema=need_schema)

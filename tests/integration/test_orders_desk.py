@@ -367,3 +367,51 @@ def test_a_crash_mid_order_leaves_nothing_half_done(
     assert store.available("TEE", "WH-PARIS") == 9  # reserved once, not twice
     with engine.connect() as conn:
         assert len(read_audit(conn, subject="order:shop:1")) == 1
+
+
+def test_people_s_resolutions_train_the_store_s_own_risk_model(
+    engine: Engine, registry: Registry, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storeops.desks.orders import handlers
+    from storeops.desks.orders.risk import load_risk_model
+    from storeops.desks.orders.training import train_from_resolutions
+    from storeops.errors import InvalidInput
+
+    monkeypatch.setattr(handlers, "RISK_MODEL", handlers.RISK_MODEL)  # restored after the test
+    store = store_with(engine, registry)
+    # given 12 held orders from brand-new accounts that people rejected, and 12 old customers' they approved
+    for n in range(24):
+        fresh = n % 2 == 0
+        number = f"h{n}"
+        store.send(
+            order_event(
+                number,
+                customer=f"k{n}",
+                total=60000 + n,
+                at=T0 + timedelta(minutes=n),
+                signed_up=T0 + timedelta(minutes=n) - timedelta(seconds=20 if fresh else 10**7),
+            )
+        )
+        if n < 4:
+            with engine.connect() as conn, pytest.raises(InvalidInput, match="not enough decisions"):
+                train_from_resolutions(conn)
+        store.resolve(number, "reject" if fresh else "approve")
+    with engine.connect() as conn:
+        model, data = train_from_resolutions(conn, now=T0)
+    assert (data.rejected, data.approved) == (12, 12)
+    # when it is saved and loaded, it scores like the people decided and explains why
+    model.save(tmp_path)
+    loaded = load_risk_model(tmp_path)
+    assert loaded.version == T0.strftime("%Y%m%d%H%M%S")
+    with engine.connect() as conn:
+        fresh_features = conn.execute(select(orders.c.features).where(orders.c.number == "h0")).scalar_one()
+        old_features = conn.execute(select(orders.c.features).where(orders.c.number == "h1")).scalar_one()
+    assert loaded.score(fresh_features) > 0.5 > loaded.score(old_features)
+    assert loaded.explain(fresh_features)[0]["factor"] == "account_age_seconds"
+    # and the next decision records that model's version
+    handlers.use_risk_model(loaded)
+    store.send(order_event("next", customer="new", total=1000))
+    with engine.connect() as conn:
+        [decision] = read_audit(conn, subject="order:shop:next")
+    assert decision["actor"] == f"automation:orders@{loaded.version}"
+    assert decision["evidence"]["risk"]["model"] == loaded.version

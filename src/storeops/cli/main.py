@@ -48,10 +48,12 @@ handoffs_app = typer.Typer(help="The inbox of cases automation handed to people.
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 policy_app = typer.Typer(help="Thresholds and switches (storeops.toml).", no_args_is_help=True)
 events_app = typer.Typer(help="The event queue: dead letters and re-runs.", no_args_is_help=True)
+models_app = typer.Typer(help="Models trained on the store's own decisions.", no_args_is_help=True)
 app.add_typer(handoffs_app, name="handoffs")
 app.add_typer(db_app, name="db")
 app.add_typer(policy_app, name="policy")
 app.add_typer(events_app, name="events")
+app.add_typer(models_app, name="models")
 
 T = TypeVar("T")
 
@@ -491,6 +493,35 @@ def events_rerun(event_id: Annotated[int, typer.Argument(help="Id of a dead even
         with application.engine.begin() as conn:
             rerun(conn, event_id)
         console.print(f"event {event_id} queued again")
+
+
+class ModelName(StrEnum):
+    orders_risk = "orders-risk"
+
+
+@models_app.command("train")
+def models_train(
+    name: Annotated[ModelName, typer.Argument(help="Which model.")],
+    min_each: Annotated[int, typer.Option(min=2, help="Fewest approved and rejected orders to train on.")] = 10,
+) -> None:
+    """Train a model from people's resolutions (approved order = legitimate, rejected = fraud) and
+    make it the one the desk scores with; its version is recorded on every decision it makes."""
+    import time
+
+    from storeops.desks.orders.training import train_from_resolutions
+
+    with _errors():
+        application = _app()
+        where = application.engine.url.render_as_string(hide_password=True)
+        err_console.print(f"training {name.value} from resolved order handoffs in {where} …")
+        started = time.perf_counter()
+        with read_only(application.engine).connect() as conn:
+            model, data = train_from_resolutions(conn, min_each=min_each)
+        path = model.save(application.settings.models_dir)
+        console.print(
+            f"trained {name.value} version {model.version} on {data.rejected} rejected and {data.approved} approved "
+            f"orders in {time.perf_counter() - started:.1f} s; saved to {path} and made current"
+        )
 
 
 # --- serving and the demo ------------------------------------------------------------------------

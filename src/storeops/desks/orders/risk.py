@@ -234,8 +234,14 @@ def train_risk_model(
     """Fit the store's risk model (gradient boosting) on feature rows and 0/1 fraud labels."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    # A small store has few decisions: let leaves shrink with the data instead of the default 20.
     estimator = HistGradientBoostingClassifier(
-        max_iter=300, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0, random_state=seed
+        max_iter=300,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        min_samples_leaf=max(2, min(20, len(rows) // 20)),
+        l2_regularization=1.0,
+        random_state=seed,
     )
     matrix = features_matrix(rows)
     estimator.fit(matrix, list(labels))
