@@ -50,12 +50,21 @@ def load(folder: Path) -> list[dict[str, Any]]:
         ip = float(row["ip_address"])
         at = bisect_right(lows, ip) - 1
         country = ranges[at][2] if at >= 0 and ranges[at][0] <= ip <= ranges[at][1] else "unknown"
-        out.append({
-            "label": int(row["class"]), "seconds": (purchase - signup).total_seconds(), "value": float(row["purchase_value"]),
-            "device_reuse": devices[row["device_id"]] - 1, "ip_reuse": ips[row["ip_address"]] - 1,
-            "age": float(row["age"]), "source": row["source"], "browser": row["browser"], "sex": row["sex"],
-            "hour": purchase.hour, "country": country,
-        })  # fmt: skip
+        out.append(
+            {
+                "label": int(row["class"]),
+                "seconds": (purchase - signup).total_seconds(),
+                "value": float(row["purchase_value"]),
+                "device_reuse": devices[row["device_id"]] - 1,
+                "ip_reuse": ips[row["ip_address"]] - 1,
+                "age": float(row["age"]),
+                "source": row["source"],
+                "browser": row["browser"],
+                "sex": row["sex"],
+                "hour": purchase.hour,
+                "country": country,
+            }
+        )
     return out
 
 
@@ -63,10 +72,17 @@ def storeops_features(row: dict[str, Any]) -> dict[str, float]:
     """storeops' feature vector from a Fraud_Data row (unknown facts are -1, as in a store)."""
     features = dict.fromkeys(FEATURES, -1.0)
     features.update(
-        account_age_seconds=row["seconds"], order_value=row["value"], value_vs_history=1.0, previous_orders=0.0,
-        device_shared_customers=float(row["device_reuse"]), ip_shared_customers=float(row["ip_reuse"]),
-        orders_last_24h=0.0, high_value_units=0.0, failed_payments=0.0, hour_of_day=float(row["hour"]),
-    )  # fmt: skip
+        account_age_seconds=row["seconds"],
+        order_value=row["value"],
+        value_vs_history=1.0,
+        previous_orders=0.0,
+        device_shared_customers=float(row["device_reuse"]),
+        ip_shared_customers=float(row["ip_reuse"]),
+        orders_last_24h=0.0,
+        high_value_units=0.0,
+        failed_payments=0.0,
+        hour_of_day=float(row["hour"]),
+    )
     return features
 
 
