@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from storeops.connectors.base import Connector
+from storeops.connectors.carrier_local import LocalCarrier
 from storeops.connectors.local import FileConnector
 from storeops.desks import configured_desks
 from storeops.engine.desk import Desk, Registry
@@ -30,7 +31,11 @@ class App:
 
     def connectors(self) -> dict[str, Connector]:
         """The connectors the outbox dispatches to (local ones writing under ``outbox_dir``)."""
-        return {name: FileConnector(name, self.settings.outbox_dir) for name in LOCAL_CONNECTORS}
+        connectors: dict[str, Connector] = {
+            name: FileConnector(name, self.settings.outbox_dir) for name in LOCAL_CONNECTORS
+        }
+        connectors["carrier"] = LocalCarrier(self.settings.outbox_dir)
+        return connectors
 
 
 def bootstrap(settings: Settings | None = None, *, need_schema: bool = True, check: bool = True) -> App:
