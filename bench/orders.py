@@ -93,7 +93,7 @@ def make_orders(count: int, tag: str, rng: random.Random) -> list[NewEvent]:
                         "created_at": (now - timedelta(days=30 + customer % 300)).isoformat(),
                     },
                     "currency": "EUR",
-                    "total_minor": sum(l["quantity"] * l["unit_price_minor"] for l in lines),
+                    "total_minor": sum(line["quantity"] * line["unit_price_minor"] for line in lines),
                     "lines": lines,
                     "shipping_address": address,
                     "billing_address": address,

@@ -236,7 +236,7 @@ def simulate_command(
                 with out.open("w", encoding="utf-8") as events_out, truth.open("w", encoding="utf-8") as truth_out:
                     total = 0
                     with _progress() as progress:
-                        task = progress.add_task("simulating", total=days)
+                        task = progress.add_task("simulating", total=days + 1)
                         for day in simulate(days, seed, first_day):
                             write_jsonl(day, events_out, truth_out)
                             total += len(day)
@@ -265,21 +265,12 @@ def _start_day(text: str | None, days: int) -> datetime:
 def _simulate_into(
     application: App, days: int, seed: int, start: datetime, worker: Worker | None = None
 ) -> tuple[int, int]:
-    """Queue each simulated day's events; with a worker, decide each day before the next
-    arrives, as a store running live would."""
-    from storeops.simulate.run import simulate, to_database
+    from storeops.simulate.run import replay
 
-    new = duplicates = 0
     with _progress() as progress:
-        task = progress.add_task(f"simulating {days} days" + (" through the engine" if worker else ""), total=days)
-        for day in simulate(days, seed, start):
-            added, seen = to_database(application.engine, day)
-            new += added
-            duplicates += seen
-            if worker is not None:
-                worker.run(until_idle=True)
-            progress.advance(task)
-    return new, duplicates
+        label = f"simulating {days} days" + (" through the engine" if worker else "")
+        task = progress.add_task(label, total=days + 1)
+        return replay(application.engine, days, seed, start, worker, on_day=lambda: progress.advance(task))
 
 
 # --- the worker ------------------------------------------------------------------------------

@@ -75,6 +75,7 @@ class Worker:
         connectors: Mapping[str, Connector] | None = None,
         batch_size: int | None = None,
         name: str = "worker",
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = engine
         self.registry = registry
@@ -82,6 +83,8 @@ class Worker:
         self.connectors = dict(connectors or {})
         self.batch_size = batch_size or policy.engine.batch_size
         self.name = name
+        self.clock = clock
+        """What time timers fire by: the wall clock, or a simulation's own clock when it replays days."""
         self.stats = WorkerStats()
         self._sqlite = engine.dialect.name == "sqlite"
         self._stop = threading.Event()
@@ -233,7 +236,7 @@ class Worker:
 
     def tick(self) -> int:
         """Fire due timers and expire stale handoffs; returns timers fired."""
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             fired = fire_due(conn, now=now)
             expire_handoffs(conn, now=now, after_hours=self.policy.inbox.expire_after_hours)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, insert
 
 from storeops.engine.events import NewEvent
 from storeops.engine.queue import ingest
+from storeops.engine.worker import Worker
 from storeops.simulate import inventory, orders, support
 from storeops.simulate.truth import Truth
 from storeops.simulate.world import World, build_world
@@ -29,15 +30,17 @@ DESK_MODULES: list[DayModule] = [orders.day_events, support.day_events, inventor
 
 
 def simulate(days: int, seed: int, start: datetime = DEFAULT_START) -> Iterator[list[tuple[NewEvent, list[Truth]]]]:
-    """Yield each simulated day's events (oldest first) with their ground truth; day 0 adds the
-    catalogue backfill. Events a day sets in motion for later (tracking scans) wait until their
-    own day; those beyond the last day have not happened yet and are not emitted."""
+    """Yield the catalogue backfill (the store's existing products and stock, imported before it
+    goes live), then each simulated day's events, oldest first, with their ground truth. Events a
+    day sets in motion for later (tracking scans) wait until their own day; those beyond the last
+    day have not happened yet and are not emitted."""
     world = build_world(seed, start)
+    yield inventory.catalogue_backfill(world)
     waiting: list[tuple[datetime, int, NewEvent, list[Truth]]] = []
     order = itertools.count()
     for index in range(days):
         day = start + timedelta(days=index)
-        items = inventory.catalogue_backfill(world) if index == 0 else []
+        items: list[tuple[NewEvent, list[Truth]]] = []
         for module in DESK_MODULES:
             items.extend(module(world, day, index))
         for event, truths in items:
@@ -72,3 +75,32 @@ def write_jsonl(day: list[tuple[NewEvent, list[Truth]]], events_out: IO[str], tr
 def truth_path(events_path: Path) -> Path:
     """Where the ground truth of ``events_path`` goes: ``events.truth.jsonl`` beside it."""
     return events_path.with_name(events_path.stem + ".truth.jsonl")
+
+
+def replay(
+    engine: Engine,
+    days: int,
+    seed: int,
+    start: datetime,
+    worker: Worker | None = None,
+    on_day: Callable[[], None] | None = None,
+) -> tuple[int, int]:
+    """Queue the catalogue and each simulated day's events; with a worker, decide each day before
+    the next arrives (as a live store would), its timers firing by the simulated clock rather
+    than the wall clock. Returns (new events, duplicates)."""
+    new = duplicates = 0
+    for index, day in enumerate(simulate(days, seed, start)):
+        added, seen = to_database(engine, day)
+        new += added
+        duplicates += seen
+        if worker is not None:
+            worker.clock = _clock_at(start + timedelta(days=index))
+            worker.run(until_idle=True)
+        if on_day is not None:
+            on_day()
+    return new, duplicates
+
+
+def _clock_at(moment: datetime) -> Callable[[], datetime]:
+    """A clock that stands at ``moment`` (never past the real now)."""
+    return lambda: min(moment, datetime.now(UTC))

@@ -1,0 +1,85 @@
+"""Decision quality on simulator ground truth: precision and recall of each handoff reason.
+
+    python -m bench.decision_quality [--days 60] [--seed 7] [--json]
+
+A simulated store runs day by day through the engine with the built-in desks; every injected
+situation has a ground-truth label (kept apart from what the desks see). A handoff reason is a
+true positive when its subject carries that label. Reasons whose desk does not decide yet are
+shown with no handoffs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bench.common import console, print_results
+from storeops.desks import builtin_desks
+from storeops.engine.desk import Registry
+from storeops.engine.policy import build_policy
+from storeops.engine.worker import Worker
+from storeops.simulate.run import replay
+from storeops.storage.db import create_db_engine
+from storeops.storage.migrate import upgrade
+from storeops.storage.schema import handoffs, sim_truth
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    args = parser.parse_args()
+    desks = builtin_desks()
+    registry = Registry(desks)
+    policy = build_policy({}, desks)
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=args.days - 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = create_db_engine(f"sqlite:///{tmp}/quality.db")
+        upgrade(engine)
+        worker = Worker(engine, registry, policy)
+        console.print(f"simulating {args.days} days (seed {args.seed}) through the engine …")
+        replay(engine, args.days, args.seed, start, worker)
+        with engine.connect() as conn:
+            truth: dict[str, set[str]] = defaultdict(set)
+            for subject, label in conn.execute(select(sim_truth.c.subject, sim_truth.c.label)):
+                truth[subject].add(label)
+            flagged: dict[str, set[str]] = defaultdict(set)
+            for subject, reasons in conn.execute(select(handoffs.c.subject, handoffs.c.reasons)):
+                flagged[subject].update(reasons)
+        engine.dispose()
+    rows = []
+    for desk in desks:
+        if desk.reasons is None:
+            continue
+        for reason in desk.reasons:
+            code = str(reason.value)
+            labelled = {s for s, labels in truth.items() if code in labels}
+            raised = {s for s, reasons in flagged.items() if code in reasons}
+            hits = len(labelled & raised)
+            rows.append(
+                {
+                    "desk": desk.name,
+                    "reason": code,
+                    "truth": len(labelled),
+                    "handoffs": len(raised),
+                    "correct": hits,
+                    "precision": round(hits / len(raised), 3) if raised else None,
+                    "recall": round(hits / len(labelled), 3) if labelled else None,
+                }
+            )
+    print_results(
+        f"decision quality on {args.days} simulated days (seed {args.seed})",
+        ["desk", "reason", "truth", "handoffs", "correct", "precision", "recall"],
+        rows,
+        {"days": args.days, "seed": args.seed},
+        args.json,
+    )
+
+
+if __name__ == "__main__":
+    main()
