@@ -60,7 +60,7 @@ def fresh_postgres(admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def spawn_workers(url: str, count: int, desks: str, policy_file: Path) -> list[subprocess.Popen[bytes]]:
+def spawn_workers(url: str, count: int, desks: str, policy_file: Path, *options: str) -> list[subprocess.Popen[bytes]]:
     """Start ``count`` ``storeops work`` processes and wait until each is running."""
     env = {
         **os.environ,
@@ -71,7 +71,7 @@ def spawn_workers(url: str, count: int, desks: str, policy_file: Path) -> list[s
     }
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "storeops.cli.main", "work"],
+            [sys.executable, "-m", "storeops.cli.main", "work", *options],
             env=env,
             cwd=REPO,
             stdout=subprocess.DEVNULL,

@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from storeops.bootstrap import App, bootstrap
 from storeops.cli.output import console, err_console, fail, print_json, report_tables
 from storeops.clock import ensure_utc
+from storeops.connectors.base import Connector
 from storeops.engine.audit import read_audit
 from storeops.engine.events import NewEvent, parse_new_event
 from storeops.engine.inbox import Resolution, list_handoffs, resolve_handoff
@@ -281,13 +282,11 @@ def _pending(application: App) -> int:
         return int(conn.execute(select(func.count()).where(events.c.status == "pending")).scalar_one())
 
 
-def _work_until_idle(application: App, batch: int | None, *, label: str = "deciding") -> Worker:
+def _work_until_idle(
+    application: App, batch: int | None, connectors: dict[str, Connector], *, label: str = "deciding"
+) -> Worker:
     worker = Worker(
-        application.engine,
-        application.registry,
-        application.policy,
-        connectors=application.connectors(),
-        batch_size=batch,
+        application.engine, application.registry, application.policy, connectors=connectors, batch_size=batch
     )
     total = _pending(application)
     with _progress() as progress:
@@ -302,19 +301,28 @@ def work_command(
     batch: Annotated[
         int | None, typer.Option(min=1, max=5000, help="Events per transaction ([engine] batch_size).")
     ] = None,
+    outbox: Annotated[
+        bool,
+        typer.Option(
+            "--outbox/--no-outbox",
+            help="Also send the outbox (labels, warehouse, storefront). Use --no-outbox on workers that "
+            "should only decide, with one worker (or more) left sending.",
+        ),
+    ] = True,
 ) -> None:
     """Run a worker: claim events, run the desks, record decisions, send the outbox. Any number of
     workers may run at once on PostgreSQL; SIGTERM finishes the batch in hand and exits."""
     with _errors():
         application = _app()
+        connectors = application.connectors() if outbox else {}
         if until_idle:
-            worker = _work_until_idle(application, batch)
+            worker = _work_until_idle(application, batch, connectors)
         else:
             worker = Worker(
                 application.engine,
                 application.registry,
                 application.policy,
-                connectors=application.connectors(),
+                connectors=connectors,
                 batch_size=batch,
                 name=f"worker-{os.getpid()}",
             )

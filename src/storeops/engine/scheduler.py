@@ -35,22 +35,31 @@ def schedule(
     """Create or replace the timer ``key``: fire ``kind`` for ``subject`` at ``at`` (then every N minutes)."""
     if every_minutes is not None and every_minutes < 1:
         raise ValueError("every_minutes must be at least 1")
-    values = {
-        "key": key,
-        "kind": kind,
-        "subject": subject,
-        "payload": payload or {},
-        "fire_at": _minute(at),
-        "interval_minutes": every_minutes,
-    }
-    factory = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = factory(timers).values(values)
     conn.execute(
-        statement.on_conflict_do_update(
+        _upsert_timer(conn.dialect.name),
+        {
+            "key": key,
+            "kind": kind,
+            "subject": subject,
+            "payload": payload or {},
+            "fire_at": _minute(at),
+            "interval_minutes": every_minutes,
+        },
+    )
+
+
+_UPSERT: dict[str, Any] = {}
+
+
+def _upsert_timer(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (key) DO UPDATE, built once per dialect (timers are set per order)."""
+    if dialect not in _UPSERT:
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(timers)
+        _UPSERT[dialect] = statement.on_conflict_do_update(
             index_elements=["key"],
             set_={k: statement.excluded[k] for k in ("kind", "subject", "payload", "fire_at", "interval_minutes")},
         )
-    )
+    return _UPSERT[dialect]
 
 
 def fire_due(conn: Connection, *, now: datetime, limit: int = 500) -> int:

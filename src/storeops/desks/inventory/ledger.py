@@ -10,8 +10,9 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, Connection, Index, Integer, String, Table, func, select, update
+from sqlalchemy import Column, Connection, Index, Integer, String, Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -83,6 +84,61 @@ class Level:
         return self.on_hand - self.reserved
 
 
+INSERT_MOVEMENT = stock_movements.insert()
+LEVELS = (
+    select(stock_levels.c.sku, stock_levels.c.location, stock_levels.c.on_hand, stock_levels.c.reserved)
+    .where(stock_levels.c.sku.in_(bindparam("skus", expanding=True)))
+    .order_by(stock_levels.c.sku, stock_levels.c.location)
+)
+RESERVE = (
+    update(stock_levels)
+    .where(
+        stock_levels.c.sku == bindparam("b_sku"),
+        stock_levels.c.location == bindparam("b_location"),
+        stock_levels.c.on_hand - stock_levels.c.reserved >= bindparam("b_quantity"),
+    )
+    .values(reserved=stock_levels.c.reserved + bindparam("b_quantity"), updated_at=bindparam("b_at"))
+)
+HELD_BY_REFERENCE = (
+    select(stock_movements.c.sku, stock_movements.c.location, func.sum(stock_movements.c.reserved_delta))
+    .where(stock_movements.c.reference == bindparam("reference"))
+    .group_by(stock_movements.c.sku, stock_movements.c.location)
+    .order_by(stock_movements.c.sku, stock_movements.c.location)
+)
+# Statements are built once: building them per call costs more than running them.
+_APPLY: dict[str, Any] = {}
+
+
+def _apply_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE adding the deltas to the level, built once per dialect."""
+    if dialect not in _APPLY:
+        factory = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = factory(stock_levels)
+        _APPLY[dialect] = statement.on_conflict_do_update(
+            index_elements=["sku", "location"],
+            set_={
+                "on_hand": stock_levels.c.on_hand + statement.excluded.on_hand,
+                "reserved": stock_levels.c.reserved + statement.excluded.reserved,
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+    return _APPLY[dialect]
+
+
+def _movement(
+    sku: str, location: str, on_hand: int, reserved: int, cause: Cause, reference: str, at: datetime
+) -> dict[str, Any]:
+    return {
+        "sku": sku,
+        "location": location,
+        "on_hand_delta": on_hand,
+        "reserved_delta": reserved,
+        "cause": cause.value,
+        "reference": reference,
+        "at": at,
+    }
+
+
 def move(
     conn: Connection,
     *,
@@ -95,30 +151,10 @@ def move(
     reserved: int = 0,
 ) -> None:
     """Record one movement and apply it to the level, atomically (no read-modify-write)."""
+    conn.execute(INSERT_MOVEMENT, _movement(sku, location, on_hand, reserved, cause, reference, at))
     conn.execute(
-        stock_movements.insert().values(
-            sku=sku,
-            location=location,
-            on_hand_delta=on_hand,
-            reserved_delta=reserved,
-            cause=cause.value,
-            reference=reference,
-            at=at,
-        )
-    )
-    factory = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = factory(stock_levels).values(
-        sku=sku, location=location, on_hand=on_hand, reserved=reserved, updated_at=at
-    )
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["sku", "location"],
-            set_={
-                "on_hand": stock_levels.c.on_hand + on_hand,
-                "reserved": stock_levels.c.reserved + reserved,
-                "updated_at": at,
-            },
-        )
+        _apply_statement(conn.dialect.name),
+        {"sku": sku, "location": location, "on_hand": on_hand, "reserved": reserved, "updated_at": at},
     )
 
 
@@ -126,15 +162,9 @@ def levels(conn: Connection, skus: Sequence[str], *, for_update: bool = False) -
     """Levels of ``skus`` by SKU (locations in a fixed order, so locks are taken in that order)."""
     if not skus:
         return {}
-    query = (
-        select(stock_levels.c.sku, stock_levels.c.location, stock_levels.c.on_hand, stock_levels.c.reserved)
-        .where(stock_levels.c.sku.in_(sorted(set(skus))))
-        .order_by(stock_levels.c.sku, stock_levels.c.location)
-    )
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = LEVELS.with_for_update() if for_update and conn.dialect.name == "postgresql" else LEVELS
     out: dict[str, list[Level]] = {}
-    for row in conn.execute(query):
+    for row in conn.execute(query, {"skus": sorted(set(skus))}):
         out.setdefault(row.sku, []).append(Level(row.sku, row.location, row.on_hand, row.reserved))
     return out
 
@@ -142,40 +172,17 @@ def levels(conn: Connection, skus: Sequence[str], *, for_update: bool = False) -
 def reserve(conn: Connection, *, sku: str, location: str, quantity: int, reference: str, at: datetime) -> bool:
     """Reserve ``quantity`` if that much is available — an atomic conditional update, so two
     orders can never both take the last unit. Returns False (nothing written) when short."""
-    result = conn.execute(
-        update(stock_levels)
-        .where(
-            stock_levels.c.sku == sku,
-            stock_levels.c.location == location,
-            stock_levels.c.on_hand - stock_levels.c.reserved >= quantity,
-        )
-        .values(reserved=stock_levels.c.reserved + quantity, updated_at=at)
-    )
+    result = conn.execute(RESERVE, {"b_sku": sku, "b_location": location, "b_quantity": quantity, "b_at": at})
     if result.rowcount != 1:
         return False
-    conn.execute(
-        stock_movements.insert().values(
-            sku=sku,
-            location=location,
-            on_hand_delta=0,
-            reserved_delta=quantity,
-            cause=Cause.RESERVATION.value,
-            reference=reference,
-            at=at,
-        )
-    )
+    conn.execute(INSERT_MOVEMENT, _movement(sku, location, 0, quantity, Cause.RESERVATION, reference, at))
     return True
 
 
 def release_reference(conn: Connection, reference: str, *, at: datetime, cause: Cause = Cause.RELEASE) -> int:
     """Give back everything still reserved under ``reference``; ``cause=SALE`` ships it instead
     (reserved and on hand both go down). Returns units moved."""
-    rows = conn.execute(
-        select(stock_movements.c.sku, stock_movements.c.location, func.sum(stock_movements.c.reserved_delta))
-        .where(stock_movements.c.reference == reference)
-        .group_by(stock_movements.c.sku, stock_movements.c.location)
-        .order_by(stock_movements.c.sku, stock_movements.c.location)
-    ).all()
+    rows = conn.execute(HELD_BY_REFERENCE, {"reference": reference}).all()
     moved = 0
     for sku, location, held in rows:
         if held and held > 0:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -20,7 +20,7 @@ from storeops.desks.orders import fulfilment
 from storeops.desks.orders.events import OrderCancelled, OrderPaid, OrderPlaced, ShipmentScanned
 from storeops.desks.orders.policy import OrdersPolicy
 from storeops.desks.orders.reasons import OrderReason
-from storeops.desks.orders.risk import OrderFacts, RiskModel, RuleRiskModel, compute_features
+from storeops.desks.orders.risk import OrderFacts, RiskModel, RuleRiskModel, compute_features, order_history
 from storeops.desks.orders.tables import customers, orders
 from storeops.desks.orders.validate import address_key, check_address, contact_warnings, same_destination
 from storeops.engine.context import HandlerContext
@@ -81,8 +81,43 @@ def to_store_currency(minor: int, currency: str, store_currency: str, rates: dic
     return int(amount.scaleb(currency_exponent(store_currency)).to_integral_value())
 
 
+ORDER_BY_SUBJECT = select(orders).where(orders.c.subject == bindparam("subject"))
+INSERT_ORDER = insert(orders)
+MARK_FULFILLING = (
+    update(orders)
+    .where(orders.c.subject == bindparam("b_subject"))
+    .values(
+        status=OrderStatus.FULFILLING.value,
+        carrier=bindparam("b_carrier"),
+        service=bindparam("b_service"),
+        tracking_number=bindparam("b_tracking"),
+        allocation=bindparam("b_allocation", type_=orders.c.allocation.type),
+        updated_at=bindparam("b_now"),
+    )
+)
+_UPSERT_CUSTOMER: dict[str, Any] = {}
+
+
+def _upsert_customer_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE of a customer, counting the order, built once per dialect."""
+    if dialect not in _UPSERT_CUSTOMER:
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(customers)
+        _UPSERT_CUSTOMER[dialect] = statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "email": statement.excluded.email,
+                "tags": statement.excluded.tags,
+                "orders_count": customers.c.orders_count + 1,
+                "lifetime_minor": customers.c.lifetime_minor + statement.excluded.lifetime_minor,
+                "failed_payments": customers.c.failed_payments + statement.excluded.failed_payments,
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+    return _UPSERT_CUSTOMER[dialect]
+
+
 def _order(conn: Connection, subject: str) -> Any:
-    row = conn.execute(select(orders).where(orders.c.subject == subject)).first()
+    row = conn.execute(ORDER_BY_SUBJECT, {"subject": subject}).first()
     return row._mapping if row is not None else None
 
 
@@ -111,26 +146,6 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
     store_total = to_store_currency(placed.total_minor, placed.currency, store_currency, policy.exchange_rates)
     threshold = ctx.policy.money(policy.high_value_threshold)
 
-    window_start = placed_at - timedelta(days=policy.address_mismatch_window_days)
-    earlier_mismatches = len(
-        conn.execute(
-            select(orders.c.id).where(
-                orders.c.customer == customer, orders.c.address_mismatch == 1, orders.c.placed_at >= window_start
-            )
-        ).all()
-    )
-    mismatch_count = earlier_mismatches + (1 if mismatch else 0)
-    duplicate = None
-    if policy.duplicate_window_minutes:
-        duplicate = conn.execute(
-            select(orders.c.subject).where(
-                orders.c.customer == customer,
-                orders.c.line_signature == _signature(lines),
-                orders.c.placed_at >= placed_at - timedelta(minutes=policy.duplicate_window_minutes),
-                orders.c.status != OrderStatus.CANCELLED.value,
-            )
-        ).scalar()
-
     facts = OrderFacts(
         customer=customer,
         placed_at=placed_at,
@@ -145,7 +160,18 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
         address_key=address_key(shipping.address),
         failed_payments=placed.failed_payments,
     )
-    features = compute_features(conn, facts, store_exponent=currency_exponent(store_currency))
+    history = order_history(
+        conn,
+        facts,
+        signature=_signature(lines),
+        mismatch_since=placed_at - timedelta(days=policy.address_mismatch_window_days),
+        duplicate_since=placed_at - timedelta(minutes=policy.duplicate_window_minutes)
+        if policy.duplicate_window_minutes
+        else None,
+    )
+    mismatch_count = history.mismatches + (1 if mismatch else 0)
+    duplicate = history.duplicate_of
+    features = compute_features(facts, history, store_exponent=currency_exponent(store_currency))
     score = RISK_MODEL.score(features)
 
     problems = [p for p in shipping.problems if p in BLOCKING_ADDRESS_PROBLEMS]
@@ -200,7 +226,8 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
     }
     _upsert_customer(conn, customer, placed, now)
     conn.execute(
-        insert(orders).values(
+        INSERT_ORDER,
+        dict(
             subject=event.subject,
             source=event.source,
             number=placed.order_number,
@@ -226,7 +253,7 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
             allocation=order_plan.as_json() if order_plan else None,
             placed_at=placed_at,
             updated_at=now,
-        )
+        ),
     )
     actor = f"automation:orders@{RISK_MODEL.version}"
     if reasons:
@@ -263,28 +290,18 @@ def _suggest(reasons: list[OrderReason], evidence: dict[str, Any]) -> str:
 
 
 def _upsert_customer(conn: Connection, key: str, placed: OrderPlaced, now: datetime) -> None:
-    statement = _upsert(conn)(customers).values(
-        key=key,
-        email=placed.customer.email,
-        tags=list(placed.customer.tags),
-        signed_up_at=placed.customer.created_at,
-        orders_count=1,
-        lifetime_minor=placed.total_minor,
-        failed_payments=placed.failed_payments,
-        updated_at=now,
-    )
     conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["key"],
-            set_={
-                "email": statement.excluded.email,
-                "tags": statement.excluded.tags,
-                "orders_count": customers.c.orders_count + 1,
-                "lifetime_minor": customers.c.lifetime_minor + placed.total_minor,
-                "failed_payments": customers.c.failed_payments + placed.failed_payments,
-                "updated_at": now,
-            },
-        )
+        _upsert_customer_statement(conn.dialect.name),
+        {
+            "key": key,
+            "email": placed.customer.email,
+            "tags": list(placed.customer.tags),
+            "signed_up_at": placed.customer.created_at,
+            "orders_count": 1,
+            "lifetime_minor": placed.total_minor,
+            "failed_payments": placed.failed_payments,
+            "updated_at": now,
+        },
     )
 
 
@@ -328,16 +345,15 @@ def _fulfil(
         )
     )
     conn.execute(
-        update(orders)
-        .where(orders.c.subject == subject)
-        .values(
-            status=OrderStatus.FULFILLING.value,
-            carrier=first.carrier,
-            service=first.service,
-            tracking_number=",".join(numbers),
-            allocation=order_plan.as_json(),
-            updated_at=now,
-        )
+        MARK_FULFILLING,
+        {
+            "b_subject": subject,
+            "b_carrier": first.carrier,
+            "b_service": first.service,
+            "b_tracking": ",".join(numbers),
+            "b_allocation": order_plan.as_json(),
+            "b_now": now,
+        },
     )
     schedule(
         conn,

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from storeops.desks.orders.tables import orders
 
@@ -57,48 +57,125 @@ class OrderFacts:
     failed_payments: int
 
 
-def compute_features(conn: Connection, facts: OrderFacts, *, store_exponent: int = 2) -> dict[str, float]:
-    """The feature vector of an order, from its facts and the store's history (30 days for sharing)."""
-    since = facts.placed_at - timedelta(days=30)
-    history = conn.execute(
-        select(func.count(), func.coalesce(func.sum(orders.c.store_total_minor), 0)).where(
-            orders.c.customer == facts.customer, orders.c.placed_at < facts.placed_at
+def _count_customers_sharing(column: Any) -> Any:
+    return (
+        select(func.count(func.distinct(orders.c.customer)))
+        .where(
+            column == bindparam(column.name),
+            orders.c.customer != bindparam("customer"),
+            orders.c.placed_at >= bindparam("share_since"),
         )
+        .scalar_subquery()
+    )
+
+
+# One statement for everything an order's decision needs from the store's history, built once:
+# per-order statement building and cache-key work cost more than the queries themselves.
+HISTORY = select(
+    select(func.count())
+    .where(orders.c.customer == bindparam("customer"), orders.c.placed_at < bindparam("placed_at"))
+    .scalar_subquery()
+    .label("previous"),
+    select(func.coalesce(func.sum(orders.c.store_total_minor), 0))
+    .where(orders.c.customer == bindparam("customer"), orders.c.placed_at < bindparam("placed_at"))
+    .scalar_subquery()
+    .label("spent"),
+    select(func.count())
+    .where(
+        orders.c.customer == bindparam("customer"),
+        orders.c.placed_at >= bindparam("day_before"),
+        orders.c.placed_at < bindparam("placed_at"),
+    )
+    .scalar_subquery()
+    .label("recent"),
+    select(func.count())
+    .where(
+        orders.c.customer == bindparam("customer"),
+        orders.c.address_mismatch == 1,
+        orders.c.placed_at >= bindparam("mismatch_since"),
+    )
+    .scalar_subquery()
+    .label("mismatches"),
+    select(orders.c.subject)
+    .where(
+        orders.c.customer == bindparam("customer"),
+        orders.c.line_signature == bindparam("signature"),
+        orders.c.placed_at >= bindparam("duplicate_since"),
+        orders.c.status != "cancelled",
+    )
+    .order_by(orders.c.id)
+    .limit(1)
+    .scalar_subquery()
+    .label("duplicate_of"),
+    _count_customers_sharing(orders.c.device).label("device_shared"),
+    _count_customers_sharing(orders.c.ip).label("ip_shared"),
+    _count_customers_sharing(orders.c.address_key).label("address_shared"),
+)
+
+
+@dataclass(frozen=True)
+class History:
+    """What the store already knows about an order's customer and its device, IP and address."""
+
+    previous: int
+    spent_minor: int
+    recent: int
+    mismatches: int
+    duplicate_of: str | None
+    device_shared: int
+    ip_shared: int
+    address_shared: int
+
+
+def order_history(
+    conn: Connection, facts: OrderFacts, *, signature: str, mismatch_since: datetime, duplicate_since: datetime | None
+) -> History:
+    """The customer's earlier orders, mismatches in the window, a duplicate, and sharing (30 days)."""
+    row = conn.execute(
+        HISTORY,
+        {
+            "customer": facts.customer,
+            "placed_at": facts.placed_at,
+            "day_before": facts.placed_at - timedelta(hours=24),
+            "mismatch_since": mismatch_since,
+            "signature": signature,
+            # no window: a moment after the order, which no earlier order can match
+            "duplicate_since": duplicate_since or facts.placed_at + timedelta(days=1),
+            "share_since": facts.placed_at - timedelta(days=30),
+            "device": facts.device or "",
+            "ip": facts.ip or "",
+            "address_key": facts.address_key or "",
+        },
     ).one()
-    previous, spent = int(history[0]), int(history[1])
-    recent = conn.execute(
-        select(func.count()).where(
-            orders.c.customer == facts.customer,
-            orders.c.placed_at >= facts.placed_at - timedelta(hours=24),
-            orders.c.placed_at < facts.placed_at,
-        )
-    ).scalar_one()
+    return History(
+        previous=int(row.previous),
+        spent_minor=int(row.spent),
+        recent=int(row.recent),
+        mismatches=int(row.mismatches),
+        duplicate_of=row.duplicate_of,
+        device_shared=int(row.device_shared),
+        ip_shared=int(row.ip_shared),
+        address_shared=int(row.address_shared),
+    )
 
-    def shared(column: Any, value: str | None) -> float:
-        if not value:
-            return -1.0
-        count = conn.execute(
-            select(func.count(func.distinct(orders.c.customer))).where(
-                column == value, orders.c.customer != facts.customer, orders.c.placed_at >= since
-            )
-        ).scalar_one()
-        return float(count)
 
+def compute_features(facts: OrderFacts, history: History, *, store_exponent: int = 2) -> dict[str, float]:
+    """The feature vector of an order, from its facts and the store's history."""
     scale = 10**store_exponent
     value = facts.store_total_minor / scale
-    average = spent / previous / scale if previous else None
+    average = history.spent_minor / history.previous / scale if history.previous else None
     age = (facts.placed_at - facts.signed_up_at).total_seconds() if facts.signed_up_at else -1.0
     return {
         "account_age_seconds": max(age, 0.0) if age != -1.0 else -1.0,
         "order_value": value,
         "value_vs_history": value / average if average else 1.0,
-        "previous_orders": float(previous),
+        "previous_orders": float(history.previous),
         "ship_bill_country_differ": _differ(facts.shipping_country, facts.billing_country),
         "ip_country_differs": _differ(facts.ip_country, facts.billing_country),
-        "device_shared_customers": shared(orders.c.device, facts.device),
-        "ip_shared_customers": shared(orders.c.ip, facts.ip),
-        "address_shared_customers": shared(orders.c.address_key, facts.address_key),
-        "orders_last_24h": float(recent),
+        "device_shared_customers": float(history.device_shared) if facts.device else -1.0,
+        "ip_shared_customers": float(history.ip_shared) if facts.ip else -1.0,
+        "address_shared_customers": float(history.address_shared) if facts.address_key else -1.0,
+        "orders_last_24h": float(history.recent),
         "high_value_units": float(
             sum(int(line["quantity"]) for line in facts.lines if int(line["unit_price_minor"]) >= HIGH_VALUE_UNIT_MINOR)
         ),
@@ -254,4 +331,13 @@ def _median(values: list[float]) -> float:
     return ordered[len(ordered) // 2] if ordered else -1.0
 
 
-__all__ = ["FEATURES", "OrderFacts", "RiskModel", "RuleRiskModel", "TrainedRiskModel", "compute_features"]
+__all__ = [
+    "FEATURES",
+    "History",
+    "OrderFacts",
+    "RiskModel",
+    "RuleRiskModel",
+    "TrainedRiskModel",
+    "compute_features",
+    "order_history",
+]
