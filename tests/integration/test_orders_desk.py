@@ -415,3 +415,44 @@ def test_people_s_resolutions_train_the_store_s_own_risk_model(
         [decision] = read_audit(conn, subject="order:shop:next")
     assert decision["actor"] == f"automation:orders@{loaded.version}"
     assert decision["evidence"]["risk"]["model"] == loaded.version
+
+
+@pytest.mark.postgres
+def test_two_workers_on_shared_stock_account_for_every_unit(postgres_url: str, registry: Registry) -> None:
+    import threading
+
+    from storeops.storage.db import create_db_engine
+    from storeops.storage.migrate import upgrade
+
+    engine = create_db_engine(postgres_url)
+    upgrade(engine)
+    store = store_with(engine, registry)
+    with engine.begin() as conn:
+        for sku in ("MUG", "TEE"):
+            move(conn, sku=sku, location="WH-PARIS", cause=Cause.RECEIPT, reference="more", at=T0, on_hand=1000)
+    # given 300 one-line orders alternating MUG and TEE, so every batch takes the two rows in turn
+    new = [
+        order_event(
+            f"d{n}",
+            customer=f"c{n}",
+            total=100,
+            lines=[{"sku": "MUG" if n % 2 else "TEE", "quantity": 1, "unit_price_minor": 100}],
+        )
+        for n in range(300)
+    ]
+    with engine.begin() as conn:
+        ingest(conn, new)
+    # when two workers decide them at once, in small batches
+    workers = [Worker(engine, registry, store.policy, batch_size=6) for _ in range(2)]
+    threads = [threading.Thread(target=w.run, kwargs={"until_idle": True}) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    # then no batch failed (a deadlock would abort one) and every unit is accounted for
+    assert sum(w.stats.failed for w in workers) == 0
+    assert sum(w.stats.done for w in workers) == 300
+    with engine.connect() as conn:
+        assert conn.execute(select(orders.c.status)).scalars().all() == ["fulfilling"] * 300
+    assert store.available("MUG", "WH-PARIS") + store.available("TEE", "WH-PARIS") == 2020 - 300
+    engine.dispose()

@@ -41,6 +41,10 @@ class Desk:
     """Called with the ``handoff.resolved`` event of this desk's handoffs."""
     on_timer: Handler | None = None
     """Called with the ``clock.tick`` events of timers this desk scheduled (payload ``desk``)."""
+    lock_keys: Callable[[Event], Sequence[str]] | None = None
+    """Shared things an event's handler will update (a SKU's stock, a customer). Workers lock
+    every key of a batch in one global order before handling it, so two workers touching the
+    same rows wait for each other instead of deadlocking."""
     reasons: type[enum.Enum] | None = None
     """The desk's reason-code enum."""
     policy: type[DeskPolicy] = DeskPolicy
@@ -81,6 +85,12 @@ class Registry:
         name = self.kind_desk.get(event.kind, "engine")
         desk = self.desks.get(name)
         return name, desk.handlers.get(event.kind) if desk else None
+
+    def lock_keys(self, event: Event) -> Sequence[str]:
+        """The shared keys ``event``'s handler will update (empty when its desk declares none)."""
+        name = self.kind_desk.get(event.kind)
+        desk = self.desks.get(name) if name else None
+        return desk.lock_keys(event) if desk and desk.lock_keys else ()
 
     def desk_of(self, kind: str) -> str:
         """The desk that defines ``kind`` (``engine`` for the engine's own kinds)."""

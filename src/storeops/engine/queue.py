@@ -104,6 +104,21 @@ def subject_lock_key(subject: str) -> int:
     return int.from_bytes(hashlib.blake2b(subject.encode(), digest_size=8).digest(), "big", signed=True)
 
 
+def lock_shared(conn: Connection, keys: Sequence[str]) -> None:
+    """Take transaction-scoped locks on ``keys`` in one global order (PostgreSQL; SQLite's single
+    writer needs none). The ``lock:`` prefix keeps them apart from the subject locks."""
+    if conn.dialect.name != "postgresql" or not keys:
+        return
+    ordered = sorted({subject_lock_key(f"lock:{key}") for key in keys})
+    # One round trip; rows reach the lock function in the subquery's order.
+    conn.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS ordered"
+        ),
+        {"keys": ordered},
+    )
+
+
 def claim(conn: Connection, limit: int, *, now: datetime) -> list[Event]:
     """Claim up to ``limit`` due events, oldest first, at most one per subject, in the caller's
     transaction. An event is due only when no earlier event of its subject is still pending, so

@@ -24,7 +24,7 @@ from storeops.engine.events import Event
 from storeops.engine.inbox import expire_handoffs, open_handoff
 from storeops.engine.outbox import dispatch, enqueue, outbox_row
 from storeops.engine.policy import Policy, record_policy_version
-from storeops.engine.queue import EventStatus, claim, mark_failed, mark_finished
+from storeops.engine.queue import EventStatus, claim, lock_shared, mark_failed, mark_finished
 from storeops.engine.scheduler import fire_due
 
 
@@ -121,6 +121,7 @@ class Worker:
     def _handle_batch(self, conn: Connection, *, careful: bool) -> BatchStats:
         now = utcnow()
         batch = claim(conn, self.batch_size, now=now)
+        lock_shared(conn, [key for event in batch for key in self.registry.lock_keys(event)])
         stats = BatchStats(claimed=len(batch))
         finished: list[tuple[int, EventStatus, str]] = []
         audit: list[AuditEntry] = []

@@ -20,6 +20,7 @@ DESK = Desk(
     },
     on_handoff_resolved=handlers.handoff_resolved,
     on_timer=handlers.tracking_check,
+    lock_keys=handlers.lock_keys,
     reasons=OrderReason,
     policy=OrdersPolicy,
     default_role="ops",

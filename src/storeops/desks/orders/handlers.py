@@ -125,6 +125,17 @@ def _signature(lines: list[dict[str, Any]]) -> str:
     return ",".join(sorted(f"{line['sku']}x{line['quantity']}" for line in lines))[:512]
 
 
+def lock_keys(event: Event) -> list[str]:
+    """An order updates its customer's record and its SKUs' stock."""
+    if event.kind not in ("order.created", "order.updated"):
+        return []
+    payload = event.payload
+    customer = payload.get("customer") or {}
+    return [f"customer:{event.source}:{customer.get('id')}"] + [
+        f"stock:{line.get('sku')}" for line in payload.get("lines") or []
+    ]
+
+
 def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
     """A new order: validate, score, plan and reserve, then fulfil or hold for a person."""
     if _order(ctx.conn, event.subject) is not None:
