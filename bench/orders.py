@@ -1,7 +1,7 @@
 """The whole order pipeline: ingest → validate → risk → route and reserve → label record →
 audit and outbox, with the built-in desks.
 
-    python -m bench.orders [--orders N] [--seconds S] [--json]
+    python -m bench.orders [--orders N] [--seconds S] [--batch B] [--pg-batch B] [--json]
 
 SQLite with one worker process and PostgreSQL with two. Orders are realistic (1–3 lines over
 200 SKUs stocked in two warehouses, 5,000 customers, a few percent held for a person).
@@ -189,20 +189,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=5000, help="orders per drain run (default 5000)")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the live runs (default 5)")
-    parser.add_argument("--batch", type=int, default=200, help="worker batch size (default 200)")
+    parser.add_argument("--batch", type=int, default=200, help="SQLite worker batch size (default 200)")
+    parser.add_argument(
+        "--pg-batch", type=int, default=50, help="PostgreSQL worker batch size (default 50: shorter lock holds)"
+    )
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        policy = Path(tmp) / "bench.toml"
         # Prices in the bench stay under the threshold, so what is measured is the automatic path.
-        policy.write_text(f"[engine]\nbatch_size = {args.batch}\npoll_interval_ms = 5\n", encoding="utf-8")
-        rows.append(run_case(f"sqlite:///{tmp}/orders.db", "sqlite", 1, args, policy))
+        policies = {}
+        for name, batch in (("sqlite", args.batch), ("postgresql", args.pg_batch)):
+            policies[name] = Path(tmp) / f"{name}.toml"
+            policies[name].write_text(f"[engine]\nbatch_size = {batch}\npoll_interval_ms = 5\n", encoding="utf-8")
+        rows.append(run_case(f"sqlite:///{tmp}/orders.db", "sqlite", 1, args, policies["sqlite"]))
         admin = None if args.skip_postgres else postgres_admin_url()
         if admin:
             with fresh_postgres(admin) as url:
-                rows.append(run_case(url, "postgresql", 2, args, policy))
+                rows.append(run_case(url, "postgresql", 2, args, policies["postgresql"]))
     print_results(
         "orders: the whole pipeline",
         [
@@ -216,7 +221,7 @@ def main() -> None:
             "worker_peak_mb",
         ],
         rows,
-        {"orders": args.orders, "batch": args.batch, "seconds": args.seconds},
+        {"orders": args.orders, "batch": args.batch, "pg_batch": args.pg_batch, "seconds": args.seconds},
         args.json,
     )
 

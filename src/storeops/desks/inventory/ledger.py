@@ -179,6 +179,36 @@ def reserve(conn: Connection, *, sku: str, location: str, quantity: int, referen
     return True
 
 
+UNRESERVE = (
+    update(stock_levels)
+    .where(stock_levels.c.sku == bindparam("b_sku"), stock_levels.c.location == bindparam("b_location"))
+    .values(reserved=stock_levels.c.reserved - bindparam("b_quantity"))
+)
+
+
+def reserve_all(conn: Connection, items: Sequence[tuple[str, str, int]], *, reference: str, at: datetime) -> str | None:
+    """Reserve every (sku, location, quantity) or none: returns the first SKU that was short
+    (after giving back what it had taken), or None with all reserved and their movements written
+    in one statement."""
+    taken: list[tuple[str, str, int]] = []
+    for sku, location, quantity in items:
+        result = conn.execute(RESERVE, {"b_sku": sku, "b_location": location, "b_quantity": quantity, "b_at": at})
+        if result.rowcount != 1:
+            for back_sku, back_location, back_quantity in taken:
+                conn.execute(UNRESERVE, {"b_sku": back_sku, "b_location": back_location, "b_quantity": back_quantity})
+            return sku
+        taken.append((sku, location, quantity))
+    if taken:
+        conn.execute(
+            INSERT_MOVEMENT,
+            [
+                _movement(sku, location, 0, quantity, Cause.RESERVATION, reference, at)
+                for sku, location, quantity in taken
+            ],
+        )
+    return None
+
+
 def release_reference(conn: Connection, reference: str, *, at: datetime, cause: Cause = Cause.RELEASE) -> int:
     """Give back everything still reserved under ``reference``; ``cause=SALE`` ships it instead
     (reserved and on hand both go down). Returns units moved."""

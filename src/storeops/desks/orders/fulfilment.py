@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from storeops.desks.inventory.ledger import Level, levels, release_reference, reserve
+from storeops.desks.inventory.ledger import Level, levels, reserve_all
 from storeops.desks.orders.policy import OrdersPolicy, Rate, Zone
 from storeops.money import Money
 
@@ -115,19 +115,13 @@ def plan(
 
 def reserve_plan(conn: Connection, order_plan: Plan, reference: str, at: datetime) -> list[str]:
     """Reserve every line of the plan under ``reference``; all or nothing. Returns problems."""
-    for shipment in order_plan.shipments:
-        for line in shipment.lines:
-            if not reserve(
-                conn,
-                sku=str(line["sku"]),
-                location=shipment.warehouse,
-                quantity=int(line["quantity"]),
-                reference=reference,
-                at=at,
-            ):
-                release_reference(conn, reference, at=at)
-                return [f"out_of_stock:{line['sku']}"]
-    return []
+    items = [
+        (str(line["sku"]), shipment.warehouse, int(line["quantity"]))
+        for shipment in order_plan.shipments
+        for line in shipment.lines
+    ]
+    short = reserve_all(conn, items, reference=reference, at=at)
+    return [f"out_of_stock:{short}"] if short else []
 
 
 def tracking_number(subject: str, carrier: str, index: int) -> str:

@@ -7,6 +7,7 @@ stock moves by conditional updates) and writes only through the handler's transa
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -138,8 +139,6 @@ def lock_keys(event: Event) -> list[str]:
 
 def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
     """A new order: validate, score, plan and reserve, then fulfil or hold for a person."""
-    if _order(ctx.conn, event.subject) is not None:
-        return None  # already decided (a storefront re-sent the order under another webhook id)
     placed = event.parsed(OrderPlaced)
     policy = ctx.settings(OrdersPolicy)
     store_currency = ctx.policy.store.currency
@@ -147,28 +146,31 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
     customer = f"customer:{event.source}:{placed.customer.id}"
     placed_at = event.occurred_at
 
-    shipping = check_address(placed.shipping_address.model_dump() if placed.shipping_address else None, "shipping")
+    shipping_check = check_address(
+        placed.shipping_address.model_dump() if placed.shipping_address else None, "shipping"
+    )
     billing_raw = placed.billing_address or placed.shipping_address
     billing = check_address(billing_raw.model_dump() if billing_raw else None, "billing")
-    mismatch = bool(shipping.problems) or (
-        bool(billing.address) and not same_destination(shipping.address, billing.address)
+    mismatch = bool(shipping_check.problems) or (
+        bool(billing.address) and not same_destination(shipping_check.address, billing.address)
     )
     lines = [line.model_dump() for line in placed.lines]
     store_total = to_store_currency(placed.total_minor, placed.currency, store_currency, policy.exchange_rates)
     threshold = ctx.policy.money(policy.high_value_threshold)
 
     facts = OrderFacts(
+        subject=event.subject,
         customer=customer,
         placed_at=placed_at,
         signed_up_at=placed.customer.created_at,
         store_total_minor=store_total if store_total is not None else placed.total_minor,
         lines=lines,
-        shipping_country=shipping.address.get("country"),
+        shipping_country=shipping_check.address.get("country"),
         billing_country=billing.address.get("country"),
         ip_country=placed.ip_country,
         ip=placed.ip,
         device=placed.device_id,
-        address_key=address_key(shipping.address),
+        address_key=address_key(shipping_check.address),
         failed_payments=placed.failed_payments,
     )
     history = order_history(
@@ -180,18 +182,20 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
         if policy.duplicate_window_minutes
         else None,
     )
+    if history.known:
+        return None  # already decided (a storefront re-sent the order under another webhook id)
     mismatch_count = history.mismatches + (1 if mismatch else 0)
     duplicate = history.duplicate_of
     features = compute_features(facts, history, store_exponent=currency_exponent(store_currency))
     score = RISK_MODEL.score(features)
 
-    problems = [p for p in shipping.problems if p in BLOCKING_ADDRESS_PROBLEMS]
+    problems = [p for p in shipping_check.problems if p in BLOCKING_ADDRESS_PROBLEMS]
     if (placed.payment_status or "").lower() in FAILED_PAYMENT:
         problems.append(f"payment_{placed.payment_status}")
     reference = f"order:{event.subject}"
     order_plan: fulfilment.Plan | None = None
     if not problems:
-        planned = fulfilment.plan(conn, lines, shipping.address.get("country"), policy)
+        planned = fulfilment.plan(conn, lines, shipping_check.address.get("country"), policy)
         if isinstance(planned, list):
             problems += planned
         else:
@@ -227,15 +231,20 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
             "mismatches_in_window": mismatch_count,
             "repeat": policy.address_mismatch_repeat,
             "window_days": policy.address_mismatch_window_days,
-            "problems": shipping.problems + billing.problems,
+            "problems": shipping_check.problems + billing.problems,
         },
-        "fixes": shipping.fixes + billing.fixes,
-        "warnings": contact_warnings(placed.customer.email, shipping.address.get("phone")),
+        "fixes": shipping_check.fixes + billing.fixes,
+        "warnings": contact_warnings(placed.customer.email, shipping_check.address.get("phone")),
         "problems": problems,
         "duplicate_of": duplicate,
         "plan": order_plan.as_json() if order_plan else None,
     }
     _upsert_customer(conn, customer, placed, now)
+    shipping = (
+        _shipping(event.subject, placed.order_number, event.source, order_plan, shipping_check.address)
+        if order_plan is not None and not reasons
+        else None
+    )
     conn.execute(
         INSERT_ORDER,
         dict(
@@ -249,7 +258,7 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
             store_total_minor=store_total,
             lines=lines,
             line_signature=_signature(lines),
-            shipping_address=shipping.address,
+            shipping_address=shipping_check.address,
             billing_address=billing.address,
             address_key=facts.address_key,
             address_mismatch=1 if mismatch else 0,
@@ -262,6 +271,9 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
             features=features,
             hold_reasons=[r.value for r in reasons],
             allocation=order_plan.as_json() if order_plan else None,
+            carrier=shipping.carrier if shipping else None,
+            service=shipping.service if shipping else None,
+            tracking_number=shipping.tracking if shipping else None,
             placed_at=placed_at,
             updated_at=now,
         ),
@@ -280,11 +292,11 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
                 amount=Money(placed.total_minor, placed.currency),
             ),
         )
-    assert order_plan is not None
-    outbox = _fulfil(
-        conn, event.subject, placed.order_number, event.source, order_plan, shipping.address, now, placed_at, policy
+    assert shipping is not None  # no reasons means the plan was made and reserved
+    _track(conn, event.subject, placed_at, policy)
+    return Decision(
+        action="order.fulfil", evidence=evidence, task="order.fulfil", outbox=shipping.messages, actor=actor
     )
-    return Decision(action="order.fulfil", evidence=evidence, task="order.fulfil", outbox=outbox, actor=actor)
 
 
 def _suggest(reasons: list[OrderReason], evidence: dict[str, Any]) -> str:
@@ -316,18 +328,18 @@ def _upsert_customer(conn: Connection, key: str, placed: OrderPlaced, now: datet
     )
 
 
-def _fulfil(
-    conn: Connection,
-    subject: str,
-    number: str,
-    source: str,
-    order_plan: fulfilment.Plan,
-    address: dict[str, Any],
-    now: datetime,
-    since: datetime,
-    policy: OrdersPolicy,
-) -> tuple[OutboxMessage, ...]:
-    """Label, warehouse request and storefront fulfilment for a reserved plan; start tracking."""
+@dataclass(frozen=True)
+class Shipping:
+    """What fulfilling a reserved plan sends out and records on the order."""
+
+    messages: tuple[OutboxMessage, ...]
+    carrier: str
+    service: str
+    tracking: str
+
+
+def _shipping(subject: str, number: str, source: str, order_plan: fulfilment.Plan, address: dict[str, Any]) -> Shipping:
+    """Label, warehouse request and storefront fulfilment for a reserved plan."""
     messages: list[OutboxMessage] = []
     numbers = []
     for index, shipment in enumerate(order_plan.shipments):
@@ -355,17 +367,11 @@ def _fulfil(
             f"{subject}:fulfilment",
         )
     )
-    conn.execute(
-        MARK_FULFILLING,
-        {
-            "b_subject": subject,
-            "b_carrier": first.carrier,
-            "b_service": first.service,
-            "b_tracking": ",".join(numbers),
-            "b_allocation": order_plan.as_json(),
-            "b_now": now,
-        },
-    )
+    return Shipping(tuple(messages), first.carrier, first.service, ",".join(numbers))
+
+
+def _track(conn: Connection, subject: str, since: datetime, policy: OrdersPolicy) -> None:
+    """Start (or restart) the silence timer of a shipped order."""
     schedule(
         conn,
         key=f"tracking:{subject}",
@@ -374,7 +380,34 @@ def _fulfil(
         at=since + timedelta(days=policy.tracking_stale_days),
         payload={"desk": "orders", "check": "tracking"},
     )
-    return tuple(messages)
+
+
+def _fulfil(
+    conn: Connection,
+    subject: str,
+    number: str,
+    source: str,
+    order_plan: fulfilment.Plan,
+    address: dict[str, Any],
+    now: datetime,
+    since: datetime,
+    policy: OrdersPolicy,
+) -> tuple[OutboxMessage, ...]:
+    """Fulfil an order already stored (after a person's approval): documents, order row, tracking."""
+    shipping = _shipping(subject, number, source, order_plan, address)
+    conn.execute(
+        MARK_FULFILLING,
+        {
+            "b_subject": subject,
+            "b_carrier": shipping.carrier,
+            "b_service": shipping.service,
+            "b_tracking": shipping.tracking,
+            "b_allocation": order_plan.as_json(),
+            "b_now": now,
+        },
+    )
+    _track(conn, subject, since, policy)
+    return shipping.messages
 
 
 def handoff_resolved(event: Event, ctx: HandlerContext) -> Decision | None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, exists, func, select
 
 from storeops.desks.orders.tables import orders
 
@@ -43,6 +43,7 @@ HIGH_VALUE_UNIT_MINOR = 10000
 class OrderFacts:
     """What the features are computed from, already normalised."""
 
+    subject: str
     customer: str
     placed_at: datetime
     signed_up_at: datetime | None
@@ -72,6 +73,7 @@ def _count_customers_sharing(column: Any) -> Any:
 # One statement for everything an order's decision needs from the store's history, built once:
 # per-order statement building and cache-key work cost more than the queries themselves.
 HISTORY = select(
+    exists().where(orders.c.subject == bindparam("subject")).label("known"),
     select(func.count())
     .where(orders.c.customer == bindparam("customer"), orders.c.placed_at < bindparam("placed_at"))
     .scalar_subquery()
@@ -117,6 +119,8 @@ HISTORY = select(
 class History:
     """What the store already knows about an order's customer and its device, IP and address."""
 
+    known: bool
+    """An order with this subject was already decided."""
     previous: int
     spent_minor: int
     recent: int
@@ -134,6 +138,7 @@ def order_history(
     row = conn.execute(
         HISTORY,
         {
+            "subject": facts.subject,
             "customer": facts.customer,
             "placed_at": facts.placed_at,
             "day_before": facts.placed_at - timedelta(hours=24),
@@ -148,6 +153,7 @@ def order_history(
         },
     ).one()
     return History(
+        known=bool(row.known),
         previous=int(row.previous),
         spent_minor=int(row.spent),
         recent=int(row.recent),
