@@ -29,6 +29,7 @@ from sqlalchemy import Engine, delete, func, insert, select
 from bench.common import (
     console,
     fresh_postgres,
+    pending,
     postgres_admin_url,
     print_results,
     spawn_workers,
@@ -118,7 +119,7 @@ def sustained(engine: Engine, seconds: float) -> float:
             ingest(conn, make_events(chunk, f"s{n}"))
         sent += chunk
         n += 1
-    wait_until(lambda: _pending(engine) == 0, timeout=600)
+    wait_until(lambda: pending(engine) == 0, timeout=600)
     return sent / (time.monotonic() - start)
 
 
@@ -145,18 +146,13 @@ def latency(engine: Engine, rate: float, seconds: float) -> tuple[float | None, 
     feeder.start()
     feeder.join()
     achieved = sent / (time.monotonic() - started)
-    wait_until(lambda: _pending(engine) == 0, timeout=300)
+    wait_until(lambda: pending(engine) == 0, timeout=300)
     with read_only(engine).connect() as conn:
         pairs = conn.execute(
             select(events.c.received_at, events.c.processed_at).where(events.c.external_id.like("l%"))
         ).all()
     values = [(p - r).total_seconds() * 1000 for r, p in pairs if p is not None]
     return percentile(values, 50), percentile(values, 99), achieved
-
-
-def _pending(engine: Engine) -> int:
-    with read_only(engine).connect() as conn:
-        return int(conn.execute(select(func.count()).where(events.c.status == "pending")).scalar_one())
 
 
 def run_case(url: str, database: str, workers: int, args: argparse.Namespace, policy: Path) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, func, select
 from bench.common import (
     console,
     fresh_postgres,
+    pending,
     postgres_admin_url,
     print_results,
     spawn_workers,
@@ -113,11 +114,6 @@ def done(engine: Engine, prefix: str) -> int:
                 select(func.count()).where(events.c.status == "done", events.c.external_id.like(f"{prefix}%"))
             ).scalar_one()
         )
-
-
-def pending(engine: Engine) -> int:
-    with read_only(engine).connect() as conn:
-        return int(conn.execute(select(func.count()).where(events.c.status == "pending")).scalar_one())
 
 
 def run_case(url: str, database: str, workers: int, args: argparse.Namespace, policy: Path) -> dict[str, Any]:
