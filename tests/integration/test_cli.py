@@ -126,7 +126,11 @@ def test_handoff_list_resolve_and_audit_json(cli: Cli, tmp_path: Path) -> None:
         "open",
     )
     both = cli("handoffs", "resolve", str(handoff["id"]), "--approve", "--reject")
-    assert both.exit_code == 2 and "exactly one of --approve or --reject" in both.output
+    assert both.exit_code == 2 and "exactly one of --approve, --reject or --modify" in both.output
+    bad_json = cli("handoffs", "resolve", str(handoff["id"]), "--modify", "{postal")
+    assert bad_json.exit_code == 2 and "--modify: not valid JSON" in bad_json.output
+    not_object = cli("handoffs", "resolve", str(handoff["id"]), "--modify", "[1]")
+    assert not_object.exit_code == 2 and "JSON object of changes" in not_object.output
     resolved = cli("handoffs", "resolve", str(handoff["id"]), "--approve", "--note", "known customer", "--as", "ana")
     assert resolved.exit_code == 0, resolved.output
     again = cli("handoffs", "resolve", str(handoff["id"]), "--reject")
@@ -252,6 +256,17 @@ def test_demo_without_serving_prints_the_summary(tmp_path: Path, monkeypatch: py
     assert result.exit_code == 0, result.output
     assert "What happened, per desk" in result.stdout and "estimated time saved" in result.stdout
     assert (tmp_path / "storeops.db").exists()
+
+
+def test_modify_sends_the_changes_to_the_desk(cli: Cli, tmp_path: Path) -> None:
+    cli("ingest", str(write(tmp_path, line(seq=5, handoff=True))))
+    cli("work", "--until-idle")
+    [handoff] = cli.json("handoffs", "list", "--json")
+    changes = '{"shipping_address": {"postal_code": "69001"}}'
+    result = cli("handoffs", "resolve", str(handoff["id"]), "--modify", changes, "--as", "ana")
+    assert result.exit_code == 0 and "modified" in result.stdout
+    [entry] = [e for e in cli.json("audit", "--json") if e["action"] == "handoff.modify"]
+    assert entry["evidence"]["changes"] == {"shipping_address": {"postal_code": "69001"}}
 
 
 def test_ingest_a_shopify_file_through_the_webhook_path(cli: Cli, tmp_path: Path) -> None:

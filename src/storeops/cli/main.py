@@ -390,21 +390,35 @@ def handoffs_resolve(
     handoff_id: Annotated[int, typer.Argument(help="The handoff's id.")],
     approve: Annotated[bool, typer.Option("--approve", help="Go ahead as suggested.")] = False,
     reject: Annotated[bool, typer.Option("--reject", help="Do not go ahead.")] = False,
+    modify: Annotated[
+        str | None,
+        typer.Option(
+            "--modify",
+            metavar="JSON",
+            help='Go ahead with changes, e.g. \'{"shipping_address": {"postal_code": "69001"}}\'.',
+        ),
+    ] = None,
     note: Annotated[str | None, typer.Option(help="Why; kept in the audit log.")] = None,
     actor: Annotated[str | None, typer.Option("--as", help="Who resolves (default: the login name).")] = None,
 ) -> None:
     """Resolve a handoff; its desk resumes from the resolution through the event queue."""
     with _errors():
-        if approve == reject:
-            raise InvalidInput("say exactly one of --approve or --reject")
+        if [approve, reject, modify is not None].count(True) != 1:
+            raise InvalidInput("say exactly one of --approve, --reject or --modify JSON")
+        changes = None
+        if modify is not None:
+            try:
+                changes = json.loads(modify)
+            except json.JSONDecodeError as exc:
+                raise InvalidInput(f"--modify: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(changes, dict) or not changes:
+                raise InvalidInput('--modify takes a JSON object of changes, e.g. {"shipping_address": {...}}')
+        resolution = Resolution.MODIFY if changes else Resolution.APPROVE if approve else Resolution.REJECT
         application = _app()
         with application.engine.begin() as conn:
-            resolve_handoff(
-                conn, handoff_id, Resolution.APPROVE if approve else Resolution.REJECT, _actor(actor), note=note
-            )
-        console.print(
-            f"handoff {handoff_id} {'approved' if approve else 'rejected'}; the desk resumes on the next worker run"
-        )
+            resolve_handoff(conn, handoff_id, resolution, _actor(actor), note=note, changes=changes)
+        done = {Resolution.APPROVE: "approved", Resolution.REJECT: "rejected", Resolution.MODIFY: "modified"}
+        console.print(f"handoff {handoff_id} {done[resolution]}; the desk resumes on the next worker run")
 
 
 @app.command("audit")
