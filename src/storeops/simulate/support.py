@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime, timedelta
 from functools import cache
-from importlib.resources import files
 
+from storeops.datasets import bitext_utterances
 from storeops.engine.events import NewEvent
 from storeops.simulate.truth import Truth
 from storeops.simulate.world import Behaviour, Customer, World
@@ -42,14 +41,16 @@ ROUTINE_INTENTS = [
 ]
 
 
-@cache
 def utterances() -> dict[str, list[str]]:
-    """Bitext utterances by intent (shipped with attribution in simulate/data)."""
-    path = files("storeops.simulate").joinpath("data/bitext_utterances.csv")
+    """Bitext utterances by intent."""
+    return _by_intent()
+
+
+@cache
+def _by_intent() -> dict[str, list[str]]:
     by_intent: dict[str, list[str]] = {}
-    with path.open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            by_intent.setdefault(row["intent"], []).append(row["text"])
+    for intent, _category, text in bitext_utterances():
+        by_intent.setdefault(intent, []).append(text)
     return by_intent
 
 
