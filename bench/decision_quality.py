@@ -19,6 +19,8 @@ from sqlalchemy import select
 
 from bench.common import console, print_results
 from storeops.desks import builtin_desks
+from storeops.desks.support.handlers import use_support_models
+from storeops.desks.support.nlu import train_support_models
 from storeops.engine.desk import Registry
 from storeops.engine.policy import build_policy
 from storeops.engine.worker import Worker
@@ -35,6 +37,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
     desks = builtin_desks()
+    console.print("training the support models on the shipped data …")
+    use_support_models(train_support_models("bench"))
     registry = Registry(desks)
     policy = build_policy({}, desks)
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=args.days - 1)

@@ -18,7 +18,7 @@ INTRO = {
     + ", ".join(f"`{task}` {minutes:g}" for desk in builtin_desks() for task, minutes in desk.manual_minutes.items())
     + ".",
     "orders": "Thresholds, warehouses and carrier rates of the orders desk.",
-    "support": "Thresholds of the support desk (its handlers arrive with the support-desk issue).",
+    "support": "Thresholds of the support desk.",
     "inventory": "Thresholds of the inventory desk (forecasting and anomaly handlers arrive with its issue).",
 }
 HEAD = """# Policy: `storeops.toml`

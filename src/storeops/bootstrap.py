@@ -15,7 +15,7 @@ from storeops.engine.policy import Policy, default_policy_path, load_policy
 from storeops.settings import Settings, load_settings
 from storeops.storage.db import check_database, create_db_engine
 
-LOCAL_CONNECTORS = ("warehouse", "carrier", "storefront", "email", "payments", "channels", "suppliers")
+LOCAL_CONNECTORS = ("warehouse", "carrier", "storefront", "email", "chat", "payments", "channels", "suppliers")
 """Outside systems a desk may send to; each gets a local file connector unless configured."""
 
 
@@ -49,6 +49,11 @@ def bootstrap(settings: Settings | None = None, *, need_schema: bool = True, che
         from storeops.desks.orders.risk import load_risk_model
 
         use_risk_model(load_risk_model(settings.models_dir))
+    if any(desk.name == "support" for desk in desks):
+        from storeops.desks.support.handlers import use_support_models
+        from storeops.desks.support.nlu import load_support_models
+
+        use_support_models(load_support_models(settings.models_dir))
     engine = create_db_engine(settings.database_url)
     if check:
         check_database(engine, need_schema=need_schema)

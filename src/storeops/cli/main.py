@@ -510,6 +510,7 @@ def events_rerun(event_id: Annotated[int, typer.Argument(help="Id of a dead even
 
 class ModelName(StrEnum):
     orders_risk = "orders-risk"
+    support_nlu = "support-nlu"
 
 
 @models_app.command("train")
@@ -517,24 +518,41 @@ def models_train(
     name: Annotated[ModelName, typer.Argument(help="Which model.")],
     min_each: Annotated[int, typer.Option(min=2, help="Fewest approved and rejected orders to train on.")] = 10,
 ) -> None:
-    """Train a model from people's resolutions (approved order = legitimate, rejected = fraud) and
-    make it the one the desk scores with; its version is recorded on every decision it makes."""
-    import time
+    """Train a model and make it current; its version is recorded on every decision it makes.
 
-    from storeops.desks.orders.training import train_from_resolutions
+    orders-risk learns from people's resolutions (approved order = legitimate, rejected = fraud);
+    support-nlu learns intents and sentiment from the data storeops ships."""
+    import time
 
     with _errors():
         application = _app()
-        where = application.engine.url.render_as_string(hide_password=True)
-        err_console.print(f"training {name.value} from resolved order handoffs in {where} …")
         started = time.perf_counter()
-        with read_only(application.engine).connect() as conn:
-            model, data = train_from_resolutions(conn, min_each=min_each)
-        path = model.save(application.settings.models_dir)
+        if name is ModelName.support_nlu:
+            path, summary = _train_support(application)
+        else:
+            from storeops.desks.orders.training import train_from_resolutions
+
+            where = application.engine.url.render_as_string(hide_password=True)
+            err_console.print(f"training {name.value} from resolved order handoffs in {where} …")
+            with read_only(application.engine).connect() as conn:
+                model, data = train_from_resolutions(conn, min_each=min_each)
+            path = model.save(application.settings.models_dir)
+            summary = f"version {model.version} on {data.rejected} rejected and {data.approved} approved orders"
         console.print(
-            f"trained {name.value} version {model.version} on {data.rejected} rejected and {data.approved} approved "
-            f"orders in {time.perf_counter() - started:.1f} s; saved to {path} and made current"
+            f"trained {name.value} {summary} in {time.perf_counter() - started:.1f} s; saved to {path} and made current"
         )
+
+
+def _train_support(application: App) -> tuple[Path, str]:
+    from storeops.desks.support.nlu import train_support_models
+
+    err_console.print(
+        "training support-nlu: intents on 6,480 Bitext utterances, sentiment on 2,000 UCI review sentences "
+        "plus Bitext requests (about 10 s) …"
+    )
+    version = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    models = train_support_models(version)
+    return models.save(application.settings.models_dir), f"version {version}"
 
 
 # --- serving and the demo ------------------------------------------------------------------------
@@ -588,6 +606,13 @@ def demo_command(
         upgrade(application.engine)
         with application.engine.begin() as conn:
             record_policy_version(conn, application.policy)
+        if "support" in application.registry.desks:
+            from storeops.desks.support.handlers import use_support_models
+            from storeops.desks.support.nlu import load_support_models
+
+            if load_support_models(application.settings.models_dir) is None:
+                _train_support(application)
+            use_support_models(load_support_models(application.settings.models_dir))
         worker = Worker(
             application.engine, application.registry, application.policy, connectors=application.connectors()
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from storeops.desks.support import handlers
 from storeops.desks.support.events import KINDS
 from storeops.desks.support.policy import SupportPolicy
 from storeops.desks.support.reasons import SupportReason
@@ -10,6 +11,7 @@ from storeops.engine.desk import Desk
 DESK = Desk(
     name="support",
     kinds=KINDS,
+    handlers={"ticket.message_received": handlers.message_received},
     reasons=SupportReason,
     policy=SupportPolicy,
     default_role="support",

@@ -1,0 +1,153 @@
+"""The support desk through the engine: what it answers alone and what it hands to a person."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from storeops.desks.inventory.ledger import Cause, move
+from storeops.desks.support import handlers
+from storeops.desks.support.nlu import SupportModels, train_support_models
+from storeops.engine.audit import read_audit
+from storeops.engine.desk import Registry
+from storeops.engine.events import NewEvent, parse_new_event
+from storeops.engine.inbox import list_handoffs
+from storeops.engine.queue import ingest
+from storeops.engine.worker import Worker
+from storeops.errors import InvalidInput
+from storeops.storage.schema import outbox
+from tests.conftest import make_policy
+from tests.integration.test_orders_desk import order_event
+
+_ids = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def support_models() -> SupportModels:
+    return train_support_models("test")
+
+
+@pytest.fixture(autouse=True)
+def models_in_use(support_models: SupportModels) -> Iterator[None]:
+    handlers.use_support_models(support_models)
+    yield
+    handlers.use_support_models(None)
+
+
+def message(text: str, *, email: str = "c1@example.test", customer: str | None = "c1", **extra: Any) -> NewEvent:
+    n = next(_ids)
+    return NewEvent(
+        source="shop",
+        external_id=f"m{n}",
+        kind="ticket.message_received",
+        subject=f"ticket:shop:{n}",
+        occurred_at=datetime.now(UTC),
+        payload={
+            "conversation_id": f"conv-{n}",
+            "text": text,
+            "customer_email": email,
+            "customer_id": customer,
+            **extra,
+        },
+    )
+
+
+def run(
+    engine: Engine, registry: Registry, *new: NewEvent, policy: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    with engine.begin() as conn:
+        ingest(conn, list(new))
+    Worker(engine, registry, make_policy(policy)).run(until_idle=True)
+    with engine.connect() as conn:
+        return [entry for entry in read_audit(conn, desk="support")]
+
+
+def replies(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return [row.payload["text"] for row in conn.execute(select(outbox).where(outbox.c.action == "reply.send"))]
+
+
+def test_a_simple_question_is_answered_alone(engine: Engine, registry: Registry) -> None:
+    [decision] = run(engine, registry, message("what are the delivery options?"))
+    assert decision["outcome"] == "automatic" and decision["task"] == "support.answer"
+    assert decision["evidence"]["intents"][0]["topic"] == "delivery"
+    assert replies(engine) == [decision["evidence"]["reply"]] and "deliver" in replies(engine)[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("This is absolutely ridiculous, the worst service ever. Where is my parcel?", "negative_sentiment"),
+        ("Great, another delay. Thanks for nothing.", "negative_sentiment"),
+        ("I need to change my shipping address. Also, I want an invoice for my last order.", "multi_issue"),
+        ("I want to speak to a human please", "asked_for_human"),
+        ("The charger you sold me caught fire and burned my hand", "sensitive_topic"),
+        ("I will file a chargeback with my bank", "sensitive_topic"),
+    ],
+)
+def test_what_automation_must_not_answer_goes_to_a_person(
+    engine: Engine, registry: Registry, text: str, reason: str
+) -> None:
+    [decision] = run(engine, registry, message(text))
+    assert decision["outcome"] == "handoff" and reason in decision["reasons"]
+    with engine.connect() as conn:
+        [handoff] = list_handoffs(conn, desk="support")
+    assert handoff["role"] == "support" and handoff["evidence"]["text"] == text
+    # the customer is told a person will answer, and nothing else
+    [reply] = replies(engine)
+    assert "A member of our team will answer you personally within" in reply
+
+
+@pytest.mark.parametrize(("lifetime", "vip"), [(199999, False), (200000, True)])
+def test_vip_by_lifetime_spend_at_the_boundary(engine: Engine, registry: Registry, lifetime: int, vip: bool) -> None:
+    with engine.begin() as conn:
+        for sku in ("TEE",):
+            move(
+                conn, sku=sku, location="WH-PARIS", cause=Cause.RECEIPT, reference="s", at=datetime.now(UTC), on_hand=5
+            )
+    run(
+        engine,
+        registry,
+        order_event("v1", customer="c1", total=lifetime),
+        policy={"orders": {"high_value_threshold": "100000.00"}},
+    )
+    [decision] = [d for d in run(engine, registry, message("what are the delivery options?")) if d["desk"] == "support"]
+    assert ("vip_customer" in decision["reasons"]) is vip
+
+
+def test_a_vip_tag_goes_to_a_person(engine: Engine, registry: Registry) -> None:
+    tagged = order_event("v2", customer="c9", total=1000)
+    tagged.payload["customer"]["tags"] = ["VIP"]
+    run(engine, registry, tagged)
+    [decision] = run(engine, registry, message("what are the delivery options?", customer="c9"))
+    assert decision["reasons"] == ["vip_customer"]
+
+
+def test_order_status_only_for_the_order_s_own_customer(engine: Engine, registry: Registry) -> None:
+    with engine.begin() as conn:
+        move(conn, sku="TEE", location="WH-PARIS", cause=Cause.RECEIPT, reference="s", at=datetime.now(UTC), on_hand=5)
+    run(engine, registry, order_event("5001", customer="c1", total=1000, at=datetime.now(UTC) - timedelta(hours=1)))
+    # the owner (same email) learns the status and tracking
+    own = run(engine, registry, message("where is my order 5001?", email="c1@example.test", customer=None))[-1]
+    assert own["outcome"] == "automatic" and "Your order 5001 is being packed" in own["evidence"]["reply"]
+    # someone else naming the same order number learns nothing about it
+    other = run(engine, registry, message("where is my order 5001?", email="thief@example.test", customer=None))[-1]
+    assert "5001 is" not in other["evidence"]["reply"] and "email you ordered with" in other["evidence"]["reply"]
+
+
+def test_without_a_trained_model_every_message_goes_to_a_person(engine: Engine, registry: Registry) -> None:
+    handlers.use_support_models(None)
+    [decision] = run(engine, registry, message("what are the delivery options?"))
+    assert decision["reasons"] == ["low_confidence"]
+    assert "storeops models train support-nlu" in decision["evidence"]["problem"]
+
+
+@pytest.mark.parametrize(("text", "problem"), [("", "at least 1 character"), ("x" * 5001, "at most 5000 characters")])
+def test_empty_and_oversized_messages_are_refused_on_ingest(registry: Registry, text: str, problem: str) -> None:
+    with pytest.raises(InvalidInput, match=problem):
+        parse_new_event(message(text).model_dump(mode="json"), registry.payload_models)
