@@ -292,3 +292,22 @@ def test_ingest_a_shopify_file_through_the_webhook_path(cli: Cli, tmp_path: Path
     assert cli("ingest", "etsy", str(path)).exit_code == 2
     assert "--topic goes with a storefront file" in cli("ingest", str(path), "--topic", "x").output
     assert cli.count_events() == 1
+
+
+def test_support_ask_prints_the_documented_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storeops.desks.support import handlers
+    from storeops.desks.support.nlu import train_support_models
+
+    train_support_models("cli-test").save(tmp_path / "models")
+    monkeypatch.setattr(handlers, "MODELS", None)  # restored after the test; the command loads the saved one
+    runner = CliRunner()
+    env = {"STOREOPS_DATABASE_URL": f"sqlite:///{tmp_path}/s.db", "STOREOPS_MODELS_DIR": str(tmp_path / "models")}
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    result = runner.invoke(
+        app, ["support", "ask", "--text", "I want to speak to a human", "--email", "a@b.test", "--json"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert set(answer) >= {"conversation", "reply", "intents", "sentiment", "handoff"}
+    assert answer["handoff"]["reasons"] == ["asked_for_human"]
+    assert {"label", "score"} <= set(answer["sentiment"])

@@ -151,3 +151,53 @@ def test_without_a_trained_model_every_message_goes_to_a_person(engine: Engine, 
 def test_empty_and_oversized_messages_are_refused_on_ingest(registry: Registry, text: str, problem: str) -> None:
     with pytest.raises(InvalidInput, match=problem):
         parse_new_event(message(text).model_dump(mode="json"), registry.payload_models)
+
+
+def _chat_app(engine: Engine, registry: Registry) -> Any:
+    from storeops.bootstrap import App
+    from storeops.desks import builtin_desks
+    from storeops.settings import Settings
+    from storeops.web.app import create_app
+
+    return create_app(
+        App(
+            settings=Settings(database_url=str(engine.url)),
+            engine=engine,
+            desks=builtin_desks(),
+            registry=registry,
+            policy=make_policy(),
+        )
+    )
+
+
+def test_the_chat_api_answers_through_the_engine(engine: Engine, registry: Registry) -> None:
+    import threading
+
+    import httpx
+
+    from tests.conftest import served
+
+    worker = Worker(engine, registry, make_policy())
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        with served(_chat_app(engine, registry)) as base, httpx.Client(base_url=base, timeout=30) as http:
+            answered = http.post("/api/v1/chat", json={"message": "what are the delivery options?"}).json()
+            assert answered["handoff"] is None and "deliver" in answered["reply"]
+            assert answered["intents"][0]["topic"] == "delivery"
+            angry = http.post(
+                "/api/v1/chat",
+                json={"message": "This is ridiculous!! worst shop ever", "conversation": answered["conversation"]},
+            ).json()
+            assert angry["handoff"]["reasons"][0] == "negative_sentiment"
+            assert angry["conversation"] == answered["conversation"]
+            empty = http.post("/api/v1/chat", json={"message": ""})
+            assert empty.status_code == 400 and empty.json()["error"]["field"] == "message"
+            huge = http.post("/api/v1/chat", content=b'{"message": "' + b"x" * 20000 + b'"}')
+            assert huge.status_code == 413
+            statuses = [http.post("/api/v1/chat", json={"message": "hi"}).status_code for _ in range(20)]
+            assert statuses.count(429) >= 1  # 20 a minute per client, and four were sent before
+            assert "Chat with us" in http.get("/chat").text
+    finally:
+        worker.stop()
+        thread.join(timeout=10)

@@ -50,11 +50,13 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 policy_app = typer.Typer(help="Thresholds and switches (storeops.toml).", no_args_is_help=True)
 events_app = typer.Typer(help="The event queue: dead letters and re-runs.", no_args_is_help=True)
 models_app = typer.Typer(help="Models trained on the store's own decisions.", no_args_is_help=True)
+support_app = typer.Typer(help="The support desk, from the command line.", no_args_is_help=True)
 app.add_typer(handoffs_app, name="handoffs")
 app.add_typer(db_app, name="db")
 app.add_typer(policy_app, name="policy")
 app.add_typer(events_app, name="events")
 app.add_typer(models_app, name="models")
+app.add_typer(support_app, name="support")
 
 T = TypeVar("T")
 
@@ -553,6 +555,40 @@ def _train_support(application: App) -> tuple[Path, str]:
     version = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     models = train_support_models(version)
     return models.save(application.settings.models_dir), f"version {version}"
+
+
+@support_app.command("ask")
+def support_ask(
+    text: Annotated[str, typer.Option(help="The customer's message.")],
+    email: Annotated[str | None, typer.Option(help="The customer's email (proves which orders are theirs).")] = None,
+    order: Annotated[str | None, typer.Option(help="An order number the message is about.")] = None,
+    conversation: Annotated[str | None, typer.Option(help="Continue this conversation id.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON answer (docs/cli.md).")] = False,
+) -> None:
+    """Ask the support desk as a customer would and print its answer (runs a worker in-process)."""
+    from storeops.desks.support.conversation import ask
+
+    with _errors():
+        application = _app()
+        worker = Worker(application.engine, application.registry, application.policy)
+        result = ask(
+            application.engine,
+            application.registry,
+            wait_seconds=30,
+            work=lambda: worker.run(until_idle=True),
+            text=text,
+            email=email,
+            order_number=order,
+            conversation=conversation,
+            channel="api",
+            source="cli",
+        )
+        if as_json:
+            print_json(result)
+            return
+        console.print(result["reply"] or "(no answer yet)", highlight=False, markup=False)
+        if result["handoff"]:
+            console.print(f"handed to a person: {', '.join(result['handoff']['reasons'])}", highlight=False)
 
 
 # --- serving and the demo ------------------------------------------------------------------------

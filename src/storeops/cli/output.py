@@ -19,7 +19,7 @@ err_console = Console(stderr=True)
 
 def print_json(data: Any) -> None:
     """Write ``data`` as JSON on stdout (the documented, stable form)."""
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str, ensure_ascii=False) + "\n")
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -7,6 +7,8 @@ until then the app listens on 127.0.0.1 by default and changes nothing.
 from __future__ import annotations
 
 import json
+import time
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,13 +16,16 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from storeops import __version__
 from storeops.bootstrap import App
 from storeops.connectors.storefront import verify
+from storeops.desks.support.conversation import ask
 from storeops.engine.audit import read_audit
+from storeops.engine.events import describe_validation_error
 from storeops.engine.inbox import list_handoffs
 from storeops.engine.metrics import compute_report
 from storeops.errors import StoreopsError
@@ -38,6 +43,39 @@ def _connection(request: Request) -> Iterator[Connection]:
 
 
 Conn = Annotated[Connection, Depends(_connection)]
+
+
+class ChatMessage(BaseModel):
+    """A shopper's message to the support desk."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(min_length=1, max_length=5000)
+    conversation: str | None = Field(None, max_length=128)
+    email: str | None = Field(None, max_length=255)
+    order_number: str | None = Field(None, max_length=64)
+
+
+class RateLimiter:
+    """At most ``limit`` requests per ``window`` seconds per client (in memory, per process)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self.seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def allow(self, client: str) -> bool:
+        now = time.monotonic()
+        recent = self.seen[client]
+        while recent and now - recent[0] > self.window:
+            recent.popleft()
+        if len(recent) >= self.limit:
+            return False
+        recent.append(now)
+        return True
+
+
+CHAT_WAIT_SECONDS = 5.0
+MAX_CHAT_BODY = 16_384
 
 
 def _error(status: int, code: str, message: str, field: str | None) -> JSONResponse:
@@ -116,6 +154,40 @@ def create_app(application: App) -> FastAPI:
         methods=["POST"],
         summary="WooCommerce webhooks (orders and products)",
     )
+
+    limiter = RateLimiter(limit=20, window=60.0)
+
+    @api.get("/chat", response_class=HTMLResponse, include_in_schema=False)
+    def chat_page(request: Request) -> HTMLResponse:
+        return TEMPLATES.TemplateResponse(request, "chat.html", {})
+
+    @api.post("/api/v1/chat", summary="Send a shopper's message to the support desk and get its answer")
+    async def chat(request: Request) -> JSONResponse:
+        """Public: rate-limited per client and bounded in size. Waits up to 5 s for the desk."""
+        client = request.client.host if request.client else "unknown"
+        if not limiter.allow(client):
+            return _error(429, "rate_limited", "too many messages; wait a minute and try again", None)
+        body = await request.body()
+        if len(body) > MAX_CHAT_BODY:
+            return _error(413, "too_large", f"the request is over {MAX_CHAT_BODY} bytes", "message")
+        try:
+            incoming = ChatMessage.model_validate_json(body)
+        except ValidationError as exc:
+            message, field = describe_validation_error(exc)
+            return _error(400, "invalid_input", message, field)
+        result = await run_in_threadpool(
+            ask,
+            application.engine,
+            application.registry,
+            wait_seconds=CHAT_WAIT_SECONDS,
+            text=incoming.message,
+            email=incoming.email,
+            order_number=incoming.order_number,
+            conversation=incoming.conversation,
+            channel="chat",
+            source="chat",
+        )
+        return JSONResponse(result)
 
     @api.get("/api/v1/handoffs")
     def api_handoffs(

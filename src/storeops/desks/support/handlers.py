@@ -168,7 +168,7 @@ def _hand_off(
     return Decision(
         action="support.hand_off",
         reasons=tuple(reasons),
-        evidence=evidence,
+        evidence={**evidence, "holding_reply": holding},
         handoff=HandoffRequest(
             role="support",
             suggestion=draft or "Answer the customer personally.",
