@@ -201,3 +201,33 @@ def test_the_chat_api_answers_through_the_engine(engine: Engine, registry: Regis
     finally:
         worker.stop()
         thread.join(timeout=10)
+
+
+def test_questions_the_knowledge_base_cannot_answer_are_not_guessed(engine: Engine, registry: Registry) -> None:
+    [decision] = run(engine, registry, message("what is the meaning of life, the universe and everything?"))
+    assert "low_confidence" in decision["reasons"]
+    knowledge = decision["evidence"]["knowledge"]
+    assert knowledge["similarity"] < knowledge["min_similarity"] == 0.2
+
+
+def test_the_store_s_own_knowledge_base_answers(engine: Engine, registry: Registry, tmp_path: Any) -> None:
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "shipping.md").write_text(
+        "# Shipping\nTopics: delivery\n\n## Which shipping options do you offer?\nOnly carrier pigeons, 9 days.\n",
+        encoding="utf-8",
+    )
+    [decision] = run(
+        engine,
+        registry,
+        message("what are the delivery options?"),
+        policy={"support": {"knowledge_base": str(tmp_path / "kb")}},
+    )
+    assert decision["evidence"]["reply"] == "Only carrier pigeons, 9 days."
+    assert decision["evidence"]["knowledge"]["page"] == "shipping.md"
+
+
+def test_a_missing_knowledge_base_folder_is_a_policy_error(tmp_path: Any) -> None:
+    from storeops.errors import PolicyError
+
+    with pytest.raises(PolicyError, match=r"\[support\] knowledge_base: Value error, '.*nope' is not a folder"):
+        make_policy({"support": {"knowledge_base": str(tmp_path / "nope")}})

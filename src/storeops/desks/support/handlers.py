@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from storeops.desks.orders.tables import customers, orders
 from storeops.desks.support.events import MessageReceived
+from storeops.desks.support.knowledge import knowledge_base
 from storeops.desks.support.nlu import SupportModels, Understanding
 from storeops.desks.support.policy import SupportPolicy
 from storeops.desks.support.reasons import SupportReason
@@ -22,17 +23,10 @@ from storeops.engine.events import Event
 MODELS: SupportModels | None = None
 """The trained NLU; set once at start-up by ``use_support_models``."""
 
-ANSWERS = {
-    "delivery": "We ship within 1 business day; standard delivery takes 3–5 days, express 1–2.",
-    "returns": "You can return any unused item within 30 days for a full refund. Reply with your order number "
-    "and we will send the return label.",
-    "payment": "We accept cards, PayPal and bank transfer. If a payment failed, nothing was charged; you can "
-    "retry from your order page.",
-    "invoice": "Your invoice is attached to your confirmation email and in your account under Orders.",
-    "account": "You can manage your account, password and email from the Account page; use 'Forgot password' "
-    "to reset it.",
-    "faq": "Thanks for your message — you will find our help pages under Help; reply if something is missing.",
-}
+ORDER_TOPICS = ("order_status", "cancellation", "order_change", "address_change", "refund")
+"""Topics answered from the order itself (after verifying the customer), not the knowledge base."""
+PERSONAL_TOPICS = ("human", "complaint")
+"""Topics no knowledge-base page answers: a person or the rules above take them."""
 
 
 def use_support_models(models: SupportModels | None) -> None:
@@ -89,10 +83,24 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
                 "lifetime_minor": customer.lifetime_minor,
                 "vip_minor": vip_value,
             }
+    match = None
+    if top is not None and top.topic not in (*ORDER_TOPICS, *PERSONAL_TOPICS):
+        match = knowledge_base(policy.knowledge_base).best(message.text, top.topic)
+        evidence["knowledge"] = {
+            "question": match.entry.question,
+            "page": match.entry.page,
+            "similarity": match.similarity,
+            "min_similarity": policy.knowledge_min_similarity,
+        }
+        # Not knowing the answer matters only when nothing else already sends this to a person.
+        if match.similarity < policy.knowledge_min_similarity and not reasons:
+            reasons.append(SupportReason.LOW_CONFIDENCE)
     if reasons:
-        return _hand_off(event, message, understanding, reasons, evidence, ctx)
+        return _hand_off(
+            event, message, understanding, reasons, evidence, ctx, draft=match.entry.answer if match else ""
+        )
     assert top is not None
-    reply = _answer(ctx, message, understanding, top.topic)
+    reply = match.entry.answer if match else _order_answer(ctx, message, understanding, top.topic)
     evidence["reply"] = reply
     return Decision(
         action="support.answer",
@@ -103,38 +111,35 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
     )
 
 
-def _answer(ctx: HandlerContext, message: MessageReceived, understanding: Understanding, topic: str) -> str:
-    if topic in ("order_status", "cancellation", "order_change", "address_change", "refund"):
-        number = message.order_number or (understanding.order_numbers[0] if understanding.order_numbers else None)
-        order = None
-        if number:
-            order = ctx.conn.execute(
-                select(orders.c.number, orders.c.status, orders.c.tracking_number, orders.c.email, orders.c.customer)
-                .where(orders.c.number == number)
-                .limit(1)
-            ).first()
-        verified = order is not None and (
-            (message.customer_email and order.email and message.customer_email.lower() == order.email.lower())
-            or (message.customer_id and order.customer.endswith(f":{message.customer_id}"))
-        )
-        if not verified:
-            # Never reveal another customer's order: ask for what proves it is theirs.
-            return "Happy to help with your order. Please reply with its number and the email you ordered with."
-        assert order is not None
-        status = {
-            "held": "being checked by our team",
-            "fulfilling": "being packed",
-            "shipped": "on its way",
-            "delivered": "delivered",
-            "cancelled": "cancelled",
-        }.get(order.status, order.status)
-        tracking = f" Tracking: {order.tracking_number}." if order.tracking_number else ""
-        if topic == "order_status":
-            return f"Your order {order.number} is {status}.{tracking}"
-        return (
-            f"Your order {order.number} is {status}. A colleague will take care of the change you asked for.{tracking}"
-        )
-    return ANSWERS.get(topic, ANSWERS["faq"])
+def _order_answer(ctx: HandlerContext, message: MessageReceived, understanding: Understanding, topic: str) -> str:
+    """The order's own status, only for the customer it belongs to."""
+    number = message.order_number or (understanding.order_numbers[0] if understanding.order_numbers else None)
+    order = None
+    if number:
+        order = ctx.conn.execute(
+            select(orders.c.number, orders.c.status, orders.c.tracking_number, orders.c.email, orders.c.customer)
+            .where(orders.c.number == number)
+            .limit(1)
+        ).first()
+    verified = order is not None and (
+        (message.customer_email and order.email and message.customer_email.lower() == order.email.lower())
+        or (message.customer_id and order.customer.endswith(f":{message.customer_id}"))
+    )
+    if not verified:
+        # Never reveal another customer's order: ask for what proves it is theirs.
+        return "Happy to help with your order. Please reply with its number and the email you ordered with."
+    assert order is not None
+    status = {
+        "held": "being checked by our team",
+        "fulfilling": "being packed",
+        "shipped": "on its way",
+        "delivered": "delivered",
+        "cancelled": "cancelled",
+    }.get(order.status, order.status)
+    tracking = f" Tracking: {order.tracking_number}." if order.tracking_number else ""
+    if topic == "order_status":
+        return f"Your order {order.number} is {status}.{tracking}"
+    return f"Your order {order.number} is {status}. A colleague will take care of the change you asked for.{tracking}"
 
 
 def _send(event: Event, message: MessageReceived, text: str) -> OutboxMessage:
@@ -157,12 +162,11 @@ def _hand_off(
     reasons: list[SupportReason],
     evidence: dict[str, Any],
     ctx: HandlerContext,
+    draft: str = "",
 ) -> Decision:
     minutes = ctx.policy.sla_minutes("support")
     hours = f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minutes"
     holding = f"Thanks for your message. A member of our team will answer you personally within {hours}."
-    topic = understanding.intents[0].topic if understanding and understanding.intents else "faq"
-    draft = ANSWERS.get(topic, "")
     if SupportReason.NEGATIVE_SENTIMENT in reasons:
         draft = "I am sorry about this experience. " + draft
     return Decision(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, field_validator
 
 from storeops.engine.desk import DeskPolicy
 from storeops.engine.policy import MoneyText
@@ -22,6 +24,19 @@ class SupportPolicy(DeskPolicy):
         lt=1,
         description="Below this confidence in the message's intent (27 classes), automation does not guess.",
     )
+    knowledge_base: str = Field(
+        "", description="Folder of Markdown pages ('## question' then its answer); empty: the built-in pages."
+    )
+    knowledge_min_similarity: float = Field(
+        0.2, gt=0, lt=1, description="Below this similarity to a known question, automation does not answer."
+    )
     issue_confidence: float = Field(
         0.5, gt=0, lt=1, description="Confidence a further part of a message needs to count as an issue of its own."
     )
+
+    @field_validator("knowledge_base")
+    @classmethod
+    def _folder(cls, value: str) -> str:
+        if value and not Path(value).is_dir():
+            raise ValueError(f"{value!r} is not a folder of Markdown pages")
+        return value
