@@ -28,7 +28,7 @@ class SupportPolicy(DeskPolicy):
         "", description="Folder of Markdown pages ('## question' then its answer); empty: the built-in pages."
     )
     knowledge_min_similarity: float = Field(
-        0.2, gt=0, lt=1, description="Below this similarity to a known question, automation does not answer."
+        0.1, gt=0, lt=1, description="Below this similarity to a known question, automation does not answer."
     )
     issue_confidence: float = Field(
         0.5, gt=0, lt=1, description="Confidence a further part of a message needs to count as an issue of its own."
