@@ -311,3 +311,36 @@ def test_support_ask_prints_the_documented_json(tmp_path: Path, monkeypatch: pyt
     assert set(answer) >= {"conversation", "reply", "intents", "sentiment", "handoff"}
     assert answer["handoff"]["reasons"] == ["asked_for_human"]
     assert {"label", "score"} <= set(answer["sentiment"])
+
+
+def test_ingest_email_threads_replies_into_one_conversation(cli: Cli, tmp_path: Path) -> None:
+    first = tmp_path / "first.eml"
+    first.write_text(
+        "From: Ana Lima <ana@example.test>\nTo: help@shop.test\nSubject: Where is my parcel?\n"
+        "Message-ID: <m1@example.test>\nDate: Mon, 02 Mar 2026 10:00:00 +0100\n"
+        "Content-Type: text/plain; charset=utf-8\n\nHello, my order has not arrived yet.\n-- \nAna\n",
+        encoding="utf-8",
+    )
+    reply = tmp_path / "reply.eml"
+    reply.write_text(
+        "From: ana@example.test\nSubject: Re: Where is my parcel?\nMessage-ID: <m2@example.test>\n"
+        "In-Reply-To: <m1@example.test>\nReferences: <m1@example.test>\nDate: Mon, 02 Mar 2026 12:00:00 +0100\n"
+        "Content-Type: text/plain; charset=utf-8\n\nAny news?\n> Hello, my order has not arrived yet.\n",
+        encoding="utf-8",
+    )
+    assert cli("ingest", "email", str(first)).exit_code == 0
+    assert "stored 1 new events" in cli("ingest", "email", str(reply)).stdout
+    assert "1 duplicates acknowledged" in cli("ingest", "email", str(reply)).stdout
+    engine = create_db_engine(cli.url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(events.c.subject, events.c.payload).order_by(events.c.id)).all()
+    engine.dispose()
+    assert rows[0].subject == rows[1].subject and rows[0].subject.startswith("ticket:email:")
+    assert rows[1].payload["text"] == "Re: Where is my parcel?\nAny news?"
+    assert (
+        rows[0].payload["customer_email"] == "ana@example.test" and "Ana" not in rows[0].payload["text"].split("\n")[-1]
+    )
+    broken = tmp_path / "broken.eml"
+    broken.write_text("Subject: no sender\nMessage-ID: <m3@example.test>\n\nhi\n", encoding="utf-8")
+    result = cli("ingest", "email", str(broken))
+    assert result.exit_code == 2 and "no sender address in From" in result.output

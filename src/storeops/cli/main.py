@@ -182,7 +182,8 @@ def ingest_command(
 
     storeops ingest events.jsonl — native events, one JSON object a line (see docs/cli.md);
     storeops ingest shopify --topic orders/create order.json — a Shopify webhook body (or REST response);
-    storeops ingest woocommerce --topic order.created order.json — a WooCommerce webhook body.
+    storeops ingest woocommerce --topic order.created order.json — a WooCommerce webhook body;
+    storeops ingest email message.eml — a customer's email, threaded into its conversation.
     Everything is validated first: one bad line or field is named and nothing is stored."""
     with _errors():
         application = _app()
@@ -193,27 +194,44 @@ def ingest_command(
                 )
             parsed = _read_jsonl(Path(first), application)
         else:
-            from storeops.intake import SOURCES, storefront_events
+            from storeops.intake import SOURCES
 
-            if first not in SOURCES:
+            sources = (*SOURCES, "email")
+            if first not in sources:
                 raise InvalidInput(
-                    f"unknown source {first!r}; use one of: {', '.join(SOURCES)} (or give only a .jsonl file)"
+                    f"unknown source {first!r}; use one of: {', '.join(sources)} (or give only a .jsonl file)"
                 )
             try:
-                body = json.loads(second.read_text(encoding="utf-8"))
+                raw = second.read_bytes()
             except OSError as exc:
                 raise InvalidInput(f"cannot read {second}: {exc.strerror}") from None
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(
-                    f"{second}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-                ) from None
             try:
-                parsed = storefront_events(application, first, topic, body, None)
+                parsed = (
+                    _email_events(raw, application)
+                    if first == "email"
+                    else _storefront_file(raw, first, topic, application)
+                )
             except InvalidInput as exc:
                 raise InvalidInput(f"{second}: {exc.message}", field=exc.field) from None
         with application.engine.begin() as conn:
             result = ingest(conn, parsed)
         console.print(f"stored {len(result.ids):,} new events, {result.duplicates:,} duplicates acknowledged")
+
+
+def _storefront_file(raw: bytes, source: str, topic: str | None, application: App) -> list[NewEvent]:
+    from storeops.intake import storefront_events
+
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    return storefront_events(application, source, topic, body, None)
+
+
+def _email_events(raw: bytes, application: App) -> list[NewEvent]:
+    from storeops.connectors.email_inbound import to_event
+
+    return [parse_new_event(to_event(raw).model_dump(mode="json"), application.registry.payload_models)]
 
 
 @app.command("simulate")
