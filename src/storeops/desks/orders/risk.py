@@ -7,7 +7,6 @@ history, and a gradient-boosting model trained on the store's own resolved hando
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, exists, func, select
 
+from storeops.artifacts import load_artifact, save_artifact
 from storeops.desks.orders.tables import orders
 
 FEATURES: tuple[str, ...] = (
@@ -289,25 +289,16 @@ class TrainedRiskModel:
         return [{"factor": n, "value": features[n], "weight": w} for n, w in effects[:3] if w > 0]
 
     def save(self, folder: Path) -> Path:
-        """Write the artifact as ``orders-risk-<version>.pkl`` plus a JSON card."""
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"orders-risk-{self.version}.pkl"
-        with path.open("wb") as handle:
-            pickle.dump({"estimator": self.estimator, "version": self.version, "medians": self.medians}, handle)
-        (folder / "orders-risk.current").write_text(path.name, encoding="utf-8")
-        return path
+        """Write the artifact as ``orders-risk-<version>.pkl`` and make it current."""
+        data = {"estimator": self.estimator, "version": self.version, "medians": self.medians}
+        return save_artifact(folder, "orders-risk", self.version, data)
 
 
 def load_risk_model(folder: Path | None) -> RiskModel:
     """The current trained model in ``folder``, or the cold-start rules when there is none."""
-    if folder is None:
+    data = load_artifact(folder, "orders-risk") if folder is not None else None
+    if data is None:
         return RuleRiskModel()
-    pointer = folder / "orders-risk.current"
-    if not pointer.is_file():
-        return RuleRiskModel()
-    # Artifacts are written by `storeops models train` into the operator's own folder.
-    with (folder / pointer.read_text(encoding="utf-8").strip()).open("rb") as handle:
-        data = pickle.load(handle)
     return TrainedRiskModel(data["estimator"], data["version"], data["medians"])
 
 

@@ -3,12 +3,12 @@ sensitive topics. Trained on shipped data by ``storeops models train support-nlu
 
 from __future__ import annotations
 
-import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from storeops.artifacts import load_artifact, save_artifact
 from storeops.datasets import bitext_utterances, sentiment_sentences
 
 TOPICS = {
@@ -142,12 +142,9 @@ class SupportModels:
         )
 
     def save(self, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"support-nlu-{self.version}.pkl"
-        with path.open("wb") as handle:
-            pickle.dump({"intent": self.intent, "sentiment": self.sentiment, "version": self.version}, handle)
-        (folder / "support-nlu.current").write_text(path.name, encoding="utf-8")
-        return path
+        """Write the models as ``support-nlu-<version>.pkl`` and make them current."""
+        data = {"intent": self.intent, "sentiment": self.sentiment, "version": self.version}
+        return save_artifact(folder, "support-nlu", self.version, data)
 
 
 def intent_pipeline() -> Any:
@@ -201,10 +198,7 @@ def sentiment_training_set() -> list[tuple[str, int]]:
 
 def load_support_models(folder: Path) -> SupportModels | None:
     """The current trained models in ``folder``, or None when none were trained."""
-    pointer = folder / "support-nlu.current"
-    if not pointer.is_file():
+    data = load_artifact(folder, "support-nlu")
+    if data is None:
         return None
-    # Artifacts are written by `storeops models train` into the operator's own folder.
-    with (folder / pointer.read_text(encoding="utf-8").strip()).open("rb") as handle:
-        data = pickle.load(handle)
     return SupportModels(data["intent"], data["sentiment"], data["version"])
