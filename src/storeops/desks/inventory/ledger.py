@@ -158,25 +158,14 @@ def move(
     )
 
 
-def levels(conn: Connection, skus: Sequence[str], *, for_update: bool = False) -> dict[str, list[Level]]:
-    """Levels of ``skus`` by SKU (locations in a fixed order, so locks are taken in that order)."""
+def levels(conn: Connection, skus: Sequence[str]) -> dict[str, list[Level]]:
+    """Levels of ``skus`` by SKU, locations in a fixed order."""
     if not skus:
         return {}
-    query = LEVELS.with_for_update() if for_update and conn.dialect.name == "postgresql" else LEVELS
     out: dict[str, list[Level]] = {}
-    for row in conn.execute(query, {"skus": sorted(set(skus))}):
+    for row in conn.execute(LEVELS, {"skus": sorted(set(skus))}):
         out.setdefault(row.sku, []).append(Level(row.sku, row.location, row.on_hand, row.reserved))
     return out
-
-
-def reserve(conn: Connection, *, sku: str, location: str, quantity: int, reference: str, at: datetime) -> bool:
-    """Reserve ``quantity`` if that much is available — an atomic conditional update, so two
-    orders can never both take the last unit. Returns False (nothing written) when short."""
-    result = conn.execute(RESERVE, {"b_sku": sku, "b_location": location, "b_quantity": quantity, "b_at": at})
-    if result.rowcount != 1:
-        return False
-    conn.execute(INSERT_MOVEMENT, _movement(sku, location, 0, quantity, Cause.RESERVATION, reference, at))
-    return True
 
 
 UNRESERVE = (
@@ -187,7 +176,8 @@ UNRESERVE = (
 
 
 def reserve_all(conn: Connection, items: Sequence[tuple[str, str, int]], *, reference: str, at: datetime) -> str | None:
-    """Reserve every (sku, location, quantity) or none: returns the first SKU that was short
+    """Reserve every (sku, location, quantity) or none, each by an atomic conditional update so two
+    orders can never both take the last unit. Returns the first SKU that was short
     (after giving back what it had taken), or None with all reserved and their movements written
     in one statement."""
     taken: list[tuple[str, str, int]] = []

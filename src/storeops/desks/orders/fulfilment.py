@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from storeops.desks.inventory.ledger import Level, levels, reserve_all
+from storeops.desks.inventory.ledger import levels, reserve_all
 from storeops.desks.orders.policy import OrdersPolicy, Rate, Zone
 from storeops.money import Money
 
@@ -130,4 +130,4 @@ def tracking_number(subject: str, carrier: str, index: int) -> str:
     return f"{carrier.upper()[:3]}{digest % 10**12:012d}"
 
 
-__all__ = ["Level", "Plan", "Shipment", "choose_rate", "plan", "reserve_plan", "tracking_number", "zone"]
+__all__ = ["Plan", "Shipment", "choose_rate", "plan", "reserve_plan", "tracking_number", "zone"]
