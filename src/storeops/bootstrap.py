@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -11,7 +12,7 @@ from storeops.connectors.carrier_local import LocalCarrier
 from storeops.connectors.local import FileConnector
 from storeops.desks import configured_desks
 from storeops.engine.desk import Desk, Registry
-from storeops.engine.policy import Policy, default_policy_path, load_policy
+from storeops.engine.policy import Policy, PolicyFile, default_policy_path, editable_policy_path, load_policy
 from storeops.settings import Settings, load_settings
 from storeops.storage.db import check_database, create_db_engine
 
@@ -28,6 +29,15 @@ class App:
     desks: list[Desk]
     registry: Registry
     policy: Policy
+
+    @property
+    def policy_path(self) -> Path:
+        """The policy file edits go to and workers watch (configured, else ./storeops.toml)."""
+        return editable_policy_path(self.settings.policy_file)
+
+    def policy_file(self) -> PolicyFile:
+        """A watcher that reloads the policy when its file changes."""
+        return PolicyFile(self.policy_path, self.desks)
 
     def connectors(self) -> dict[str, Connector]:
         """The connectors the outbox dispatches to (local ones writing under ``outbox_dir``)."""

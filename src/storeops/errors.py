@@ -52,3 +52,15 @@ class Conflict(StoreopsError):
     """The request is valid but the object is in a state that forbids it."""
 
     code = "conflict"
+
+
+class Unauthorized(StoreopsError):
+    """No valid credentials: a missing, wrong or revoked token or session."""
+
+    code = "unauthorized"
+
+
+class Forbidden(StoreopsError):
+    """Valid credentials, but the role may not do this (or a form lacks its CSRF token)."""
+
+    code = "forbidden"

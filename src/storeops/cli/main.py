@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import secrets
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +20,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from storeops.accounts import (
+    add_user,
+    create_token,
+    list_users,
+    parse_role,
+    revoke_token,
+    set_password,
+)
 from storeops.bootstrap import App, bootstrap
 from storeops.cli.output import console, err_console, fail, print_json, report_tables
 from storeops.clock import ensure_utc
@@ -29,7 +39,7 @@ from storeops.engine.metrics import compute_report
 from storeops.engine.policy import policy_defaults_dict, record_policy_version
 from storeops.engine.queue import ingest, list_events, rerun
 from storeops.engine.worker import Worker
-from storeops.errors import DatabaseUnavailable, InvalidInput, StoreopsError
+from storeops.errors import Conflict, DatabaseUnavailable, InvalidInput, StoreopsError
 from storeops.storage.db import read_only
 from storeops.storage.migrate import upgrade
 from storeops.storage.schema import events
@@ -51,12 +61,16 @@ policy_app = typer.Typer(help="Thresholds and switches (storeops.toml).", no_arg
 events_app = typer.Typer(help="The event queue: dead letters and re-runs.", no_args_is_help=True)
 models_app = typer.Typer(help="Models trained on the store's own decisions.", no_args_is_help=True)
 support_app = typer.Typer(help="The support desk, from the command line.", no_args_is_help=True)
+users_app = typer.Typer(help="People who sign in to the web app, and their roles.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens for the REST API, each scoped to a role.", no_args_is_help=True)
 app.add_typer(handoffs_app, name="handoffs")
 app.add_typer(db_app, name="db")
 app.add_typer(policy_app, name="policy")
 app.add_typer(events_app, name="events")
 app.add_typer(models_app, name="models")
 app.add_typer(support_app, name="support")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 
 T = TypeVar("T")
 
@@ -345,6 +359,7 @@ def work_command(
                 connectors=connectors,
                 batch_size=batch,
                 name=f"worker-{os.getpid()}",
+                policy_file=application.policy_file(),
             )
             worker.install_signal_handlers()
             err_console.print(f"worker {worker.name} running (Ctrl-C to stop)")
@@ -357,6 +372,89 @@ def work_command(
 
 
 # --- people's side ------------------------------------------------------------------------------
+
+ROLES_HELP = "owner, ops, support, finance, marketing or procurement"
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = typer.prompt("password", hide_input=True)
+    if typer.prompt("again", hide_input=True) != first:
+        raise InvalidInput("the two passwords differ", field="password")
+    return str(first)
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="The person's email; they sign in with it.")],
+    role: Annotated[str, typer.Option(help=f"What they do: {ROLES_HELP}.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin instead of prompting.")
+    ] = False,
+) -> None:
+    """Add a person who signs in at /login; their role decides which handoffs they see."""
+    with _errors():
+        application = _app()
+        password = _read_password(password_stdin)
+        with application.engine.begin() as conn:
+            add_user(conn, email, role, password)
+        console.print(f"added {email.strip().lower()} as {parse_role(role).value}")
+
+
+@users_app.command("list")
+def users_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Every user with role (never a password hash)."""
+    with _errors():
+        application = _app()
+        with read_only(application.engine).connect() as conn:
+            rows = list_users(conn)
+        if as_json:
+            print_json(rows)
+            return
+        for row in rows:
+            disabled = "  (disabled)" if row["disabled_at"] else ""
+            console.print(f"{row['email']:<40} {row['role']:<12} since {str(row['created_at'])[:10]}{disabled}")
+        if not rows:
+            console.print("no users yet; add one with: storeops users add EMAIL --role owner")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    email: Annotated[str, typer.Argument(help="Whose password.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read it from stdin.")] = False,
+) -> None:
+    """Set a new password (signs the person out everywhere)."""
+    with _errors():
+        application = _app()
+        password = _read_password(password_stdin)
+        with application.engine.begin() as conn:
+            set_password(conn, email, password)
+        console.print(f"password of {email} changed; their sessions ended")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    role: Annotated[str, typer.Option(help=f"What the token may do: {ROLES_HELP}.")],
+    name: Annotated[str, typer.Option(help="What it is for (shown in the audit log as token:NAME).")] = "api",
+) -> None:
+    """Create an API token; it is printed once and stored only as a digest."""
+    with _errors():
+        application = _app()
+        with application.engine.begin() as conn:
+            secret = create_token(conn, role, name)
+        err_console.print(f"token {name!r} for role {parse_role(role).value}; send it as 'Authorization: Bearer …'")
+        print(secret)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]) -> None:
+    """Revoke every live token with this name."""
+    with _errors():
+        application = _app()
+        with application.engine.begin() as conn:
+            count = revoke_token(conn, name)
+        console.print(f"revoked {count} token{'s' if count != 1 else ''} named {name!r}")
 
 
 class StateFilter(StrEnum):
@@ -621,7 +719,11 @@ def _serve(application: App, host: str, port: int, *, with_worker: bool) -> None
     thread: threading.Thread | None = None
     if with_worker:
         worker = Worker(
-            application.engine, application.registry, application.policy, connectors=application.connectors()
+            application.engine,
+            application.registry,
+            application.policy,
+            connectors=application.connectors(),
+            policy_file=application.policy_file(),
         )
         thread = threading.Thread(target=worker.run, name="storeops-worker", daemon=True)
         thread.start()
@@ -643,6 +745,20 @@ def serve_command(
     """Serve the web app (and, by default, a worker beside it)."""
     with _errors():
         _serve(_app(), host, port, with_worker=worker)
+
+
+DEMO_OWNER = "owner@demo.storeops.local"
+
+
+def _demo_owner(application: App) -> str:
+    """Create (or reset) the demo's owner account with a fresh random password; returns it."""
+    password = secrets.token_urlsafe(12)
+    with application.engine.begin() as conn:
+        try:
+            add_user(conn, DEMO_OWNER, "owner", password)
+        except Conflict:
+            set_password(conn, DEMO_OWNER, password)
+    return password
 
 
 @app.command("demo")
@@ -682,6 +798,11 @@ def demo_command(
             f"{report.overall.handoffs_open:,} handoffs wait in the inbox"
         )
         if serve:
+            password = _demo_owner(application)
+            console.print(
+                f"sign in at [bold]http://{host}:{port}/login[/] as [bold]{DEMO_OWNER}[/] "
+                f"with password [bold]{password}[/]"
+            )
             _serve(application, host, port, with_worker=True)
 
 

@@ -64,13 +64,19 @@ def read_audit(
     desk: str | None = None,
     limit: int = 100,
     after_id: int = 0,
+    desks: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Audit rows oldest first, optionally for one subject or desk (the stable JSON shape)."""
+    """Audit rows oldest first, optionally for one subject or desk (the stable JSON shape).
+
+    ``desks`` limits the rows to those desks (a person's role sees its own desks' rows).
+    """
     query = select(audit_log).where(audit_log.c.id > after_id).order_by(audit_log.c.id).limit(limit)
     if subject is not None:
         query = query.where(audit_log.c.subject == subject)
     if desk is not None:
         query = query.where(audit_log.c.desk == desk)
+    if desks is not None:
+        query = query.where(audit_log.c.desk.in_(list(desks)))
     return [audit_json(row._mapping) for row in conn.execute(query)]
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import enum
 import importlib
+import inspect
+import itertools
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Connection
 
 from storeops.engine.decisions import Decision
 from storeops.engine.events import ENGINE_KINDS, Event, Payload
@@ -50,6 +55,8 @@ class Desk:
     policy: type[DeskPolicy] = DeskPolicy
     """The model of the desk's [section] in storeops.toml."""
     default_role: str = "ops"
+    objects: Callable[[Connection, int, int], list[dict[str, Any]]] | None = None
+    """Lists the desk's main objects (orders, stock levels, …) for the API: ``(conn, limit, offset)``."""
     manual_minutes: dict[str, float] = field(default_factory=dict)
     """Default minutes a person spends on each task kind this desk automates."""
 
@@ -92,9 +99,39 @@ class Registry:
         desk = self.desks.get(name) if name else None
         return desk.lock_keys(event) if desk and desk.lock_keys else ()
 
+    def reason_texts(self) -> dict[str, str]:
+        """Every desk's reason codes in plain words (the docstring under each enum member)."""
+        texts: dict[str, str] = {}
+        for desk in self.desks.values():
+            if desk.reasons is not None:
+                texts.update(member_docs(desk.reasons))
+        return texts
+
     def desk_of(self, kind: str) -> str:
         """The desk that defines ``kind`` (``engine`` for the engine's own kinds)."""
         return self.kind_desk.get(kind, "engine")
+
+
+def member_docs(enum_class: type[enum.Enum]) -> dict[str, str]:
+    """``{value: docstring}`` of an enum whose members are documented by a string under each one."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(enum_class)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    docs: dict[str, str] = {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    for statement, following in itertools.pairwise(body):
+        if (
+            isinstance(statement, ast.Assign)
+            and isinstance(statement.targets[0], ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            member = enum_class.__members__.get(statement.targets[0].id)
+            if member is not None:
+                docs[str(member.value)] = " ".join(following.value.value.split())
+    return docs
 
 
 def load_desk(spec: str) -> Desk:

@@ -8,10 +8,11 @@ durable queue as everything else and a resolution is never lost.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, String, cast, func, insert, select, update
 
 from storeops.clock import utcnow
 from storeops.engine.audit import AuditEntry, write_audit
@@ -231,6 +232,99 @@ def expire_handoffs(conn: Connection, *, now: datetime, after_hours: int) -> int
     return len(rows)
 
 
+class SlaState(enum.StrEnum):
+    """How close an active handoff is to its due time."""
+
+    OK = "ok"
+    WARNING = "warning"
+    """Due within [inbox] warn_before_minutes (amber)."""
+    OVERDUE = "overdue"
+    """Past its due time (red)."""
+
+
+def sla_state(due_at: datetime, now: datetime, warn_before_minutes: int) -> SlaState:
+    """The SLA state of a handoff due at ``due_at``."""
+    if due_at <= now:
+        return SlaState.OVERDUE
+    if due_at <= now + timedelta(minutes=warn_before_minutes):
+        return SlaState.WARNING
+    return SlaState.OK
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    """What part of the inbox to list; every field narrows it."""
+
+    state: str | None = "open"
+    """'open' (open or claimed), one state, or None for every state."""
+    desk: str | None = None
+    role: str | None = None
+    """Only handoffs asking for this role (a person's role scopes their inbox)."""
+    reason: str | None = None
+    min_age_minutes: int | None = None
+    sla: SlaState | None = None
+    subject: str | None = None
+
+
+def _conditions(query: InboxQuery, now: datetime, warn_before_minutes: int) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if query.state == "open":
+        where.append(handoffs.c.state.in_(ACTIVE))
+    elif query.state is not None:
+        where.append(handoffs.c.state == query.state)
+    if query.desk:
+        where.append(handoffs.c.desk == query.desk)
+    if query.role:
+        where.append(handoffs.c.role == query.role)
+    if query.subject:
+        where.append(handoffs.c.subject == query.subject)
+    if query.reason:
+        # Reason codes are [a-z_] words, so a quoted match in the JSON text is exact on both databases.
+        where.append(cast(handoffs.c.reasons, String).like(f'%"{query.reason}"%'))
+    if query.min_age_minutes:
+        where.append(handoffs.c.created_at <= now - timedelta(minutes=query.min_age_minutes))
+    warn_at = now + timedelta(minutes=warn_before_minutes)
+    if query.sla is SlaState.OVERDUE:
+        where.append(handoffs.c.due_at <= now)
+    elif query.sla is SlaState.WARNING:
+        where.append(handoffs.c.due_at > now)
+        where.append(handoffs.c.due_at <= warn_at)
+    elif query.sla is SlaState.OK:
+        where.append(handoffs.c.due_at > warn_at)
+    return where
+
+
+def search_inbox(
+    conn: Connection,
+    query: InboxQuery,
+    *,
+    now: datetime,
+    warn_before_minutes: int,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of handoffs, most urgent (earliest due) first, and how many match in all.
+
+    Each handoff carries its ``sla`` state at ``now``.
+    """
+    where = _conditions(query, now, warn_before_minutes)
+    total = int(conn.execute(select(func.count()).select_from(handoffs).where(*where)).scalar_one())
+    rows = conn.execute(
+        select(handoffs).where(*where).order_by(handoffs.c.due_at, handoffs.c.id).limit(limit).offset(offset)
+    )
+    page = []
+    for row in rows:
+        item = handoff_json(row._mapping)
+        item["sla"] = sla_state(row.due_at, now, warn_before_minutes).value
+        page.append(item)
+    return page, total
+
+
+def get_handoff(conn: Connection, handoff_id: int) -> dict[str, Any]:
+    """One handoff in the documented JSON shape; NotFound when there is none."""
+    return handoff_json(_get(conn, handoff_id))
+
+
 HANDOFF_JSON_COLUMNS = (
     "id",
     "desk",
@@ -246,6 +340,7 @@ HANDOFF_JSON_COLUMNS = (
     "created_at",
     "due_at",
     "claimed_by",
+    "claimed_at",
     "resolved_by",
     "resolved_at",
     "resolution",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -42,6 +42,8 @@ class DeskReport:
     decision_latency_ms_p99: float | None = None
     resolution_minutes_p50: float | None = None
     handoffs_open: int = 0
+    errors_caught: int = 0
+    """Handoffs a person resolved by rejecting or modifying: exceptions that were real."""
     time_saved_minutes: float = 0.0
 
 
@@ -53,6 +55,8 @@ class Report:
     until: str | None
     desks: list[DeskReport]
     overall: DeskReport
+    fulfilment_accuracy: float | None = None
+    """Share of orders sent to fulfilment that shipped without a shipping irregularity."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (the shape of ``storeops report --json``)."""
@@ -61,6 +65,7 @@ class Report:
             "until": self.until,
             "desks": [asdict(d) for d in self.desks],
             "overall": asdict(self.overall),
+            "fulfilment_accuracy": self.fulfilment_accuracy,
         }
 
 
@@ -138,13 +143,27 @@ def compute_report(
         handoff_filter.append(handoffs.c.created_at >= since)
     if until is not None:
         handoff_filter.append(handoffs.c.created_at < until)
-    for name, state, created, resolved in conn.execute(
-        select(handoffs.c.desk, handoffs.c.state, handoffs.c.created_at, handoffs.c.resolved_at).where(*handoff_filter)
+    for name, state, created, resolved, resolution in conn.execute(
+        select(
+            handoffs.c.desk, handoffs.c.state, handoffs.c.created_at, handoffs.c.resolved_at, handoffs.c.resolution
+        ).where(*handoff_filter)
     ):
         if state in ("open", "claimed"):
             desk(name).handoffs_open += 1
         elif state == "resolved" and resolved is not None:
             waits[name].append((resolved - created).total_seconds() / 60)
+            if resolution in ("reject", "modify"):
+                desk(name).errors_caught += 1
+
+    shipped: dict[str, int] = dict(
+        conn.execute(
+            select(audit_log.c.action, func.count(func.distinct(audit_log.c.subject)))
+            .where(*audit_filter, audit_log.c.action.in_(["order.fulfil", "shipment.flag"]))
+            .group_by(audit_log.c.action)
+        ).all()
+    )
+    fulfilled = int(shipped.get("order.fulfil", 0))
+    flagged = min(int(shipped.get("shipment.flag", 0)), fulfilled)
 
     overall = DeskReport(desk="all")
     all_latencies: list[float] = []
@@ -159,7 +178,16 @@ def compute_report(
         report.decision_latency_ms_p99 = percentile(latencies[name], 99)
         report.resolution_minutes_p50 = _round(percentile(waits[name], 50))
         report.time_saved_minutes = round(report.time_saved_minutes, 1)
-        for attr in ("events", "automatic", "handed_off", "unhandled", "dead", "human_actions", "handoffs_open"):
+        for attr in (
+            "events",
+            "automatic",
+            "handed_off",
+            "unhandled",
+            "dead",
+            "human_actions",
+            "handoffs_open",
+            "errors_caught",
+        ):
             setattr(overall, attr, getattr(overall, attr) + getattr(report, attr))
         overall.time_saved_minutes += report.time_saved_minutes
         all_latencies += latencies[name]
@@ -177,7 +205,45 @@ def compute_report(
         until=until.isoformat() if until else None,
         desks=sorted(by_desk.values(), key=lambda r: r.desk),
         overall=overall,
+        fulfilment_accuracy=round(1 - flagged / fulfilled, 4) if fulfilled else None,
     )
+
+
+@dataclass
+class DayFigures:
+    """One UTC day's decisions."""
+
+    day: str
+    automatic: int = 0
+    handed_off: int = 0
+    human: int = 0
+
+
+def daily_figures(
+    conn: Connection, *, since: datetime, until: datetime, desks: list[str] | None = None
+) -> list[DayFigures]:
+    """Decisions per UTC day in [since, until), every day present (zeros included), for charts."""
+    day = func.date(audit_log.c.at)
+    where = [audit_log.c.at >= since, audit_log.c.at < until]
+    if desks is not None:
+        where.append(audit_log.c.desk.in_(desks))
+    days: dict[str, DayFigures] = {}
+    current = since.date()
+    while current < until.date() or current == until.date():
+        days[current.isoformat()] = DayFigures(day=current.isoformat())
+        current += timedelta(days=1)
+    for value, outcome, count in conn.execute(
+        select(day, audit_log.c.outcome, func.count()).where(*where).group_by(day, audit_log.c.outcome)
+    ):
+        key = str(value)[:10]
+        figures = days.setdefault(key, DayFigures(day=key))
+        if outcome == Outcome.AUTOMATIC.value:
+            figures.automatic += count
+        elif outcome == Outcome.HANDOFF.value:
+            figures.handed_off += count
+        elif outcome == Outcome.HUMAN.value:
+            figures.human += count
+    return [days[key] for key in sorted(days)]
 
 
 def _round(value: float | None) -> float | None:

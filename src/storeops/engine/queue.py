@@ -242,9 +242,18 @@ def event_json(row: Any) -> dict[str, Any]:
     return row_json(row, EVENT_JSON_COLUMNS)
 
 
-def list_events(conn: Connection, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """Stored events oldest first, optionally of one status (e.g. ``dead``)."""
-    query = select(events).order_by(events.c.id).limit(limit)
+def list_events(
+    conn: Connection,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    after_id: int = 0,
+    desks: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Stored events oldest first, optionally of one status (e.g. ``dead``) and of some desks."""
+    query = select(events).where(events.c.id > after_id).order_by(events.c.id).limit(limit)
     if status is not None:
         query = query.where(events.c.status == status)
+    if desks is not None:
+        query = query.where(events.c.desk.in_(list(desks)))
     return [event_json(row._mapping) for row in conn.execute(query)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -23,9 +24,11 @@ from storeops.engine.desk import Registry
 from storeops.engine.events import Event
 from storeops.engine.inbox import expire_handoffs, open_handoff
 from storeops.engine.outbox import dispatch, enqueue, outbox_row
-from storeops.engine.policy import Policy, record_policy_version
+from storeops.engine.policy import Policy, PolicyFile, record_policy_version
 from storeops.engine.queue import EventStatus, claim, lock_shared, mark_failed, mark_finished
 from storeops.engine.scheduler import fire_due
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Worker:
         batch_size: int | None = None,
         name: str = "worker",
         clock: Callable[[], datetime] = utcnow,
+        policy_file: PolicyFile | None = None,
     ) -> None:
         self.engine = engine
         self.registry = registry
@@ -85,6 +89,8 @@ class Worker:
         self.name = name
         self.clock = clock
         """What time timers fire by: the wall clock, or a simulation's own clock when it replays days."""
+        self.policy_file = policy_file
+        """When given, a changed policy file takes effect at the next tick."""
         self.stats = WorkerStats()
         self._sqlite = engine.dialect.name == "sqlite"
         self._stop = threading.Event()
@@ -238,11 +244,27 @@ class Worker:
     def tick(self) -> int:
         """Fire due timers and expire stale handoffs; returns timers fired."""
         now = self.clock()
+        self.reload_policy()
         with self.engine.begin() as conn:
             fired = fire_due(conn, now=now)
             expire_handoffs(conn, now=now, after_hours=self.policy.inbox.expire_after_hours)
         self.stats.timers_fired += fired
         return fired
+
+    def reload_policy(self) -> bool:
+        """Switch to the policy file's new content when it changed; True when it did."""
+        if self.policy_file is None:
+            return False
+        policy = self.policy_file.reload_if_changed()
+        if policy is None:
+            if self.policy_file.error:
+                log.error("policy file not reloaded; version %s stays: %s", self.policy.version, self.policy_file.error)
+            return False
+        with self.engine.begin() as conn:
+            record_policy_version(conn, policy)
+        self.policy = policy
+        log.info("policy reloaded from %s: version %s", self.policy_file.path, policy.version)
+        return True
 
     def send_outbox(self) -> int:
         """Dispatch due outbox messages to the configured connectors."""

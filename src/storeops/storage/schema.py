@@ -98,6 +98,7 @@ handoffs = Table(
     Column("event_id", Id),
     Column("policy_version", Integer),
     Index(None, "state", "desk", "id"),
+    Index(None, "state", "due_at"),
     Index(None, "subject"),
 )
 
@@ -142,6 +143,42 @@ policy_versions = Table(
     Column("content", Json, nullable=False),
     Column("source", String(255), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(255), nullable=False, unique=True),
+    # owner | ops | support | finance | marketing | procurement; see storeops.accounts.Role
+    Column("role", String(32), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),
+)
+
+# Secrets are stored only as SHA-256 digests: a leaked database yields no usable token or session.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("user_id", Id, nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "user_id"),
 )
 
 # Ground truth of simulated situations. Handlers never receive a connection to read it through

@@ -1,48 +1,37 @@
-"""The FastAPI application: the overview page, health and a read-only JSON API.
+"""The FastAPI application: the people's pages, the REST API, webhooks and the shoppers' chat.
 
-The inbox with sign-in, roles, CSRF and write endpoints comes with the people's-side issue;
-until then the app listens on 127.0.0.1 by default and changes nothing.
+Wiring only: pages live in ``web.pages``, the API in ``web.api``, who-is-asking in
+``web.security``. Every error a client can cause becomes a 4xx with a one-line message (an
+error page for people, ``{"error": {"code", "message", "field"}}`` for programs), never a 500.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.templating import Jinja2Templates
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storeops import __version__
 from storeops.bootstrap import App
 from storeops.connectors.storefront import verify
 from storeops.desks.support.conversation import ask
-from storeops.engine.audit import read_audit
 from storeops.engine.events import describe_validation_error
-from storeops.engine.inbox import list_handoffs
-from storeops.engine.metrics import compute_report
 from storeops.errors import StoreopsError
 from storeops.intake import storefront_events, take_in
-from storeops.storage.db import read_only
+from storeops.web import api as api_module
+from storeops.web import pages
+from storeops.web.security import NotSignedIn, RateLimiter, optional_user
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-
-
-def _connection(request: Request) -> Iterator[Connection]:
-    """A read-only connection for one request."""
-    application: App = request.app.state.storeops
-    with read_only(application.engine).connect() as conn:
-        yield conn
-
-
-Conn = Annotated[Connection, Depends(_connection)]
+STATUS = {"not_found": 404, "conflict": 409, "unauthorized": 401, "forbidden": 403}
+TITLES = {400: "That did not work", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Already done"}
 
 
 class ChatMessage(BaseModel):
@@ -56,30 +45,32 @@ class ChatMessage(BaseModel):
     order_number: str | None = Field(None, max_length=64)
 
 
-class RateLimiter:
-    """At most ``limit`` requests per ``window`` seconds per client (in memory, per process)."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self.seen: dict[str, deque[float]] = defaultdict(deque)
-
-    def allow(self, client: str) -> bool:
-        now = time.monotonic()
-        recent = self.seen[client]
-        while recent and now - recent[0] > self.window:
-            recent.popleft()
-        if len(recent) >= self.limit:
-            return False
-        recent.append(now)
-        return True
-
-
 CHAT_WAIT_SECONDS = 5.0
 MAX_CHAT_BODY = 16_384
 
 
 def _error(status: int, code: str, message: str, field: str | None) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"code": code, "message": message, "field": field}})
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/webhooks/"))
+
+
+def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    response = pages.TEMPLATES.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "status": status,
+            "title": TITLES.get(status, "Error"),
+            "message": message,
+            "user": optional_user(request),
+            "version": __version__,
+        },
+        status_code=status,
+    )
+    return response
 
 
 def create_app(application: App) -> FastAPI:
@@ -92,23 +83,59 @@ def create_app(application: App) -> FastAPI:
         redoc_url=None,
     )
     api.state.storeops = application
-    desk_names = [desk.name for desk in application.desks]
+    # Ten sign-in attempts per five minutes per client address and per email (in memory, per process).
+    api.state.login_limiter = RateLimiter(limit=10, window=300.0)
+    watcher = application.policy_file()
+
+    @api.middleware("http")
+    async def _current_policy(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # A hand edit of the policy file (or another process's web edit) shows here too.
+        if not request.url.path.startswith("/static/"):
+            changed = watcher.reload_if_changed()
+            if changed is not None:
+                application.policy = changed
+        return await call_next(request)
 
     @api.exception_handler(StoreopsError)
-    async def _storeops_error(_request: Request, exc: StoreopsError) -> JSONResponse:
-        return _error(404 if exc.code == "not_found" else 400, exc.code, exc.message, exc.field)
+    async def _storeops_error(request: Request, exc: StoreopsError) -> Response:
+        status = STATUS.get(exc.code, 400)
+        if _wants_json(request):
+            response = _error(status, exc.code, exc.message, exc.field)
+            if status == 401:
+                response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        return _error_page(request, status, exc.message)
+
+    @api.exception_handler(NotSignedIn)
+    async def _not_signed_in(_request: Request, exc: NotSignedIn) -> RedirectResponse:
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(exc.next_path)}", status_code=303)
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        parts = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
+        field = ".".join(parts) or None
+        message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
+        if _wants_json(request):
+            return _error(400, "invalid_input", message, field)
+        return _error_page(request, 400, message)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if _wants_json(request) or exc.status_code == 405:
+            return _error(exc.status_code, code, str(exc.detail), None)
+        return _error_page(request, exc.status_code, str(exc.detail))
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @api.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def overview(request: Request, conn: Conn) -> HTMLResponse:
-        report = compute_report(conn, application.policy, desk_names=desk_names)
-        waiting = list_handoffs(conn, state="open", limit=50)
-        return TEMPLATES.TemplateResponse(
-            request, "overview.html", {"report": report, "handoffs": waiting, "version": __version__}
-        )
+    api.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    api.include_router(pages.router)
+    api.include_router(api_module.router)
 
     def _webhook(
         source: str, signature_header: str, topic_header: str, id_header: str, secret: str | None
@@ -159,9 +186,13 @@ def create_app(application: App) -> FastAPI:
 
     @api.get("/chat", response_class=HTMLResponse, include_in_schema=False)
     def chat_page(request: Request) -> HTMLResponse:
-        return TEMPLATES.TemplateResponse(request, "chat.html", {})
+        return pages.TEMPLATES.TemplateResponse(request, "chat.html", {})
 
-    @api.post("/api/v1/chat", summary="Send a shopper's message to the support desk and get its answer")
+    @api.post(
+        "/api/v1/chat",
+        summary="Send a shopper's message to the support desk and get its answer (public)",
+        responses=api_module.ERRORS,
+    )
     async def chat(request: Request) -> JSONResponse:
         """Public: rate-limited per client and bounded in size. Waits up to 5 s for the desk."""
         client = request.client.host if request.client else "unknown"
@@ -188,31 +219,5 @@ def create_app(application: App) -> FastAPI:
             source="chat",
         )
         return JSONResponse(result)
-
-    @api.get("/api/v1/handoffs")
-    def api_handoffs(
-        conn: Conn,
-        state: Annotated[str, Query(pattern="^(open|claimed|resolved|expired|all)$")] = "open",
-        desk: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> list[dict[str, Any]]:
-        """Handoffs oldest first (open and claimed by default)."""
-        return list_handoffs(conn, state=None if state == "all" else state, desk=desk, limit=limit)
-
-    @api.get("/api/v1/audit")
-    def api_audit(
-        conn: Conn,
-        subject: str | None = None,
-        desk: str | None = None,
-        after_id: Annotated[int, Query(ge=0)] = 0,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> list[dict[str, Any]]:
-        """The audit log oldest first; page with ``after_id`` (the last id you saw)."""
-        return read_audit(conn, subject=subject, desk=desk, limit=limit, after_id=after_id)
-
-    @api.get("/api/v1/report")
-    def api_report(conn: Conn) -> dict[str, Any]:
-        """Per-desk and overall figures since the start."""
-        return compute_report(conn, application.policy, desk_names=desk_names).as_dict()
 
     return api

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from storeops.desks.inventory import handlers
 from storeops.desks.inventory.events import KINDS
+from storeops.desks.inventory.ledger import list_levels
 from storeops.desks.inventory.policy import InventoryPolicy
 from storeops.desks.inventory.reasons import InventoryReason
 from storeops.engine.desk import Desk
@@ -19,5 +20,6 @@ DESK = Desk(
     reasons=InventoryReason,
     policy=InventoryPolicy,
     default_role="procurement",
+    objects=list_levels,
     manual_minutes={"inventory.movement": 1.0},
 )

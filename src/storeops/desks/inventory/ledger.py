@@ -226,3 +226,22 @@ def level(conn: Connection, sku: str, location: str) -> Level | None:
         select(stock_levels).where(stock_levels.c.sku == sku, stock_levels.c.location == location)
     ).first()
     return None if row is None else Level(row.sku, row.location, row.on_hand, row.reserved)
+
+
+def list_levels(conn: Connection, limit: int, offset: int) -> list[dict[str, Any]]:
+    """Stock per SKU and location (on hand, reserved, available), by SKU, for the API."""
+    rows = conn.execute(
+        select(stock_levels).order_by(stock_levels.c.sku, stock_levels.c.location).limit(limit).offset(offset)
+    )
+    return [
+        {
+            "subject": f"sku:{row.sku}",
+            "sku": row.sku,
+            "location": row.location,
+            "on_hand": row.on_hand,
+            "reserved": row.reserved,
+            "available": row.on_hand - row.reserved,
+            "updated_at": row.updated_at.isoformat(),
+        }
+        for row in rows
+    ]

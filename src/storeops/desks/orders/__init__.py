@@ -6,6 +6,7 @@ from storeops.desks.orders import handlers
 from storeops.desks.orders.events import KINDS
 from storeops.desks.orders.policy import OrdersPolicy
 from storeops.desks.orders.reasons import OrderReason
+from storeops.desks.orders.tables import list_orders
 from storeops.engine.desk import Desk
 
 DESK = Desk(
@@ -24,5 +25,6 @@ DESK = Desk(
     reasons=OrderReason,
     policy=OrdersPolicy,
     default_role="ops",
+    objects=list_orders,
     manual_minutes={"order.fulfil": 6.0, "order.track": 0.5, "order.cancel": 3.0},
 )

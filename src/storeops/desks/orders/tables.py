@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, String, Table
+from typing import Any
+
+from sqlalchemy import Column, Connection, Float, Index, Integer, String, Table, select
 
 from storeops.storage.schema import metadata
-from storeops.storage.types import Id, Json, UTCDateTime
+from storeops.storage.types import Id, Json, UTCDateTime, row_json
 
 orders = Table(
     "orders",
@@ -60,3 +62,28 @@ customers = Table(
     Column("failed_payments", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+
+ORDER_JSON_COLUMNS = (
+    "subject",
+    "source",
+    "number",
+    "customer",
+    "status",
+    "currency",
+    "total_minor",
+    "risk_score",
+    "hold_reasons",
+    "carrier",
+    "service",
+    "tracking_number",
+    "last_scan",
+    "placed_at",
+    "updated_at",
+)
+
+
+def list_orders(conn: Connection, limit: int, offset: int) -> list[dict[str, Any]]:
+    """Orders newest first, in the API's JSON shape."""
+    rows = conn.execute(select(orders).order_by(orders.c.id.desc()).limit(limit).offset(offset))
+    return [row_json(dict(row._mapping), ORDER_JSON_COLUMNS) for row in rows]

@@ -1,0 +1,525 @@
+"""The people's pages: sign-in, the inbox, subject timelines, the dashboard, policy and dead letters.
+
+Server-rendered with Jinja2; every asset is served by the app. Pages need a signed-in person
+and every form a CSRF token (see web.security). What a person sees is scoped by their role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import pathlib
+import secrets
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Connection, func, select
+from starlette.concurrency import run_in_threadpool
+
+from storeops import __version__
+from storeops.accounts import SESSION_HOURS, Principal, authenticate, end_session, start_session
+from storeops.bootstrap import App
+from storeops.clock import utcnow
+from storeops.engine.audit import AuditEntry, read_audit, write_audit
+from storeops.engine.decisions import Outcome
+from storeops.engine.inbox import (
+    InboxQuery,
+    SlaState,
+    claim_handoff,
+    get_handoff,
+    resolve_handoff,
+    search_inbox,
+)
+from storeops.engine.metrics import compute_report, daily_figures
+from storeops.engine.policy import edit_policy_value, policy_defaults_dict, record_policy_version
+from storeops.engine.queue import list_events, rerun
+from storeops.errors import Forbidden, InvalidInput, NotFound, StoreopsError
+from storeops.storage.db import read_only
+from storeops.storage.schema import audit_log, handoffs
+from storeops.web import charts
+from storeops.web.security import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    FormUser,
+    PageUser,
+    RateLimiter,
+    optional_user,
+    set_session_cookie,
+    storeops_app,
+)
+
+TEMPLATES = Jinja2Templates(directory=str(pathlib.Path(__file__).parent / "templates"))
+PAGE_SIZE = 50
+PERIODS = {1: "24 hours", 7: "7 days", 30: "30 days", 90: "90 days"}
+
+MAX_ID = 2**53
+HandoffId = Annotated[int, Path(ge=1, le=MAX_ID)]
+"""A handoff id in a path (bounded, so no database is asked for a number it cannot hold)."""
+
+router = APIRouter(include_in_schema=False)
+
+
+def visible_desks(application: App, principal: Principal) -> list[str] | None:
+    """The desks whose audit rows and dead letters ``principal`` sees (None: all of them)."""
+    if principal.is_owner:
+        return None
+    return [desk.name for desk in application.desks if desk.default_role == principal.role.value]
+
+
+def _render(request: Request, template: str, principal: Principal | None, **context: Any) -> HTMLResponse:
+    application = storeops_app(request)
+    context.update(
+        user=principal,
+        version=__version__,
+        reason_texts=application.registry.reason_texts(),
+        flash=request.query_params.get("msg"),
+        flash_error=request.query_params.get("err"),
+    )
+    return TEMPLATES.TemplateResponse(request, template, context)
+
+
+def _back(target: str, *, msg: str | None = None, err: str | None = None) -> RedirectResponse:
+    """Post/redirect/get back to ``target`` (a local path) with a one-line message."""
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/inbox"
+    params = {key: value for key, value in (("msg", msg), ("err", err)) if value}
+    target, _, fragment = target.partition("#")
+    path, _, query = target.partition("?")
+    kept = [part for part in query.split("&") if part and not part.startswith(("msg=", "err="))]
+    extra = urlencode(params)
+    joined = "&".join([*kept, extra] if extra else kept)
+    url = f"{path}?{joined}" if joined else path
+    return RedirectResponse(f"{url}#{fragment}" if fragment else url, status_code=303)
+
+
+def _reader(request: Request) -> Connection:
+    return read_only(storeops_app(request).engine).connect()
+
+
+# --- signing in ---------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/inbox") -> HTMLResponse:
+    token = secrets.token_urlsafe(32)
+    response = _render(request, "login.html", None, csrf_token=token, next=next, error=None)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    email: Annotated[str, Form(max_length=255)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/inbox",
+) -> Response:
+    application = storeops_app(request)
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie, csrf_token):
+        raise Forbidden("the sign-in form is missing its security token (CSRF); reload the page and try again")
+    client = request.client.host if request.client else "unknown"
+    limiter: RateLimiter = request.app.state.login_limiter
+    if not (limiter.allow(f"ip:{client}") and limiter.allow(f"email:{email.strip().lower()}")):
+        response = _render(
+            request, "login.html", None, csrf_token=csrf_token, next=next, error="Too many attempts; wait 5 minutes."
+        )
+        response.status_code = 429
+        return response
+    with application.engine.begin() as conn:
+        user_id = authenticate(conn, email, password)
+        secret = start_session(conn, user_id) if user_id is not None else None
+    if secret is None:
+        response = _render(
+            request, "login.html", None, csrf_token=csrf_token, next=next, error="Wrong email or password."
+        )
+        response.status_code = 401
+        return response
+    redirect = _back(next if next.startswith("/") else "/inbox")
+    set_session_cookie(request, redirect, secret, SESSION_HOURS * 3600)
+    redirect.delete_cookie(LOGIN_CSRF_COOKIE)
+    return redirect
+
+
+@router.post("/logout")
+def logout(request: Request, principal: FormUser) -> RedirectResponse:
+    secret = request.cookies.get(SESSION_COOKIE, "")
+    with storeops_app(request).engine.begin() as conn:
+        end_session(conn, secret)
+    response = RedirectResponse("/login?msg=Signed+out.", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+def home(request: Request) -> RedirectResponse:
+    return RedirectResponse("/inbox" if optional_user(request) else "/login", status_code=303)
+
+
+# --- the inbox ----------------------------------------------------------------------------------
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox(
+    request: Request,
+    principal: PageUser,
+    desk: Annotated[str | None, Query(max_length=32)] = None,
+    reason: Annotated[str | None, Query(max_length=64, pattern="^[a-z_]*$")] = None,
+    sla: SlaState | None = None,
+    min_age_minutes: Annotated[int | None, Query(ge=0, le=10**6)] = None,
+    role: Annotated[str | None, Query(max_length=32)] = None,
+    page: Annotated[int, Query(ge=1, le=10**5)] = 1,
+) -> HTMLResponse:
+    application = storeops_app(request)
+    scope = (role or None) if principal.is_owner else principal.role.value
+    query = InboxQuery(
+        desk=desk or None, role=scope, reason=reason or None, sla=sla, min_age_minutes=min_age_minutes or None
+    )
+    now = utcnow()
+    warn = application.policy.inbox.warn_before_minutes
+    with _reader(request) as conn:
+        rows, total = search_inbox(
+            conn, query, now=now, warn_before_minutes=warn, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+    filters = {"desk": desk, "reason": reason, "sla": sla.value if sla else None, "min_age_minutes": min_age_minutes}
+    if principal.is_owner:
+        filters["role"] = role
+    return _render(
+        request,
+        "inbox.html",
+        principal,
+        handoffs=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        filters=filters,
+        query_string=urlencode({k: v for k, v in filters.items() if v}),
+        desks=[d.name for d in application.desks],
+        now=now,
+        warn_minutes=warn,
+        here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+    )
+
+
+def visible_handoff(conn: Connection, handoff_id: int, principal: Principal) -> dict[str, Any]:
+    """The handoff when ``principal``'s role may see it; Forbidden otherwise."""
+    handoff = get_handoff(conn, handoff_id)
+    if not principal.sees(handoff["role"]):
+        raise Forbidden(f"handoff {handoff_id} is for the {handoff['role']} role; you are {principal.role.value}")
+    return handoff
+
+
+def resolve_as(
+    application: App,
+    principal: Principal,
+    handoff_id: int,
+    resolution: str,
+    note: str | None,
+    changes: dict[str, Any] | None,
+) -> int:
+    """Resolve one handoff on behalf of ``principal`` after checking their role may."""
+    with application.engine.begin() as conn:
+        visible_handoff(conn, handoff_id, principal)
+        return resolve_handoff(conn, handoff_id, resolution, principal.actor, note=note, changes=changes)
+
+
+def claim_as(application: App, principal: Principal, handoff_id: int) -> None:
+    """Claim one handoff on behalf of ``principal`` after checking their role may."""
+    with application.engine.begin() as conn:
+        visible_handoff(conn, handoff_id, principal)
+        claim_handoff(conn, handoff_id, principal.actor)
+
+
+def parse_changes(text: str) -> dict[str, Any] | None:
+    """The 'modify' changes typed as a JSON object (empty text: none)."""
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput(f"the changes are not JSON: {exc}", field="changes") from None
+    if not isinstance(value, dict):
+        raise InvalidInput('the changes must be a JSON object such as {"shipping_address": {...}}', field="changes")
+    return value
+
+
+@router.post("/handoffs/{handoff_id}/resolve")
+def resolve_form(
+    request: Request,
+    principal: FormUser,
+    handoff_id: HandoffId,
+    resolution: Annotated[str, Form(max_length=16)],
+    note: Annotated[str, Form(max_length=4000)] = "",
+    changes: Annotated[str, Form(max_length=20000)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "/inbox",
+) -> RedirectResponse:
+    try:
+        resolve_as(storeops_app(request), principal, handoff_id, resolution, note or None, parse_changes(changes))
+    except Forbidden:
+        raise
+    except StoreopsError as exc:
+        return _back(back, err=f"Handoff {handoff_id}: {exc.message}")
+    return _back(back, msg=f"Handoff {handoff_id}: {resolution}d; the desk takes it from here.")
+
+
+@router.post("/handoffs/{handoff_id}/claim")
+def claim_form(
+    request: Request,
+    principal: FormUser,
+    handoff_id: HandoffId,
+    back: Annotated[str, Form(max_length=2000)] = "/inbox",
+) -> RedirectResponse:
+    try:
+        claim_as(storeops_app(request), principal, handoff_id)
+    except Forbidden:
+        raise
+    except StoreopsError as exc:
+        return _back(back, err=f"Handoff {handoff_id}: {exc.message}")
+    return _back(back, msg=f"Handoff {handoff_id} is yours.")
+
+
+@router.post("/inbox/bulk")
+async def bulk_form(request: Request, principal: FormUser) -> RedirectResponse:
+    form = await request.form()
+    back = str(form.get("back") or "/inbox")
+    action = str(form.get("action") or "")
+    if action not in ("approve", "reject"):
+        return _back(back, err="Choose approve or reject for the selected handoffs.")
+    ids: list[int] = []
+    for value in form.getlist("ids"):
+        try:
+            ids.append(int(str(value)))
+        except ValueError:
+            return _back(back, err=f"{str(value)[:20]!r} is not a handoff id.")
+    if not ids:
+        return _back(back, err="Select at least one handoff.")
+    note = str(form.get("note") or "") or None
+    application = storeops_app(request)
+    done, failed = await run_in_threadpool(_bulk, application, principal, ids[:500], action, note)
+    message = f"{action}d {done} handoff{'s' if done != 1 else ''}."
+    return _back(back, msg=message, err="; ".join(failed[:5]) if failed else None)
+
+
+def _bulk(
+    application: App, principal: Principal, ids: list[int], action: str, note: str | None
+) -> tuple[int, list[str]]:
+    done, failed = 0, []
+    for handoff_id in ids:
+        try:
+            resolve_as(application, principal, handoff_id, action, note, None)
+            done += 1
+        except StoreopsError as exc:
+            failed.append(f"{handoff_id}: {exc.message}")
+    return done, failed
+
+
+# --- subjects -----------------------------------------------------------------------------------
+
+
+@router.get("/subjects/{subject:path}", response_class=HTMLResponse)
+def subject_page(request: Request, principal: PageUser, subject: str) -> HTMLResponse:
+    application = storeops_app(request)
+    desks = visible_desks(application, principal)
+    with _reader(request) as conn:
+        timeline = read_audit(conn, subject=subject, desks=desks, limit=1000)
+        rows, _ = search_inbox(
+            conn,
+            InboxQuery(state=None, subject=subject, role=None if principal.is_owner else principal.role.value),
+            now=utcnow(),
+            warn_before_minutes=application.policy.inbox.warn_before_minutes,
+            limit=100,
+        )
+    if not timeline and not rows:
+        raise NotFound(f"nothing you can see has happened to {subject}")
+    return _render(request, "subject.html", principal, subject=subject, timeline=timeline, handoffs=rows)
+
+
+# --- dashboard ----------------------------------------------------------------------------------
+
+
+def _dashboard_context(request: Request, principal: Principal, days: int, desk: str | None) -> dict[str, Any]:
+    application = storeops_app(request)
+    allowed = visible_desks(application, principal)
+    names = [d.name for d in application.desks if allowed is None or d.name in allowed]
+    if desk and desk in names:
+        names = [desk]
+    until = utcnow()
+    since = until - timedelta(days=days)
+    with _reader(request) as conn:
+        report = compute_report(conn, application.policy, since=since, until=until, desk_names=names)
+        series = daily_figures(conn, since=since, until=until, desks=names)
+        latest = conn.execute(select(func.max(audit_log.c.id))).scalar() or 0
+    report.desks = [d for d in report.desks if d.desk in names]
+    return {
+        "report": report,
+        "days": days,
+        "desk": desk,
+        "periods": PERIODS,
+        "desk_names": [d.name for d in application.desks if allowed is None or d.name in allowed],
+        "decisions_svg": charts.decisions_over_time(series),
+        "reasons_svg": charts.handoffs_by_reason(report.overall.handoffs_by_reason),
+        "latest_audit": latest,
+    }
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(
+    request: Request,
+    principal: PageUser,
+    days: Annotated[int, Query(ge=1, le=3650)] = 7,
+    desk: Annotated[str | None, Query(max_length=32)] = None,
+) -> HTMLResponse:
+    context = _dashboard_context(request, principal, days, desk or None)
+    return _render(request, "dashboard.html", principal, **context)
+
+
+@router.get("/dashboard/panel", response_class=HTMLResponse)
+def dashboard_panel(
+    request: Request,
+    principal: PageUser,
+    days: Annotated[int, Query(ge=1, le=3650)] = 7,
+    desk: Annotated[str | None, Query(max_length=32)] = None,
+) -> HTMLResponse:
+    """The figures and charts alone, for the live refresh."""
+    context = _dashboard_context(request, principal, days, desk or None)
+    return _render(request, "dashboard_panel.html", principal, **context)
+
+
+def _activity(application: App) -> dict[str, int]:
+    with read_only(application.engine).connect() as conn:
+        latest = conn.execute(select(func.max(audit_log.c.id))).scalar() or 0
+        waiting = conn.execute(
+            select(func.count()).select_from(handoffs).where(handoffs.c.state.in_(("open", "claimed")))
+        ).scalar_one()
+    return {"audit": int(latest), "open": int(waiting)}
+
+
+@router.get("/stream")
+async def stream(request: Request, principal: PageUser) -> StreamingResponse:
+    """Server-sent events: ``change`` whenever the audit log grows (checked every second)."""
+    application = storeops_app(request)
+
+    async def events() -> AsyncIterator[str]:
+        last: dict[str, int] | None = None
+        quiet = 0
+        yield "retry: 2000\n\n"
+        while not await request.is_disconnected():
+            current = await run_in_threadpool(_activity, application)
+            if current != last:
+                yield f"event: change\ndata: {json.dumps(current)}\n\n"
+                last, quiet = current, 0
+            else:
+                quiet += 1
+                if quiet >= 15:
+                    yield ": keep-alive\n\n"
+                    quiet = 0
+            await asyncio.sleep(1.0)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+# --- policy -------------------------------------------------------------------------------------
+
+
+def _toml_value(value: Any) -> str:
+    import tomlkit
+
+    return tomlkit.item(value).as_string() if value is not None else ""
+
+
+@router.get("/policy", response_class=HTMLResponse)
+def policy_page(request: Request, principal: PageUser) -> HTMLResponse:
+    application = storeops_app(request)
+    current = application.policy.as_dict()
+    sections = {
+        name: [
+            {"key": key, "description": info["description"], "value": _toml_value(current[name][key])}
+            for key, info in keys.items()
+        ]
+        for name, keys in policy_defaults_dict(application.desks).items()
+    }
+    return _render(
+        request,
+        "policy.html",
+        principal,
+        sections=sections,
+        policy_version=application.policy.version,
+        path=str(application.policy_path),
+    )
+
+
+@router.post("/policy")
+def policy_edit(
+    request: Request,
+    principal: FormUser,
+    section: Annotated[str, Form(max_length=64)],
+    key: Annotated[str, Form(max_length=64)],
+    value: Annotated[str, Form(max_length=20000)],
+) -> RedirectResponse:
+    back = f"/policy#{quote(section)}.{quote(key)}"
+    try:
+        version = change_policy(storeops_app(request), principal, section, key, value)
+    except Forbidden:
+        raise
+    except StoreopsError as exc:
+        return _back(back, err=exc.message)
+    return _back(back, msg=f"[{section}] {key} saved; policy version {version}.")
+
+
+def change_policy(application: App, principal: Principal, section: str, key: str, value: str) -> int:
+    """Validate and write one policy value, record its version and audit the edit; returns the version."""
+    if not principal.is_owner:
+        raise Forbidden("only the owner changes the policy")
+    old = application.policy.as_dict().get(section, {}).get(key)
+    policy = edit_policy_value(application.policy_path, section, key, value, application.desks)
+    with application.engine.begin() as conn:
+        version = record_policy_version(conn, policy)
+        write_audit(
+            conn,
+            [
+                AuditEntry(
+                    at=utcnow(),
+                    actor=principal.actor,
+                    desk="engine",
+                    subject=f"policy:{section}.{key}",
+                    action="policy.edit",
+                    outcome=Outcome.HUMAN,
+                    evidence={"section": section, "key": key, "old": old, "new": policy.as_dict()[section][key]},
+                    policy_version=version,
+                )
+            ],
+        )
+    application.policy = policy
+    return version
+
+
+# --- dead letters -------------------------------------------------------------------------------
+
+
+@router.get("/dead", response_class=HTMLResponse)
+def dead_letters(request: Request, principal: PageUser) -> HTMLResponse:
+    desks = visible_desks(storeops_app(request), principal)
+    with _reader(request) as conn:
+        rows = list_events(conn, status="dead", limit=500, desks=desks)
+    return _render(request, "dead.html", principal, events=rows)
+
+
+@router.post("/dead/{event_id}/rerun")
+def dead_rerun(request: Request, principal: FormUser, event_id: HandoffId) -> RedirectResponse:
+    application = storeops_app(request)
+    desks = visible_desks(application, principal)
+    with read_only(application.engine).connect() as conn:
+        visible = list_events(conn, status="dead", after_id=event_id - 1, limit=1, desks=desks)
+    if not visible or visible[0]["id"] != event_id:
+        return _back("/dead", err=f"event {event_id} is not a dead event you can re-run")
+    with application.engine.begin() as conn:
+        rerun(conn, event_id)
+    return _back("/dead", msg=f"Event {event_id} is queued again.")
