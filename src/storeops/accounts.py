@@ -114,6 +114,16 @@ def set_password(conn: Connection, email: str, password: str) -> None:
     conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
 
 
+def set_disabled(conn: Connection, email: str, disabled: bool, *, now: datetime | None = None) -> None:
+    """Disable (sign out everywhere, refuse sign-in) or re-enable a user."""
+    user_id = conn.execute(select(users.c.id).where(users.c.email == email.strip().lower())).scalar()
+    if user_id is None:
+        raise NotFound(f"no user {email}")
+    conn.execute(update(users).where(users.c.id == user_id).values(disabled_at=(now or utcnow()) if disabled else None))
+    if disabled:
+        conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
+
+
 def list_users(conn: Connection) -> list[dict[str, str | None]]:
     """Every user with role and creation time (never the hash)."""
     rows = conn.execute(

@@ -393,3 +393,51 @@ def test_dashboard_and_subject_pages_show_what_happened(
         assert "<svg" in page.text and 'id="fig-handed">1<' in page.text
     else:
         assert "probe.hold" in page.text and "needs person" in page.text
+
+
+def test_the_owner_adds_and_disables_people_and_nobody_else_may(
+    engine: Engine, registry: Registry, policy: Policy, tmp_path: Path
+) -> None:
+    _, asgi = web(engine, registry, policy, tmp_path / "storeops.toml")
+    person(engine, "boss@example.com", "owner")
+    person(engine, "ops@example.com", "ops")
+    with (
+        served(asgi) as base,
+        httpx.Client(base_url=base, follow_redirects=True) as boss,
+        httpx.Client(base_url=base, follow_redirects=True) as ops,
+        httpx.Client(base_url=base, follow_redirects=True) as newcomer,
+    ):
+        boss_csrf = sign_in(boss, "boss@example.com")
+        ops_csrf = sign_in(ops, "ops@example.com")
+        assert ops.get("/users").status_code == 403
+        refused = ops.post(
+            "/users", data={"csrf_token": ops_csrf, "email": "x@example.com", "role": "owner", "password": PASSWORD}
+        )
+        assert refused.status_code == 403
+        short = boss.post(
+            "/users", data={"csrf_token": boss_csrf, "email": "new@example.com", "role": "support", "password": "short"}
+        )
+        assert "at least 10 characters" in short.text
+        added = boss.post(
+            "/users",
+            data={"csrf_token": boss_csrf, "email": "new@example.com", "role": "support", "password": PASSWORD},
+        )
+        assert "new@example.com can sign in now" in added.text
+        sign_in(newcomer, "new@example.com")
+        disabled = boss.post(
+            "/users/access", data={"csrf_token": boss_csrf, "email": "new@example.com", "disable": "true"}
+        )
+        assert "disabled and signed out" in disabled.text
+        assert newcomer.get("/inbox", follow_redirects=False).status_code == 303  # the session ended
+        self_disable = boss.post(
+            "/users/access", data={"csrf_token": boss_csrf, "email": "boss@example.com", "disable": "true"}
+        )
+        assert "cannot disable yourself" in self_disable.text
+    with engine.connect() as conn:
+        actions = conn.execute(
+            select(audit_log.c.actor, audit_log.c.action, audit_log.c.subject).where(audit_log.c.desk == "engine")
+        ).all()
+    assert [tuple(row) for row in actions] == [
+        ("user:boss@example.com", "user.add", "user:new@example.com"),
+        ("user:boss@example.com", "user.disable", "user:new@example.com"),
+    ]

@@ -26,6 +26,7 @@ from storeops.accounts import (
     list_users,
     parse_role,
     revoke_token,
+    set_disabled,
     set_password,
 )
 from storeops.bootstrap import App, bootstrap
@@ -431,6 +432,26 @@ def users_passwd(
         with application.engine.begin() as conn:
             set_password(conn, email, password)
         console.print(f"password of {email} changed; their sessions ended")
+
+
+@users_app.command("disable")
+def users_disable(email: Annotated[str, typer.Argument(help="Who may no longer sign in.")]) -> None:
+    """Refuse a person's sign-in and end their sessions (their past actions stay in the audit log)."""
+    with _errors():
+        application = _app()
+        with application.engine.begin() as conn:
+            set_disabled(conn, email, True)
+        console.print(f"{email} disabled and signed out")
+
+
+@users_app.command("enable")
+def users_enable(email: Annotated[str, typer.Argument(help="Who may sign in again.")]) -> None:
+    """Let a disabled person sign in again."""
+    with _errors():
+        application = _app()
+        with application.engine.begin() as conn:
+            set_disabled(conn, email, False)
+        console.print(f"{email} enabled")
 
 
 @tokens_app.command("create")

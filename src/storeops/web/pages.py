@@ -22,7 +22,17 @@ from sqlalchemy import Connection, func, select
 from starlette.concurrency import run_in_threadpool
 
 from storeops import __version__
-from storeops.accounts import SESSION_HOURS, Principal, authenticate, end_session, start_session
+from storeops.accounts import (
+    SESSION_HOURS,
+    Principal,
+    Role,
+    add_user,
+    authenticate,
+    end_session,
+    list_users,
+    set_disabled,
+    start_session,
+)
 from storeops.bootstrap import App
 from storeops.clock import utcnow
 from storeops.engine.audit import AuditEntry, read_audit, write_audit
@@ -499,6 +509,76 @@ def change_policy(application: App, principal: Principal, section: str, key: str
         )
     application.policy = policy
     return version
+
+
+# --- people -------------------------------------------------------------------------------------
+
+
+def _owner(principal: Principal) -> None:
+    if not principal.is_owner:
+        raise Forbidden("only the owner manages people")
+
+
+def _audit_people(conn: Connection, principal: Principal, action: str, email: str, evidence: dict[str, Any]) -> None:
+    write_audit(
+        conn,
+        [
+            AuditEntry(
+                at=utcnow(),
+                actor=principal.actor,
+                desk="engine",
+                subject=f"user:{email.strip().lower()}",
+                action=action,
+                outcome=Outcome.HUMAN,
+                evidence=evidence,
+            )
+        ],
+    )
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, principal: PageUser) -> HTMLResponse:
+    _owner(principal)
+    with _reader(request) as conn:
+        people = list_users(conn)
+    return _render(request, "users.html", principal, people=people, roles=[role.value for role in Role])
+
+
+@router.post("/users")
+def users_add(
+    request: Request,
+    principal: FormUser,
+    email: Annotated[str, Form(max_length=255)],
+    role: Annotated[str, Form(max_length=32)],
+    password: Annotated[str, Form(max_length=1024)],
+) -> RedirectResponse:
+    _owner(principal)
+    try:
+        with storeops_app(request).engine.begin() as conn:
+            add_user(conn, email, role, password)
+            _audit_people(conn, principal, "user.add", email, {"role": role})
+    except StoreopsError as exc:
+        return _back("/users", err=exc.message)
+    return _back("/users", msg=f"{email.strip().lower()} can sign in now.")
+
+
+@router.post("/users/access")
+def users_access(
+    request: Request,
+    principal: FormUser,
+    email: Annotated[str, Form(max_length=255)],
+    disable: Annotated[bool, Form()],
+) -> RedirectResponse:
+    _owner(principal)
+    if disable and principal.actor == f"user:{email.strip().lower()}":
+        return _back("/users", err="You cannot disable yourself.")
+    try:
+        with storeops_app(request).engine.begin() as conn:
+            set_disabled(conn, email, disable)
+            _audit_people(conn, principal, "user.disable" if disable else "user.enable", email, {})
+    except StoreopsError as exc:
+        return _back("/users", err=exc.message)
+    return _back("/users", msg=f"{email} {'disabled and signed out' if disable else 'enabled'}.")
 
 
 # --- dead letters -------------------------------------------------------------------------------
