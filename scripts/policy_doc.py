@@ -19,7 +19,7 @@ INTRO = {
     + ".",
     "orders": "Thresholds, warehouses and carrier rates of the orders desk.",
     "support": "Thresholds of the support desk.",
-    "inventory": "Thresholds of the inventory desk (forecasting and anomaly handlers arrive with its issue).",
+    "inventory": "Anomaly tolerances and the reorder maths of the inventory desk (docs/inventory.md).",
 }
 HEAD = """# Policy: `storeops.toml`
 

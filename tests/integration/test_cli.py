@@ -344,3 +344,62 @@ def test_ingest_email_threads_replies_into_one_conversation(cli: Cli, tmp_path: 
     broken.write_text("Subject: no sender\nMessage-ID: <m3@example.test>\n\nhi\n", encoding="utf-8")
     result = cli("ingest", "email", str(broken))
     assert result.exit_code == 2 and "no sender address in From" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("sku,location\nMUG,WH\n", "line 1: the header needs sku, location, counted; missing counted"),
+        ("sku,location,counted\nMUG,WH,4\nCUP,WH,four\n", "line 3: counted must be a whole number ≥ 0, got 'four'"),
+        ("sku,location,counted\nMUG,WH,4\nCUP,WH,-1\n", "line 3: counted must be a whole number"),
+        ("sku,location,counted\nMUG,WH,4\n,WH,1\n", "line 3: sku is empty"),
+        ("sku,location,counted\nMUG,WH,4\nMUG,WH,5\n", "line 3: MUG at WH was already counted on line 2"),
+        ("sku,location,counted,counted_at\nMUG,WH,4,2026-06-01T10:00\n", "counted_at needs an offset"),
+        ("sku,location,counted\n", "the file has a header but no counts"),
+    ],
+)
+def test_a_bad_stock_count_file_is_rejected_with_its_line_and_nothing_applied(
+    cli: Cli, tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "counts.csv"
+    path.write_text(content, encoding="utf-8")
+    result = cli("ingest", "stock-count", str(path))
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert cli.count_events() == 0
+
+
+def test_a_stock_count_file_becomes_counts_once(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "counts.csv"
+    path.write_bytes("\ufeffSKU,Location,Counted\nMUG,WH,4\nCUP,WH,0\n".encode())
+    env = {"STOREOPS_DESKS": "storeops.desks.inventory:DESK"}
+    assert "stored 2 new events" in cli("ingest", "stock-count", str(path), env=env).stdout
+    assert "stored 0 new events, 2 duplicates" in cli("ingest", "stock-count", str(path), env=env).stdout
+
+
+def test_users_and_tokens_from_the_command_line(cli: Cli) -> None:
+    added = CliRunner().invoke(
+        app,
+        ["users", "add", "Boss@Example.com", "--role", "owner", "--password-stdin"],
+        env=cli.env,
+        input="correct-horse-battery\n",
+    )
+    assert added.exit_code == 0 and "added boss@example.com as owner" in added.stdout
+    again = CliRunner().invoke(
+        app, ["users", "add", "boss@example.com", "--role", "ops", "--password-stdin"], env=cli.env, input="x" * 12
+    )
+    assert again.exit_code == 2 and "already exists" in again.output
+    short = CliRunner().invoke(
+        app, ["users", "add", "b@example.com", "--role", "ops", "--password-stdin"], env=cli.env, input="short\n"
+    )
+    assert short.exit_code == 2 and "at least 10 characters" in short.output
+    bad_role = cli("tokens", "create", "--role", "king")
+    assert bad_role.exit_code == 2 and "unknown role 'king'" in bad_role.output
+    [user] = cli.json("users", "list", "--json")
+    assert (user["email"], user["role"], user["disabled_at"]) == ("boss@example.com", "owner", None)
+    assert "password_hash" not in user
+    created = cli("tokens", "create", "--role", "ops", "--name", "erp")
+    assert created.exit_code == 0 and created.stdout.strip().startswith("so_")
+    assert "revoked 1 token named 'erp'" in cli("tokens", "revoke", "erp").stdout
+    assert cli("tokens", "revoke", "erp").exit_code == 2
+    assert "disabled" in cli("users", "disable", "boss@example.com").stdout
+    assert cli.json("users", "list", "--json")[0]["disabled_at"] is not None

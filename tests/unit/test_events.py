@@ -28,7 +28,7 @@ def raw(**overrides: Any) -> dict[str, Any]:
 def test_a_valid_event_is_normalised_and_keeps_unknown_payload_fields() -> None:
     event = parse_new_event(raw(), MODELS)
     assert event.occurred_at.isoformat() == "2026-02-01T09:00:00+00:00"
-    assert event.payload == {"sku": "TSHIRT-M", "location": "WH-1", "counted": 4, "bin": "A-3"}
+    assert event.payload == {"sku": "TSHIRT-M", "location": "WH-1", "counted": 4, "bin": "A-3", "backfill": False}
 
 
 @pytest.mark.parametrize(

@@ -183,7 +183,10 @@ def _read_jsonl(path: Path, application: App) -> list[NewEvent]:
 @app.command("ingest")
 def ingest_command(
     first: Annotated[
-        str, typer.Argument(metavar="FILE|SOURCE", help="FILE.jsonl of native events, or shopify|woocommerce.")
+        str,
+        typer.Argument(
+            metavar="FILE|SOURCE", help="FILE.jsonl of native events, or shopify|woocommerce|email|stock-count."
+        ),
     ],
     second: Annotated[
         Path | None,
@@ -198,7 +201,8 @@ def ingest_command(
     storeops ingest events.jsonl — native events, one JSON object a line (see docs/cli.md);
     storeops ingest shopify --topic orders/create order.json — a Shopify webhook body (or REST response);
     storeops ingest woocommerce --topic order.created order.json — a WooCommerce webhook body;
-    storeops ingest email message.eml — a customer's email, threaded into its conversation.
+    storeops ingest email message.eml — a customer's email, threaded into its conversation;
+    storeops ingest stock-count counts.csv — cycle counts (sku,location,counted[,counted_at]).
     Everything is validated first: one bad line or field is named and nothing is stored."""
     with _errors():
         application = _app()
@@ -211,7 +215,7 @@ def ingest_command(
         else:
             from storeops.intake import SOURCES
 
-            sources = (*SOURCES, "email")
+            sources = (*SOURCES, "email", "stock-count")
             if first not in sources:
                 raise InvalidInput(
                     f"unknown source {first!r}; use one of: {', '.join(sources)} (or give only a .jsonl file)"
@@ -221,11 +225,14 @@ def ingest_command(
             except OSError as exc:
                 raise InvalidInput(f"cannot read {second}: {exc.strerror}") from None
             try:
-                parsed = (
-                    _email_events(raw, application)
-                    if first == "email"
-                    else _storefront_file(raw, first, topic, application)
-                )
+                if first == "email":
+                    parsed = _email_events(raw, application)
+                elif first == "stock-count":
+                    from storeops.connectors.stock_count import stock_count_events
+
+                    parsed = stock_count_events(raw)
+                else:
+                    parsed = _storefront_file(raw, first, topic, application)
             except InvalidInput as exc:
                 raise InvalidInput(f"{second}: {exc.message}", field=exc.field) from None
         with application.engine.begin() as conn:

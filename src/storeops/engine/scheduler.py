@@ -48,6 +48,32 @@ def schedule(
     )
 
 
+def schedule_once(
+    conn: Connection,
+    *,
+    key: str,
+    kind: str,
+    subject: str,
+    at: datetime,
+    payload: dict[str, Any] | None = None,
+    every_minutes: int | None = None,
+) -> None:
+    """Create the timer ``key`` unless it exists (a recurring run set up by the first event that
+    needs it; later events must not push its next slot back)."""
+    statement = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(timers)
+    conn.execute(
+        statement.on_conflict_do_nothing(index_elements=["key"]),
+        {
+            "key": key,
+            "kind": kind,
+            "subject": subject,
+            "payload": payload or {},
+            "fire_at": _minute(at),
+            "interval_minutes": every_minutes,
+        },
+    )
+
+
 _UPSERT: dict[str, Any] = {}
 
 

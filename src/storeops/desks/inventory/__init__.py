@@ -1,4 +1,4 @@
-"""Inventory desk: one stock ledger synced to every channel, reorders, unusual-activity alerts."""
+"""Inventory desk: one stock ledger, forecast-driven reorders for a person to confirm, unusual-activity alerts."""
 
 from __future__ import annotations
 
@@ -16,10 +16,16 @@ DESK = Desk(
         "stock.adjusted": handlers.stock_adjusted,
         "delivery.received": handlers.delivery_received,
         "stock.counted": handlers.stock_counted,
+        "product.updated": handlers.product_updated,
+        "channel.stock_reported": handlers.channel_stock_reported,
+        "purchase_order.drafted": handlers.purchase_order_drafted,
     },
+    on_handoff_resolved=handlers.handoff_resolved,
+    on_timer=handlers.timer_fired,
+    lock_keys=handlers.lock_keys,
     reasons=InventoryReason,
     policy=InventoryPolicy,
     default_role="procurement",
     objects=list_levels,
-    manual_minutes={"inventory.movement": 1.0},
+    manual_minutes={"inventory.movement": 1.0, "inventory.catalogue": 2.0, "inventory.reorder_run": 45.0},
 )

@@ -18,6 +18,8 @@ class StockAdjusted(Payload):
     location: str = Field(min_length=1)
     quantity_delta: int
     cause: Cause
+    backfill: bool = False
+    """Part of importing an existing store (opening stock), not news."""
 
 
 class StockCounted(Payload):
@@ -26,6 +28,7 @@ class StockCounted(Payload):
     sku: str = Field(min_length=1)
     location: str = Field(min_length=1)
     counted: int = Field(ge=0)
+    backfill: bool = False
 
 
 class DeliveryReceived(Payload):
@@ -46,6 +49,10 @@ class ProductUpdated(Payload):
     supplier: str | None = None
     cost_minor: int | None = Field(None, ge=0)
     lead_time_days: int | None = Field(None, ge=0)
+    moq: int | None = Field(None, ge=1)
+    case_pack: int | None = Field(None, ge=1)
+    backfill: bool = False
+    """Part of importing an existing catalogue: recorded, never a new_sku handoff."""
 
 
 class ChannelStockReported(Payload):
@@ -56,6 +63,14 @@ class ChannelStockReported(Payload):
     available: int
     sku: str | None = None
     inventory_item_id: str | None = None
+    backfill: bool = False
+    """The first sync of a channel: differences are corrected without handoffs."""
+
+
+class PurchaseOrderDrafted(Payload):
+    """``purchase_order.drafted``: the reorder run drafted a purchase order for a person to confirm."""
+
+    number: str = Field(min_length=1)
 
 
 KINDS: dict[str, type[Payload]] = {
@@ -64,4 +79,5 @@ KINDS: dict[str, type[Payload]] = {
     "delivery.received": DeliveryReceived,
     "product.updated": ProductUpdated,
     "channel.stock_reported": ChannelStockReported,
+    "purchase_order.drafted": PurchaseOrderDrafted,
 }

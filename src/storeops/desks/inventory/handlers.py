@@ -1,24 +1,78 @@
-"""The inventory desk's handlers: every stock fact becomes a ledger movement.
+"""The inventory desk's handlers: every stock fact becomes a ledger movement; the unusual goes to a person.
 
-Anomaly detection, new-SKU and supplier-change handoffs, forecasting and reorders come with the
-inventory-desk issue; until then these handlers keep the ledger the orders desk reserves from.
+- Movements, receipts and counts update the ledger. A count further from the ledger than
+  ``[inventory] count_tolerance_units``, a channel drifting beyond ``channel_drift_units`` and
+  available stock below zero (without backorders) are ``stock_anomaly`` handoffs.
+- Catalogue facts: a SKU first seen after the catalogue import is ``new_sku`` (not reordered
+  until a person sets its supplier and lead time); a changed supplier, cost or lead time is
+  ``supplier_change``.
+- A daily timer runs the reorder maths (``reorder.py``) and drafts one purchase order per
+  supplier; each draft is a ``reorder_confirmation`` handoff. Confirmed, it goes to the supplier
+  through the outbox and its quantities count as on-order stock until received.
 """
 
 from __future__ import annotations
 
-from storeops.desks.inventory.events import DeliveryReceived, StockAdjusted, StockCounted
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from storeops.desks.inventory.events import (
+    ChannelStockReported,
+    DeliveryReceived,
+    ProductUpdated,
+    PurchaseOrderDrafted,
+    StockAdjusted,
+    StockCounted,
+)
 from storeops.desks.inventory.ledger import Cause, level, move
+from storeops.desks.inventory.policy import InventoryPolicy
+from storeops.desks.inventory.reasons import InventoryReason
+from storeops.desks.inventory.reorder import PoState, draft_purchase_orders, plan_reorders
+from storeops.desks.inventory.tables import products, purchase_orders
 from storeops.engine.context import HandlerContext
-from storeops.engine.decisions import Decision
-from storeops.engine.events import Event
+from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
+from storeops.engine.events import Event, NewEvent
+from storeops.engine.queue import ingest
+from storeops.engine.scheduler import schedule_once
+from storeops.errors import InvalidInput
+from storeops.money import Money
+from storeops.storage.schema import handoffs
+
+REORDER_TIMER = "inventory:reorder"
+ROLE = "procurement"
 
 
 def _reference(event: Event) -> str:
     return f"event:{event.source}:{event.external_id}"
 
 
+def lock_keys(event: Event) -> Sequence[str]:
+    """The SKU whose level a stock event changes; the same key the orders desk takes for its lines."""
+    sku = event.payload.get("sku")
+    return (f"stock:{sku}",) if isinstance(sku, str) else ()
+
+
+def _negative(conn: Connection, sku: str, location: str, policy: InventoryPolicy) -> dict[str, Any] | None:
+    current = level(conn, sku, location)
+    if current is None or policy.allow_backorders or current.available >= 0:
+        return None
+    return {"on_hand": current.on_hand, "reserved": current.reserved, "available": current.available}
+
+
+def _anomaly(action: str, evidence: dict[str, Any], suggestion: str) -> Decision:
+    return Decision(
+        action=action,
+        reasons=(InventoryReason.STOCK_ANOMALY,),
+        evidence=evidence,
+        handoff=HandoffRequest(role=ROLE, suggestion=suggestion),
+    )
+
+
 def stock_adjusted(event: Event, ctx: HandlerContext) -> Decision:
-    """Apply a movement with its cause."""
+    """Apply a movement with its cause; stock going below zero is an anomaly."""
     adjusted = event.parsed(StockAdjusted)
     move(
         ctx.conn,
@@ -29,20 +83,24 @@ def stock_adjusted(event: Event, ctx: HandlerContext) -> Decision:
         at=event.occurred_at,
         on_hand=adjusted.quantity_delta,
     )
-    return Decision(
-        action="stock.record",
-        evidence={
-            "sku": adjusted.sku,
-            "location": adjusted.location,
-            "delta": adjusted.quantity_delta,
-            "cause": adjusted.cause,
-        },
-        task="inventory.movement",
-    )
+    evidence: dict[str, Any] = {
+        "sku": adjusted.sku,
+        "location": adjusted.location,
+        "delta": adjusted.quantity_delta,
+        "cause": adjusted.cause,
+    }
+    negative = _negative(ctx.conn, adjusted.sku, adjusted.location, ctx.settings(InventoryPolicy))
+    if negative:
+        return _anomaly(
+            "stock.negative",
+            {**evidence, **negative, "kind": "negative_stock", "expected_range": [0, None]},
+            "Stock went below zero: count the shelf and correct the ledger.",
+        )
+    return Decision(action="stock.record", evidence=evidence, task="inventory.movement")
 
 
 def delivery_received(event: Event, ctx: HandlerContext) -> Decision:
-    """A supplier delivery is a receipt."""
+    """A supplier delivery is a receipt; it also fills the purchase order it answers."""
     delivery = event.parsed(DeliveryReceived)
     move(
         ctx.conn,
@@ -53,6 +111,7 @@ def delivery_received(event: Event, ctx: HandlerContext) -> Decision:
         at=event.occurred_at,
         on_hand=delivery.quantity,
     )
+    filled = _receive_on_po(ctx.conn, delivery) if delivery.purchase_order else None
     return Decision(
         action="stock.receive",
         evidence={
@@ -60,14 +119,33 @@ def delivery_received(event: Event, ctx: HandlerContext) -> Decision:
             "location": delivery.location,
             "quantity": delivery.quantity,
             "supplier": delivery.supplier,
+            "purchase_order": delivery.purchase_order,
+            "purchase_order_state": filled,
         },
         task="inventory.movement",
     )
 
 
+def _receive_on_po(conn: Connection, delivery: DeliveryReceived) -> str | None:
+    row = conn.execute(select(purchase_orders).where(purchase_orders.c.number == delivery.purchase_order)).first()
+    if row is None or row.state != PoState.CONFIRMED:
+        return None
+    lines = [dict(line) for line in row.lines]
+    left = delivery.quantity
+    for line in lines:
+        if line["sku"] == delivery.sku and line["location"] == delivery.location and left > 0:
+            take = min(left, int(line["quantity"]) - int(line.get("received", 0)))
+            line["received"] = int(line.get("received", 0)) + max(0, take)
+            left -= max(0, take)
+    state = PoState.RECEIVED if all(int(line["received"]) >= int(line["quantity"]) for line in lines) else row.state
+    conn.execute(update(purchase_orders).where(purchase_orders.c.id == row.id).values(lines=lines, state=state))
+    return str(state)
+
+
 def stock_counted(event: Event, ctx: HandlerContext) -> Decision:
-    """A count sets on hand; the difference from the ledger is the movement."""
+    """A count sets on hand; the difference is the movement. Far from the ledger, a person looks."""
     count = event.parsed(StockCounted)
+    policy = ctx.settings(InventoryPolicy)
     current = level(ctx.conn, count.sku, count.location)
     before = current.on_hand if current else 0
     difference = count.counted - before
@@ -81,14 +159,330 @@ def stock_counted(event: Event, ctx: HandlerContext) -> Decision:
             at=event.occurred_at,
             on_hand=difference,
         )
-    return Decision(
-        action="stock.count",
-        evidence={
-            "sku": count.sku,
-            "location": count.location,
-            "ledger": before,
-            "counted": count.counted,
-            "difference": difference,
-        },
-        task="inventory.movement",
+    evidence: dict[str, Any] = {
+        "sku": count.sku,
+        "location": count.location,
+        "ledger": before,
+        "counted": count.counted,
+        "difference": difference,
+        "tolerance": policy.count_tolerance_units,
+        "expected_range": [before - policy.count_tolerance_units, before + policy.count_tolerance_units],
+    }
+    if abs(difference) > policy.count_tolerance_units and not count.backfill:
+        kind = "shrinkage" if difference < 0 else "surplus"
+        return _anomaly(
+            "stock.count_mismatch",
+            {**evidence, "kind": kind},
+            f"The count is {abs(difference)} units {'below' if difference < 0 else 'above'} the ledger: "
+            "look for theft, damage or a missed receipt; the ledger now follows the count.",
+        )
+    return Decision(action="stock.count", evidence=evidence, task="inventory.movement")
+
+
+def channel_stock_reported(event: Event, ctx: HandlerContext) -> Decision | None:
+    """A channel's absolute level: a difference from the ledger is an unexplained movement."""
+    report = event.parsed(ChannelStockReported)
+    if report.sku is None:
+        return None  # an inventory item storeops cannot map to a SKU yet; nothing to compare
+    policy = ctx.settings(InventoryPolicy)
+    current = level(ctx.conn, report.sku, report.location)
+    ledger = current.available if current else 0
+    difference = report.available - ledger
+    evidence: dict[str, Any] = {
+        "sku": report.sku,
+        "location": report.location,
+        "channel": report.channel,
+        "ledger_available": ledger,
+        "channel_available": report.available,
+        "difference": difference,
+        "tolerance": policy.channel_drift_units,
+    }
+    if difference:
+        move(
+            ctx.conn,
+            sku=report.sku,
+            location=report.location,
+            cause=Cause.ADJUSTMENT,
+            reference=_reference(event),
+            at=event.occurred_at,
+            on_hand=difference,
+        )
+    if abs(difference) > policy.channel_drift_units and not report.backfill:
+        return _anomaly(
+            "stock.channel_drift",
+            {**evidence, "kind": "unexplained", "expected_range": [ledger - policy.channel_drift_units, ledger]},
+            f"{report.channel} reports {report.available}, the ledger {ledger}: find the unexplained movement.",
+        )
+    return Decision(action="stock.channel_sync", evidence=evidence, task="inventory.movement")
+
+
+CATALOGUE_FACTS = ("supplier", "cost_minor", "lead_time_days", "moq", "case_pack")
+
+
+def product_updated(event: Event, ctx: HandlerContext) -> Decision:
+    """Catalogue facts of a SKU: new after the import → new_sku; supplier/cost/lead time → supplier_change."""
+    product = event.parsed(ProductUpdated)
+    policy = ctx.settings(InventoryPolicy)
+    at = event.occurred_at
+    _ensure_reorder_timer(ctx.conn, at, policy)
+    row = ctx.conn.execute(select(products).where(products.c.sku == product.sku)).first()
+    given = {key: getattr(product, key) for key in CATALOGUE_FACTS if getattr(product, key) is not None}
+    if row is None:
+        complete = product.supplier is not None and product.lead_time_days is not None
+        ctx.conn.execute(
+            products.insert().values(
+                sku=product.sku,
+                title=product.title,
+                moq=product.moq or 1,
+                case_pack=product.case_pack or 1,
+                supplier=product.supplier,
+                cost_minor=product.cost_minor,
+                lead_time_days=product.lead_time_days,
+                reorder=bool(product.backfill and complete),
+                first_seen_at=at,
+                updated_at=at,
+            )
+        )
+        evidence = {"sku": product.sku, "title": product.title, **given}
+        if product.backfill:
+            return Decision(action="sku.import", evidence=evidence, task="inventory.catalogue")
+        return Decision(
+            action="sku.new",
+            reasons=(InventoryReason.NEW_SKU,),
+            evidence=evidence,
+            handoff=HandoffRequest(
+                role=ROLE,
+                suggestion="Set the supplier, cost, lead time, MOQ and case pack (modify with them as JSON), "
+                "then approve to let automation reorder it.",
+            ),
+        )
+    previous = {key: getattr(row, key) for key in CATALOGUE_FACTS}
+    changed = {key: {"from": previous[key], "to": value} for key, value in given.items() if previous[key] != value}
+    ctx.conn.execute(
+        update(products)
+        .where(products.c.sku == product.sku)
+        .values(**given, title=product.title or row.title, updated_at=at)
     )
+    interesting = {key: value for key, value in changed.items() if key in ("supplier", "cost_minor", "lead_time_days")}
+    if interesting and not product.backfill and any(previous[key] is not None for key in interesting):
+        return Decision(
+            action="sku.supplier_change",
+            reasons=(InventoryReason.SUPPLIER_CHANGE,),
+            evidence={"sku": product.sku, "changes": changed, "previous": previous},
+            handoff=HandoffRequest(
+                role=ROLE,
+                suggestion="Check the new terms; approve to keep them, reject to go back to the previous ones.",
+            ),
+        )
+    return Decision(action="sku.update", evidence={"sku": product.sku, "changes": changed}, task="inventory.catalogue")
+
+
+def _ensure_reorder_timer(conn: Connection, at: datetime, policy: InventoryPolicy) -> None:
+    first = at.replace(hour=policy.reorder_hour_utc, minute=0, second=0, microsecond=0)
+    if first <= at:
+        first += timedelta(days=1)
+    schedule_once(
+        conn,
+        key=REORDER_TIMER,
+        kind="clock.tick",
+        subject=REORDER_TIMER,
+        at=first,
+        payload={"desk": "inventory", "task": "reorder"},
+        every_minutes=24 * 60,
+    )
+
+
+def timer_fired(event: Event, ctx: HandlerContext) -> Decision | None:
+    """The daily reorder run: plan, draft one purchase order per supplier, queue each for a person."""
+    if event.payload.get("task") != "reorder":
+        return None
+    policy = ctx.settings(InventoryPolicy)
+    as_of = event.occurred_at
+    lines, looked_at = plan_reorders(ctx.conn, policy, as_of)
+    drafts = draft_purchase_orders(ctx.conn, lines, at=as_of, currency=ctx.policy.store.currency)
+    ingest(
+        ctx.conn,
+        [
+            NewEvent(
+                source="storeops.inventory",
+                external_id=f"{draft['number']}:drafted",
+                kind="purchase_order.drafted",
+                subject=f"po:{draft['number']}",
+                occurred_at=as_of,
+                payload={"number": draft["number"]},
+            )
+            for draft in drafts
+        ],
+        now=ctx.now,
+    )
+    return Decision(
+        action="inventory.reorder_run",
+        evidence={
+            "as_of": as_of.isoformat(),
+            "sku_locations": looked_at,
+            "lines": len(lines),
+            "purchase_orders": [draft["number"] for draft in drafts],
+        },
+        task="inventory.reorder_run",
+    )
+
+
+def purchase_order_drafted(event: Event, ctx: HandlerContext) -> Decision | None:
+    """A draft purchase order waits for a person: the lines, the forecast and the maths."""
+    number = event.parsed(PurchaseOrderDrafted).number
+    row = ctx.conn.execute(select(purchase_orders).where(purchase_orders.c.number == number)).first()
+    if row is None or row.state != PoState.DRAFT:
+        return None
+    total = sum(int(line["quantity"]) * int(line["cost_minor"]) for line in row.lines)
+    soonest = min((line["stockout_date"] for line in row.lines if line.get("stockout_date")), default=None)
+    return Decision(
+        action="po.draft",
+        reasons=(InventoryReason.REORDER_CONFIRMATION,),
+        evidence={
+            "number": number,
+            "supplier": row.supplier,
+            "total_minor": total,
+            "first_stockout_date": soonest,
+            "lines": row.lines,
+        },
+        handoff=HandoffRequest(
+            role=ROLE,
+            suggestion=f"Order {sum(int(line['quantity']) for line in row.lines)} units from {row.supplier}"
+            + (f" before {soonest}, when stock runs out" if soonest else "")
+            + '. Approve, or modify with {"quantities": {"SKU@LOCATION": units}}.',
+            amount=Money(total, row.currency),
+        ),
+    )
+
+
+def handoff_resolved(event: Event, ctx: HandlerContext) -> Decision | None:
+    """A person decided on an inventory handoff; carry it out."""
+    reasons = set(event.payload.get("reasons") or [])
+    resolution = str(event.payload.get("resolution"))
+    changes: dict[str, Any] = dict(event.payload.get("changes") or {})
+    if InventoryReason.REORDER_CONFIRMATION in reasons:
+        return _resolve_po(event, ctx, resolution, changes)
+    if InventoryReason.NEW_SKU in reasons:
+        return _resolve_new_sku(event, ctx, resolution, changes)
+    if InventoryReason.SUPPLIER_CHANGE in reasons:
+        return _resolve_supplier_change(event, ctx, resolution)
+    return Decision(action=f"stock.anomaly_{resolution}", evidence={"resolution": resolution})
+
+
+def _resolve_po(event: Event, ctx: HandlerContext, resolution: str, changes: dict[str, Any]) -> Decision | None:
+    number = event.subject.removeprefix("po:")
+    row = ctx.conn.execute(select(purchase_orders).where(purchase_orders.c.number == number)).first()
+    if row is None or row.state != PoState.DRAFT:
+        return Decision(
+            action="po.resolution_ignored", evidence={"number": number, "state": row.state if row else None}
+        )
+    if resolution == "reject":
+        ctx.conn.execute(update(purchase_orders).where(purchase_orders.c.id == row.id).values(state=PoState.CANCELLED))
+        return Decision(action="po.cancel", evidence={"number": number})
+    lines = [dict(line) for line in row.lines]
+    edited = _quantities(changes, lines) if resolution == "modify" else {}
+    for line in lines:
+        key = f"{line['sku']}@{line['location']}"
+        if key in edited:
+            line["quantity"] = edited[key]
+    lines = [line for line in lines if int(line["quantity"]) > 0]
+    if not lines:
+        ctx.conn.execute(update(purchase_orders).where(purchase_orders.c.id == row.id).values(state=PoState.CANCELLED))
+        return Decision(action="po.cancel", evidence={"number": number, "edited": edited})
+    lead = max(int(line["lead_time_days"]) for line in lines)
+    expected = event.occurred_at + timedelta(days=lead)
+    ctx.conn.execute(
+        update(purchase_orders)
+        .where(purchase_orders.c.id == row.id)
+        .values(state=PoState.CONFIRMED, lines=lines, confirmed_at=event.occurred_at, expected_at=expected)
+    )
+    message = {
+        "number": number,
+        "supplier": row.supplier,
+        "currency": row.currency,
+        "expected_at": expected.isoformat(),
+        "lines": [
+            {
+                "sku": line["sku"],
+                "location": line["location"],
+                "quantity": line["quantity"],
+                "cost_minor": line["cost_minor"],
+            }
+            for line in lines
+        ],
+    }
+    return Decision(
+        action="po.confirm",
+        evidence={"number": number, "edited": edited, "expected_at": expected.isoformat()},
+        outbox=(OutboxMessage(connector="suppliers", action="purchase_order.send", payload=message),),
+    )
+
+
+def _quantities(changes: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, int]:
+    """``{"quantities": {"SKU@LOCATION" or "SKU": units}}`` → per line key; bad input changes nothing."""
+    raw = changes.get("quantities")
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, int] = {}
+    for key, value in raw.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            continue
+        for line in lines:
+            full = f"{line['sku']}@{line['location']}"
+            if key in (full, line["sku"]):
+                out[full] = value
+    return out
+
+
+def _resolve_new_sku(event: Event, ctx: HandlerContext, resolution: str, changes: dict[str, Any]) -> Decision:
+    sku = event.subject.removeprefix("sku:")
+    facts = {key: changes[key] for key in CATALOGUE_FACTS if key in changes}
+    try:
+        _check_facts(facts)
+    except InvalidInput as exc:
+        return Decision(action="sku.setup_refused", evidence={"sku": sku, "error": exc.message})
+    row = ctx.conn.execute(select(products).where(products.c.sku == sku)).first()
+    if row is None:
+        return Decision(action="sku.setup_ignored", evidence={"sku": sku})
+    if facts:
+        ctx.conn.execute(update(products).where(products.c.sku == sku).values(**facts, updated_at=event.occurred_at))
+    ready = (
+        resolution != "reject"
+        and (facts.get("supplier") or row.supplier)
+        and (facts.get("lead_time_days") or row.lead_time_days)
+    )
+    ctx.conn.execute(update(products).where(products.c.sku == sku).values(reorder=bool(ready)))
+    return Decision(action="sku.setup", evidence={"sku": sku, "facts": facts, "reorder": bool(ready)})
+
+
+def _check_facts(facts: dict[str, Any]) -> None:
+    for key in ("cost_minor", "lead_time_days", "moq", "case_pack"):
+        if key in facts and (not isinstance(facts[key], int) or isinstance(facts[key], bool) or facts[key] < 0):
+            raise InvalidInput(f"{key} must be a whole number ≥ 0", field=key)
+    if "supplier" in facts and not (isinstance(facts["supplier"], str) and facts["supplier"].strip()):
+        raise InvalidInput("supplier must be a name", field="supplier")
+
+
+def _resolve_supplier_change(event: Event, ctx: HandlerContext, resolution: str) -> Decision:
+    sku = event.subject.removeprefix("sku:")
+    if resolution != "reject":
+        return Decision(action="sku.supplier_change_accept", evidence={"sku": sku})
+    handoff_id = event.payload.get("handoff_id")
+    evidence = ctx.conn.execute(select(handoffs.c.evidence).where(handoffs.c.id == handoff_id)).scalar() or {}
+    previous = {key: value for key, value in (evidence.get("previous") or {}).items() if key in CATALOGUE_FACTS}
+    if previous:
+        ctx.conn.execute(update(products).where(products.c.sku == sku).values(**previous, updated_at=event.occurred_at))
+    return Decision(action="sku.supplier_change_revert", evidence={"sku": sku, "restored": previous})
+
+
+__all__ = [
+    "channel_stock_reported",
+    "delivery_received",
+    "handoff_resolved",
+    "lock_keys",
+    "product_updated",
+    "purchase_order_drafted",
+    "stock_adjusted",
+    "stock_counted",
+    "timer_fired",
+]

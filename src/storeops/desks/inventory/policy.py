@@ -13,3 +13,14 @@ class InventoryPolicy(DeskPolicy):
     service_level: float = Field(0.95, gt=0, lt=1, description="Target probability of not running out in a cycle.")
     count_tolerance_units: int = Field(2, ge=0, description="A count this far from the ledger is still normal.")
     allow_backorders: bool = Field(False, description="Whether available stock may go below zero.")
+    history_days: int = Field(182, ge=28, le=1095, description="Days of sales history the forecast is fitted on.")
+    days_of_cover: int = Field(
+        14, ge=1, le=365, description="Days of forecast demand an order covers beyond the lead time."
+    )
+    lead_time_spread: float = Field(
+        0.2, ge=0, le=2, description="Standard deviation of a supplier's lead time, as a share of the lead time."
+    )
+    reorder_hour_utc: int = Field(6, ge=0, le=23, description="Hour (UTC) of the daily reorder run.")
+    channel_drift_units: int = Field(
+        2, ge=0, description="A channel's stock this far from the ledger is corrected silently; beyond it, handed off."
+    )

@@ -1,0 +1,41 @@
+"""The inventory desk's own state besides the ledger: the catalogue's reorder facts and purchase orders."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table
+
+from storeops.storage.schema import metadata
+from storeops.storage.types import Id, Json, UTCDateTime
+
+products = Table(
+    "products",
+    metadata,
+    Column("sku", String(128), primary_key=True),
+    Column("title", String(255)),
+    Column("supplier", String(128)),
+    Column("cost_minor", Id),
+    Column("lead_time_days", Integer),
+    Column("moq", Integer, nullable=False, default=1),
+    Column("case_pack", Integer, nullable=False, default=1),
+    # False until a person has set the supplier and reorder facts of a new SKU (new_sku handoff)
+    Column("reorder", Boolean, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("number", String(64), nullable=False, unique=True),
+    Column("supplier", String(128), nullable=False),
+    # draft → confirmed → received | cancelled; see inventory.reorder.PoState
+    Column("state", String(16), nullable=False),
+    # [{"sku", "location", "quantity", "received", "cost_minor", …the maths behind the quantity}]
+    Column("lines", Json, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime),
+    Column("expected_at", UTCDateTime),
+    Index(None, "state", "supplier"),
+)

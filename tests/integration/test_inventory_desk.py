@@ -1,0 +1,222 @@
+"""The inventory desk through the engine: anomalies, new SKUs, supplier changes and reorders at their boundaries."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from storeops.desks.inventory.ledger import Cause, level, move
+from storeops.desks.inventory.reorder import round_order
+from storeops.desks.inventory.tables import products, purchase_orders
+from storeops.engine.desk import Registry
+from storeops.engine.events import NewEvent
+from storeops.engine.inbox import list_handoffs, resolve_handoff
+from storeops.engine.queue import ingest
+from storeops.engine.scheduler import fire_due
+from storeops.engine.worker import Worker
+from storeops.storage.schema import outbox, timers
+from tests.conftest import make_policy
+
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+_ids = itertools.count(1)
+
+
+def event(kind: str, sku: str, payload: dict[str, Any], at: datetime = T0) -> NewEvent:
+    return NewEvent(
+        source="test",
+        external_id=f"{kind}-{next(_ids)}",
+        kind=kind,
+        subject=f"sku:{sku}",
+        occurred_at=at,
+        payload={"sku": sku, **payload},
+    )
+
+
+def product(sku: str, *, backfill: bool = False, at: datetime = T0, **facts: Any) -> NewEvent:
+    base = {"title": sku.title(), "supplier": "Acme", "cost_minor": 500, "lead_time_days": 7}
+    return event("product.updated", sku, {**base, **facts, "backfill": backfill}, at)
+
+
+def run(engine: Engine, registry: Registry, *events: NewEvent, policy: dict[str, Any] | None = None) -> Worker:
+    with engine.begin() as conn:
+        ingest(conn, list(events))
+    worker = Worker(engine, registry, make_policy(policy or {}))
+    worker.run(until_idle=True)
+    return worker
+
+
+def open_reasons(engine: Engine) -> list[tuple[str, list[str]]]:
+    with engine.connect() as conn:
+        return [(h["subject"], h["reasons"]) for h in list_handoffs(conn, desk="inventory")]
+
+
+@pytest.mark.parametrize(("counted", "anomaly"), [(48, False), (46, False), (50, False), (45, True), (51, True)])
+def test_a_count_beyond_the_tolerance_is_an_anomaly(
+    engine: Engine, registry: Registry, counted: int, anomaly: bool
+) -> None:
+    with engine.begin() as conn:
+        move(conn, sku="MUG", location="WH", cause=Cause.RECEIPT, reference="r", at=T0, on_hand=48)
+    run(engine, registry, event("stock.counted", "MUG", {"location": "WH", "counted": counted}))  # tolerance 2
+    assert open_reasons(engine) == ([("sku:MUG", ["stock_anomaly"])] if anomaly else [])
+    with engine.connect() as conn:
+        assert level(conn, "MUG", "WH").on_hand == counted  # the count is the truth either way
+
+
+def test_stock_below_zero_is_an_anomaly_unless_backorders_are_allowed(engine: Engine, registry: Registry) -> None:
+    down = {"location": "WH", "quantity_delta": -1, "cause": "damage"}
+    run(engine, registry, event("stock.adjusted", "MUG", down))
+    assert open_reasons(engine) == [("sku:MUG", ["stock_anomaly"])]
+    run(engine, registry, event("stock.adjusted", "CUP", down), policy={"inventory": {"allow_backorders": True}})
+    assert [s for s, _ in open_reasons(engine)] == ["sku:MUG"]
+
+
+@pytest.mark.parametrize(("reported", "anomaly"), [(10, False), (8, False), (12, False), (7, True), (13, True)])
+def test_channel_drift_is_corrected_and_beyond_the_tolerance_handed_off(
+    engine: Engine, registry: Registry, reported: int, anomaly: bool
+) -> None:
+    with engine.begin() as conn:
+        move(conn, sku="MUG", location="WH", cause=Cause.RECEIPT, reference="r", at=T0, on_hand=10)
+    report = {"channel": "shopify", "location": "WH", "available": reported}
+    run(engine, registry, event("channel.stock_reported", "MUG", report))
+    assert open_reasons(engine) == ([("sku:MUG", ["stock_anomaly"])] if anomaly else [])
+    with engine.connect() as conn:
+        assert level(conn, "MUG", "WH").available == reported
+
+
+def test_the_catalogue_import_is_recorded_and_a_later_new_sku_handed_off_until_set_up(
+    engine: Engine, registry: Registry
+) -> None:
+    run(engine, registry, product("MUG", backfill=True), product("CUP", backfill=True))
+    assert open_reasons(engine) == []
+    run(engine, registry, product("BOWL", supplier=None, lead_time_days=None, at=T0 + timedelta(days=3)))
+    assert open_reasons(engine) == [("sku:BOWL", ["new_sku"])]
+    with engine.connect() as conn:
+        reorder = dict(conn.execute(select(products.c.sku, products.c.reorder)).all())
+        [handoff] = list_handoffs(conn, desk="inventory")
+    assert reorder == {"MUG": True, "CUP": True, "BOWL": False}
+    with engine.begin() as conn:
+        resolve_handoff(
+            conn, handoff["id"], "modify", "user:p", changes={"supplier": "Clay Co", "lead_time_days": 10, "moq": 12}
+        )
+    run(engine, registry)
+    with engine.connect() as conn:
+        row = conn.execute(select(products).where(products.c.sku == "BOWL")).one()
+    assert (row.supplier, row.lead_time_days, row.moq, row.reorder) == ("Clay Co", 10, 12, True)
+
+
+def test_a_supplier_change_is_handed_off_and_rejecting_it_restores_the_old_terms(
+    engine: Engine, registry: Registry
+) -> None:
+    run(engine, registry, product("MUG", backfill=True))
+    run(engine, registry, product("MUG", title="Mug, blue"))  # same terms: nothing to decide
+    assert open_reasons(engine) == []
+    run(engine, registry, product("MUG", supplier="Other", lead_time_days=21))
+    assert open_reasons(engine) == [("sku:MUG", ["supplier_change"])]
+    with engine.connect() as conn:
+        [handoff] = list_handoffs(conn, desk="inventory")
+    assert handoff["evidence"]["changes"]["lead_time_days"] == {"from": 7, "to": 21}
+    with engine.begin() as conn:
+        resolve_handoff(conn, handoff["id"], "reject", "user:p", note="keep Acme")
+    run(engine, registry)
+    with engine.connect() as conn:
+        row = conn.execute(select(products).where(products.c.sku == "MUG")).one()
+    assert (row.supplier, row.lead_time_days) == ("Acme", 7)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "moq", "pack", "expected"),
+    [(0, 1, 1, 0), (-3, 10, 6, 0), (0.2, 1, 1, 1), (7, 10, 1, 10), (11, 10, 6, 12), (12, 1, 6, 12), (12.01, 1, 6, 18)],
+)
+def test_order_quantities_round_up_to_case_packs_and_the_moq(
+    quantity: float, moq: int, pack: int, expected: int
+) -> None:
+    assert round_order(quantity, moq, pack) == expected
+
+
+def _sales_history(engine: Engine, sku: str, per_day: int, days: int, end: datetime, on_hand_after: int) -> None:
+    """``days`` of steady sales ending the day before ``end``, then ``on_hand_after`` units on the shelf."""
+    with engine.begin() as conn:
+        start = end - timedelta(days=days)
+        move(conn, sku=sku, location="WH", cause=Cause.RECEIPT, reference="open", at=start, on_hand=per_day * days)
+        for day in range(days):
+            at = start + timedelta(days=day, hours=12)
+            move(conn, sku=sku, location="WH", cause=Cause.SALE, reference=f"s{day}", at=at, on_hand=-per_day)
+        move(
+            conn,
+            sku=sku,
+            location="WH",
+            cause=Cause.RECEIPT,
+            reference="top",
+            at=end - timedelta(hours=1),
+            on_hand=on_hand_after,
+        )
+
+
+def test_the_daily_run_drafts_one_purchase_order_per_supplier_and_confirming_sends_it(
+    engine: Engine, registry: Registry
+) -> None:
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    # 4 a day, 7 days' lead time: the reorder point is above 28, so 20 on hand needs an order;
+    # 400 on hand does not. TEA comes from another supplier.
+    _sales_history(engine, "MUG", 4, 120, now, 20)
+    _sales_history(engine, "CUP", 4, 120, now, 400)
+    _sales_history(engine, "TEA", 2, 120, now, 3)
+    run(
+        engine,
+        registry,
+        product("MUG", backfill=True, case_pack=6),
+        product("CUP", backfill=True),
+        product("TEA", backfill=True, supplier="Leaf Ltd", lead_time_days=14),
+    )
+    with engine.connect() as conn:
+        timer = conn.execute(select(timers).where(timers.c.key == "inventory:reorder")).one()
+    assert timer.interval_minutes == 1440
+    with engine.begin() as conn:
+        conn.execute(timers.update().where(timers.c.id == timer.id).values(fire_at=now - timedelta(minutes=1)))
+        fire_due(conn, now=now)
+    run(engine, registry)
+    with engine.connect() as conn:
+        pos = {row.supplier: row for row in conn.execute(select(purchase_orders))}
+        waiting = list_handoffs(conn, desk="inventory")
+    assert set(pos) == {"Acme", "Leaf Ltd"}
+    [mug] = pos["Acme"].lines
+    assert mug["sku"] == "MUG" and mug["quantity"] % 6 == 0
+    assert mug["reorder_point"] > mug["position"] == 20
+    assert mug["quantity"] + 20 >= mug["order_up_to"]
+    assert 3.0 <= mug["forecast_per_day"] <= 5.0
+    assert {h["reasons"][0] for h in waiting} == {"reorder_confirmation"}
+    acme = next(h for h in waiting if h["subject"] == f"po:{pos['Acme'].number}")
+    assert acme["amount_minor"] == mug["quantity"] * 500
+    assert acme["evidence"]["first_stockout_date"] is not None
+
+    with engine.begin() as conn:
+        resolve_handoff(conn, acme["id"], "modify", "user:p", changes={"quantities": {"MUG": 60}})
+    worker = run(engine, registry)
+    worker.send_outbox()
+    with engine.connect() as conn:
+        confirmed = conn.execute(select(purchase_orders).where(purchase_orders.c.supplier == "Acme")).one()
+        sent = conn.execute(select(outbox).where(outbox.c.connector == "suppliers")).all()
+    assert confirmed.state == "confirmed" and confirmed.lines[0]["quantity"] == 60
+    assert [row.payload["lines"][0]["quantity"] for row in sent] == [60]
+
+    # The next run counts the 60 on order and does not order MUG again.
+    receipt = {"location": "WH", "quantity": 60, "supplier": "Acme", "purchase_order": confirmed.number}
+    with engine.begin() as conn:
+        conn.execute(timers.update().where(timers.c.key == "inventory:reorder").values(fire_at=now))
+        fire_due(conn, now=now + timedelta(minutes=1))
+    run(engine, registry)
+    with engine.connect() as conn:
+        drafts = conn.execute(select(purchase_orders.c.lines).where(purchase_orders.c.state == "draft")).scalars().all()
+    assert all(line["sku"] != "MUG" for lines in drafts for line in lines)
+    run(engine, registry, event("delivery.received", "MUG", receipt))
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                select(purchase_orders.c.state).where(purchase_orders.c.number == confirmed.number)
+            ).scalar_one()
+            == "received"
+        )
