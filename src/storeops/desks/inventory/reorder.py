@@ -147,6 +147,27 @@ def round_order(quantity: float, moq: int, case_pack: int) -> int:
     return math.ceil(units / pack) * pack
 
 
+@dataclass(frozen=True)
+class Targets:
+    """The reorder maths for one SKU at one location."""
+
+    safety_stock: float
+    reorder_point: float
+    order_up_to: float
+
+
+def targets(demand: float, sigma: float, lead_time_days: int, policy: InventoryPolicy) -> Targets:
+    """Safety stock, reorder point and order-up-to level (see the module docstring)."""
+    z = NormalDist().inv_cdf(policy.service_level)
+    spread = policy.lead_time_spread * lead_time_days
+    safety = z * math.sqrt(lead_time_days * sigma**2 + demand**2 * spread**2)
+    return Targets(
+        safety_stock=safety,
+        reorder_point=demand * lead_time_days + safety,
+        order_up_to=demand * (lead_time_days + policy.days_of_cover) + safety,
+    )
+
+
 def plan_reorders(conn: Connection, policy: InventoryPolicy, as_of: datetime) -> tuple[list[ReorderLine], int]:
     """Every line to order now, and how many SKU-locations were looked at."""
     catalogue = {
@@ -168,22 +189,18 @@ def plan_reorders(conn: Connection, policy: InventoryPolicy, as_of: datetime) ->
     horizon = max(int(catalogue[sku].lead_time_days) for sku, _ in keys) + policy.days_of_cover
     forecasts = forecast_many(corrected, today - timedelta(days=1), max(1, horizon))
     pending = on_order(conn)
-    z = NormalDist().inv_cdf(policy.service_level)
     lines: list[ReorderLine] = []
     for sku, location in keys:
         product, level = catalogue[sku], levels[(sku, location)]
         forecast = forecasts[f"{sku}@{location}"]
         lead = int(product.lead_time_days)
         demand = forecast.mean
-        spread = policy.lead_time_spread * lead
-        safety = z * math.sqrt(lead * forecast.sigma**2 + demand**2 * spread**2)
-        reorder_point = demand * lead + safety
-        order_up_to = demand * (lead + policy.days_of_cover) + safety
+        maths = targets(demand, forecast.sigma, lead, policy)
         ordered = pending.get((sku, location), 0)
         position = level.on_hand - level.reserved + ordered
-        if demand <= 0 or position > reorder_point:
+        if demand <= 0 or position > maths.reorder_point:
             continue
-        quantity = round_order(order_up_to - position, product.moq, product.case_pack)
+        quantity = round_order(maths.order_up_to - position, product.moq, product.case_pack)
         if quantity <= 0:
             continue
         available = max(0, level.on_hand - level.reserved)
@@ -200,9 +217,9 @@ def plan_reorders(conn: Connection, policy: InventoryPolicy, as_of: datetime) ->
                 method=forecast.method,
                 pattern=forecast.pattern.value,
                 lead_time_days=lead,
-                safety_stock=round(safety, 2),
-                reorder_point=round(reorder_point, 2),
-                order_up_to=round(order_up_to, 2),
+                safety_stock=round(maths.safety_stock, 2),
+                reorder_point=round(maths.reorder_point, 2),
+                order_up_to=round(maths.order_up_to, 2),
                 on_hand=level.on_hand,
                 reserved=level.reserved,
                 on_order=ordered,
