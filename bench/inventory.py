@@ -11,7 +11,9 @@
    seasonal-naive MAE, averaged over series) and bias (Σ forecast / Σ demand) of storeops'
    forecaster against seasonal naive (same weekday last week) and a 28-day moving average.
    Goal of the inventory issue: WAPE at least 15 % below the better baseline.
-2. Speed — a reorder run (forecast + reorder maths + draft purchase orders) over ``--skus``
+2. The reorder policy against a fixed min/max rule on a simulated year (see ``policy_simulation``).
+3. Channel push latency with a live worker (see ``channel_latency``).
+4. Speed — a reorder run (forecast + reorder maths + draft purchase orders) over ``--skus``
    synthetic SKUs with 182 days of sales history in a fresh SQLite database.
 """
 
@@ -186,6 +188,83 @@ def reorder_speed(skus: int) -> dict[str, Any]:
     return {"skus": looked_at, "lines": len(lines), "purchase_orders": len(drafts), "seconds": round(elapsed, 2)}
 
 
+def channel_latency(events: int = 500, rate: float = 100.0) -> dict[str, Any]:
+    """Time from a stock change arriving to its channel push being in the outbox, with a live worker.
+
+    ``events`` stock movements, each of its own SKU, ingested one per transaction at ``rate`` per
+    second into SQLite while a worker runs; latency = the push's ``created_at`` − the event's
+    ``received_at``.
+    """
+    import tempfile
+    import threading
+    from datetime import UTC
+
+    from sqlalchemy import select
+
+    from storeops.desks import inventory
+    from storeops.engine.desk import Registry
+    from storeops.engine.events import NewEvent
+    from storeops.engine.metrics import percentile
+    from storeops.engine.policy import build_policy
+    from storeops.engine.queue import ingest
+    from storeops.engine.worker import Worker
+    from storeops.storage.db import create_db_engine
+    from storeops.storage.migrate import upgrade
+    from storeops.storage.schema import events as events_table
+    from storeops.storage.schema import outbox
+
+    with tempfile.TemporaryDirectory() as directory:
+        engine = create_db_engine(f"sqlite:///{Path(directory) / 'latency.db'}")
+        upgrade(engine)
+        desks = [inventory.DESK]
+        worker = Worker(engine, Registry(desks), build_policy({"engine": {"poll_interval_ms": 5}}, desks))
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        now = datetime.now(UTC)
+        for n in range(events):
+            payload = {"sku": f"SKU-{n}", "location": "WH", "quantity_delta": 10, "cause": "receipt"}
+            with engine.begin() as conn:
+                ingest(
+                    conn,
+                    [
+                        NewEvent(
+                            source="bench",
+                            external_id=str(n),
+                            kind="stock.adjusted",
+                            subject=f"sku:SKU-{n}",
+                            occurred_at=now,
+                            payload=payload,
+                        )
+                    ],
+                )
+            time.sleep(1 / rate)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                pushed = conn.execute(
+                    select(outbox.c.subject, outbox.c.created_at).where(outbox.c.connector == "channels")
+                ).all()
+            if len(pushed) >= events:
+                break
+            time.sleep(0.05)
+        worker.stop()
+        thread.join(timeout=10)
+        with engine.connect() as conn:
+            received = dict(conn.execute(select(events_table.c.subject, events_table.c.received_at)).all())
+        engine.dispose()
+    latencies = [(created - received[subject]).total_seconds() * 1000 for subject, created in pushed]
+    figures = {
+        "events": events,
+        "pushed": len(pushed),
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+    }
+    console.print(
+        f"channel push latency: p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms ({len(pushed)} pushes)"
+    )
+    return figures
+
+
 def _demand(rng: np.random.Generator, days: int, kind: int) -> np.ndarray:
     """Known daily demand: smooth with a weekly rhythm, intermittent, or lumpy; some with a step up."""
     weekday = np.array([1.1, 1.0, 1.0, 1.05, 1.2, 0.9, 0.75])[np.arange(days) % 7]
@@ -295,6 +374,7 @@ def main() -> None:
         {},
         False,
     )
+    summary["channel_push"] = channel_latency()
     if args.skus:
         summary["reorder_run"] = reorder_speed(args.skus)
         summary["reorder_run"]["goal_seconds"] = 60

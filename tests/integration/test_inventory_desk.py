@@ -220,3 +220,56 @@ def test_the_daily_run_drafts_one_purchase_order_per_supplier_and_confirming_sen
             ).scalar_one()
             == "received"
         )
+
+
+def _pushes(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [
+            row.payload
+            for row in conn.execute(select(outbox).where(outbox.c.action == "stock.set").order_by(outbox.c.id))
+        ]
+
+
+class Channel:
+    """The sales channels' side of the outbox (the outside world): records what it was told."""
+
+    def __init__(self) -> None:
+        self.told: list[tuple[str, int]] = []
+
+    def send(self, action: str, payload: dict[str, Any], idempotency_key: str) -> None:
+        self.told.append((payload["channel"], payload["available"]))
+
+
+def test_a_burst_of_sales_is_one_push_per_channel_with_the_final_figure(engine: Engine, registry: Registry) -> None:
+    from storeops.engine.outbox import dispatch
+
+    channels = {"inventory": {"channels": {"shopify": 2, "amazon": 5}}}
+    channel = Channel()
+
+    def step(*events: NewEvent) -> list[tuple[str, int]]:
+        run(engine, registry, *events, policy=channels)
+        before = len(channel.told)
+        dispatch(engine, {"channels": channel})
+        return channel.told[before:]
+
+    receipt = {"location": "WH", "quantity_delta": 150, "cause": "receipt"}
+    assert step(event("stock.adjusted", "MUG", receipt)) == [("amazon", 145), ("shopify", 148)]
+    sale = {"location": "WH", "quantity_delta": -1, "cause": "sale"}
+    # 100 sales, decided one batch each (one subject), while nothing is sent: one push per channel.
+    assert step(*[event("stock.adjusted", "MUG", sale) for _ in range(100)]) == [("amazon", 45), ("shopify", 48)]
+    assert len(_pushes(engine)) == 4
+    # A count that changes nothing pushes nothing.
+    assert step(event("stock.counted", "MUG", {"location": "WH", "counted": 50})) == []
+    # Below its buffer a channel shows zero, and is not told zero again.
+    assert step(event("stock.adjusted", "MUG", {**sale, "quantity_delta": -47})) == [("amazon", 0), ("shopify", 1)]
+    assert step(event("stock.adjusted", "MUG", sale)) == [("shopify", 0)]
+
+
+def test_an_order_reservation_reaches_the_channels_too(engine: Engine, registry: Registry) -> None:
+    from tests.integration.test_orders_desk import order_event
+
+    with engine.begin() as conn:
+        move(conn, sku="TEE", location="WH-PARIS", cause=Cause.RECEIPT, reference="r", at=T0, on_hand=10)
+    run(engine, registry, order_event("1001", lines=[{"sku": "TEE", "quantity": 3, "unit_price_minor": 1000}]))
+    pushed = [(p["sku"], p["location"], p["available"]) for p in _pushes(engine)]
+    assert pushed[-1] == ("TEE", "WH-PARIS", 7)

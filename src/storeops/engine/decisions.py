@@ -29,6 +29,8 @@ class OutboxMessage:
     payload: dict[str, Any]
     idempotency_key: str | None = None
     """Stable key so a retried send is recognised; derived from the event when left empty."""
+    subject: str | None = None
+    """What the message is about; the event's subject when left empty."""
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,19 @@ import itertools
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection
 
-from storeops.engine.decisions import Decision
+from storeops.engine.decisions import Decision, OutboxMessage
 from storeops.engine.events import ENGINE_KINDS, Event, Payload
 from storeops.errors import StoreopsError
 
 if TYPE_CHECKING:
     from storeops.engine.context import HandlerContext
+    from storeops.engine.policy import Policy
 
 Handler = Callable[[Event, "HandlerContext"], Decision | None]
 """A handler takes the event and the context of its transaction and returns a Decision
@@ -55,6 +57,9 @@ class Desk:
     policy: type[DeskPolicy] = DeskPolicy
     """The model of the desk's [section] in storeops.toml."""
     default_role: str = "ops"
+    after_batch: Callable[[Connection, Policy, datetime], Sequence[OutboxMessage]] | None = None
+    """Runs once at the end of every batch, in its transaction, after every handler: for work that
+    coalesces across events (one channel push per SKU however many sales the batch held)."""
     objects: Callable[[Connection, int, int], list[dict[str, Any]]] | None = None
     """Lists the desk's main objects (orders, stock levels, …) for the API: ``(conn, limit, offset)``."""
     manual_minutes: dict[str, float] = field(default_factory=dict)

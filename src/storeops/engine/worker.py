@@ -175,10 +175,32 @@ class Worker:
                 continue
             finished.append((event.id, EventStatus.DONE, desk))
             stats.done += 1
+        if batch:
+            outbox_rows += self._after_batch(conn, now)
         write_audit(conn, audit)
         enqueue(conn, outbox_rows)
         mark_finished(conn, finished, now=now)
         return stats
+
+    def _after_batch(self, conn: Connection, now: datetime) -> list[dict[str, Any]]:
+        """Each desk's end-of-batch flush (coalesced side effects), as outbox rows."""
+        rows = []
+        for name, desk in self.registry.desks.items():
+            if desk.after_batch is None:
+                continue
+            for index, message in enumerate(desk.after_batch(conn, self.policy, now)):
+                rows.append(
+                    outbox_row(
+                        connector=message.connector,
+                        action=message.action,
+                        payload=message.payload,
+                        key=message.idempotency_key or f"{name}:after-batch:{now.isoformat()}:{index}",
+                        subject=message.subject or name,
+                        event_id=None,
+                        now=now,
+                    )
+                )
+        return rows
 
     def _record(
         self,
@@ -233,7 +255,7 @@ class Worker:
                     action=message.action,
                     payload=message.payload,
                     key=key,
-                    subject=event.subject,
+                    subject=message.subject or event.subject,
                     event_id=event.id,
                     now=now,
                 )

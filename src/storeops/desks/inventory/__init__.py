@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storeops.desks.inventory import handlers
+from storeops.desks.inventory.channels import push_changed
 from storeops.desks.inventory.events import KINDS
 from storeops.desks.inventory.ledger import list_levels
 from storeops.desks.inventory.policy import InventoryPolicy
@@ -23,6 +24,7 @@ DESK = Desk(
     on_handoff_resolved=handlers.handoff_resolved,
     on_timer=handlers.timer_fired,
     lock_keys=handlers.lock_keys,
+    after_batch=push_changed,
     reasons=InventoryReason,
     policy=InventoryPolicy,
     default_role="procurement",

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from storeops.desks.inventory.channels import shown
 from storeops.desks.inventory.events import (
     ChannelStockReported,
     DeliveryReceived,
@@ -187,12 +188,16 @@ def channel_stock_reported(event: Event, ctx: HandlerContext) -> Decision | None
     policy = ctx.settings(InventoryPolicy)
     current = level(ctx.conn, report.sku, report.location)
     ledger = current.available if current else 0
-    difference = report.available - ledger
+    buffer = policy.channels.get(report.channel, 0)
+    expected = shown(ledger, buffer)
+    difference = report.available - expected
     evidence: dict[str, Any] = {
         "sku": report.sku,
         "location": report.location,
         "channel": report.channel,
         "ledger_available": ledger,
+        "buffer": buffer,
+        "expected": expected,
         "channel_available": report.available,
         "difference": difference,
         "tolerance": policy.channel_drift_units,
@@ -210,8 +215,12 @@ def channel_stock_reported(event: Event, ctx: HandlerContext) -> Decision | None
     if abs(difference) > policy.channel_drift_units and not report.backfill:
         return _anomaly(
             "stock.channel_drift",
-            {**evidence, "kind": "unexplained", "expected_range": [ledger - policy.channel_drift_units, ledger]},
-            f"{report.channel} reports {report.available}, the ledger {ledger}: find the unexplained movement.",
+            {
+                **evidence,
+                "kind": "unexplained",
+                "expected_range": [expected - policy.channel_drift_units, expected + policy.channel_drift_units],
+            },
+            f"{report.channel} shows {report.available}, the ledger says {expected}: find the unexplained movement.",
         )
     return Decision(action="stock.channel_sync", evidence=evidence, task="inventory.movement")
 

@@ -139,6 +139,22 @@ def _movement(
     }
 
 
+CHANGED = "storeops.stock_changed"
+"""Key in ``Connection.info`` of the (sku, location) pairs whose level changed in this transaction,
+read and cleared at the end of the batch to push channels once per pair (see inventory.channels)."""
+
+
+def mark_changed(conn: Connection, pairs: Sequence[tuple[str, str]]) -> None:
+    """Remember that these levels changed (for the end-of-batch channel push)."""
+    conn.info.setdefault(CHANGED, set()).update(pairs)
+
+
+def take_changed(conn: Connection) -> set[tuple[str, str]]:
+    """The levels changed since the last call, forgetting them."""
+    changed: set[tuple[str, str]] = conn.info.pop(CHANGED, set())
+    return changed
+
+
 def move(
     conn: Connection,
     *,
@@ -156,6 +172,7 @@ def move(
         _apply_statement(conn.dialect.name),
         {"sku": sku, "location": location, "on_hand": on_hand, "reserved": reserved, "updated_at": at},
     )
+    mark_changed(conn, [(sku, location)])
 
 
 def levels(conn: Connection, skus: Sequence[str]) -> dict[str, list[Level]]:
@@ -189,6 +206,7 @@ def reserve_all(conn: Connection, items: Sequence[tuple[str, str, int]], *, refe
             return sku
         taken.append((sku, location, quantity))
     if taken:
+        mark_changed(conn, [(sku, location) for sku, location, _ in taken])
         conn.execute(
             INSERT_MOVEMENT,
             [

@@ -21,6 +21,11 @@ class InventoryPolicy(DeskPolicy):
         0.2, ge=0, le=2, description="Standard deviation of a supplier's lead time, as a share of the lead time."
     )
     reorder_hour_utc: int = Field(6, ge=0, le=23, description="Hour (UTC) of the daily reorder run.")
+    channels: dict[str, int] = Field(
+        default_factory=lambda: {"storefront": 0},
+        description="Sales channels stock is pushed to, each with its safety buffer in units "
+        "(available − buffer is shown for sale), e.g. {shopify = 2, amazon = 5}.",
+    )
     channel_drift_units: int = Field(
         2, ge=0, description="A channel's stock this far from the ledger is corrected silently; beyond it, handed off."
     )

@@ -23,6 +23,17 @@ products = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+channel_levels = Table(
+    "channel_levels",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("sku", String(128), primary_key=True),
+    Column("location", String(64), primary_key=True),
+    # what storeops last pushed to the channel (available minus the channel's buffer, at least 0)
+    Column("available", Integer, nullable=False),
+    Column("pushed_at", UTCDateTime, nullable=False),
+)
+
 purchase_orders = Table(
     "purchase_orders",
     metadata,
