@@ -273,3 +273,41 @@ def test_an_order_reservation_reaches_the_channels_too(engine: Engine, registry:
     run(engine, registry, order_event("1001", lines=[{"sku": "TEE", "quantity": 3, "unit_price_minor": 1000}]))
     pushed = [(p["sku"], p["location"], p["available"]) for p in _pushes(engine)]
     assert pushed[-1] == ("TEE", "WH-PARIS", 7)
+
+
+def test_shopify_inventory_levels_are_read_through_the_products_inventory_item(
+    engine: Engine, registry: Registry
+) -> None:
+    import json
+    from pathlib import Path
+
+    from storeops.connectors import shopify
+    from storeops.engine.events import parse_new_event
+
+    product_body = {
+        "product": {
+            "id": 632910392,
+            "title": "IPod Nano - 8GB",
+            "updated_at": "2018-05-07T15:40:00-04:00",
+            "variants": [{"title": "Pink", "sku": "IPOD2008PINK", "inventory_item_id": 808950810}],
+        }
+    }
+    fixture = Path(__file__).resolve().parents[3] / "shared" / "data" / "shopify-payloads" / "inventory_level.json"
+    level_body = (
+        json.loads(fixture.read_text())
+        if fixture.is_file()
+        else {"inventory_level": {"inventory_item_id": 808950810, "location_id": 905684977, "available": 6}}
+    )
+    locations = {"905684977": "WH"}
+
+    def events(topic: str, body: dict[str, Any], delivery: str) -> list[NewEvent]:
+        raw = shopify.to_events(topic, body, delivery, locations)
+        return [parse_new_event(e.model_dump(mode="json"), registry.payload_models) for e in raw]
+
+    with engine.begin() as conn:
+        move(conn, sku="IPOD2008PINK", location="WH", cause=Cause.RECEIPT, reference="r", at=T0, on_hand=10)
+    run(engine, registry, *events("products/update", product_body, "d1"))
+    run(engine, registry, *events("inventory_levels/update", level_body, "d2"))  # 6 where the ledger has 10
+    assert open_reasons(engine) == [("sku:IPOD2008PINK", ["new_sku"]), ("stock:shopify:808950810", ["stock_anomaly"])]
+    with engine.connect() as conn:
+        assert level(conn, "IPOD2008PINK", "WH").available == 6

@@ -193,6 +193,11 @@ def to_events(
                         "sku": sku,
                         "title": f"{data.get('title')} - {variant.get('title')}",
                         "shopify_product_id": data.get("id"),
+                        **(
+                            {"channel_items": {"shopify": str(variant["inventory_item_id"])}}
+                            if variant.get("inventory_item_id")
+                            else {}
+                        ),
                     },
                     suffix=f"#{index}",
                 )

@@ -51,6 +51,8 @@ class ProductUpdated(Payload):
     lead_time_days: int | None = Field(None, ge=0)
     moq: int | None = Field(None, ge=1)
     case_pack: int | None = Field(None, ge=1)
+    channel_items: dict[str, str] = Field(default_factory=dict)
+    """The SKU's id in each channel's inventory (e.g. Shopify's inventory_item_id), to read their reports."""
     backfill: bool = False
     """Part of importing an existing catalogue: recorded, never a new_sku handoff."""
 

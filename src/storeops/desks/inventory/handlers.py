@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from storeops.desks.inventory.channels import shown
 from storeops.desks.inventory.events import (
@@ -32,7 +32,7 @@ from storeops.desks.inventory.ledger import Cause, level, move
 from storeops.desks.inventory.policy import InventoryPolicy
 from storeops.desks.inventory.reasons import InventoryReason
 from storeops.desks.inventory.reorder import PoState, draft_purchase_orders, plan_reorders
-from storeops.desks.inventory.tables import products, purchase_orders
+from storeops.desks.inventory.tables import channel_items, products, purchase_orders
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event, NewEvent
@@ -183,16 +183,21 @@ def stock_counted(event: Event, ctx: HandlerContext) -> Decision:
 def channel_stock_reported(event: Event, ctx: HandlerContext) -> Decision | None:
     """A channel's absolute level: a difference from the ledger is an unexplained movement."""
     report = event.parsed(ChannelStockReported)
-    if report.sku is None:
-        return None  # an inventory item storeops cannot map to a SKU yet; nothing to compare
+    sku = report.sku or _sku_of_item(ctx.conn, report.channel, report.inventory_item_id)
+    if sku is None:
+        return Decision(
+            action="stock.channel_unmapped",
+            evidence={"channel": report.channel, "inventory_item_id": report.inventory_item_id},
+        )
+    report = report.model_copy(update={"sku": sku})
     policy = ctx.settings(InventoryPolicy)
-    current = level(ctx.conn, report.sku, report.location)
+    current = level(ctx.conn, sku, report.location)
     ledger = current.available if current else 0
     buffer = policy.channels.get(report.channel, 0)
     expected = shown(ledger, buffer)
     difference = report.available - expected
     evidence: dict[str, Any] = {
-        "sku": report.sku,
+        "sku": sku,
         "location": report.location,
         "channel": report.channel,
         "ledger_available": ledger,
@@ -205,7 +210,7 @@ def channel_stock_reported(event: Event, ctx: HandlerContext) -> Decision | None
     if difference:
         move(
             ctx.conn,
-            sku=report.sku,
+            sku=sku,
             location=report.location,
             cause=Cause.ADJUSTMENT,
             reference=_reference(event),
@@ -225,6 +230,22 @@ def channel_stock_reported(event: Event, ctx: HandlerContext) -> Decision | None
     return Decision(action="stock.channel_sync", evidence=evidence, task="inventory.movement")
 
 
+def _sku_of_item(conn: Connection, channel: str, item_id: str | None) -> str | None:
+    if item_id is None:
+        return None
+    return conn.execute(
+        select(channel_items.c.sku).where(channel_items.c.channel == channel, channel_items.c.item_id == item_id)
+    ).scalar()
+
+
+def _remember_items(conn: Connection, sku: str, items: dict[str, str]) -> None:
+    for channel, item_id in items.items():
+        conn.execute(
+            delete(channel_items).where(channel_items.c.channel == channel, channel_items.c.item_id == item_id)
+        )
+        conn.execute(insert(channel_items).values(channel=channel, item_id=item_id, sku=sku))
+
+
 CATALOGUE_FACTS = ("supplier", "cost_minor", "lead_time_days", "moq", "case_pack")
 
 
@@ -234,6 +255,7 @@ def product_updated(event: Event, ctx: HandlerContext) -> Decision:
     policy = ctx.settings(InventoryPolicy)
     at = event.occurred_at
     _ensure_reorder_timer(ctx.conn, at, policy)
+    _remember_items(ctx.conn, product.sku, product.channel_items)
     row = ctx.conn.execute(select(products).where(products.c.sku == product.sku)).first()
     given = {key: getattr(product, key) for key in CATALOGUE_FACTS if getattr(product, key) is not None}
     if row is None:

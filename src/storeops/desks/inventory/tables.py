@@ -34,6 +34,14 @@ channel_levels = Table(
     Column("pushed_at", UTCDateTime, nullable=False),
 )
 
+channel_items = Table(
+    "channel_items",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("item_id", String(128), primary_key=True),
+    Column("sku", String(128), nullable=False),
+)
+
 purchase_orders = Table(
     "purchase_orders",
     metadata,

@@ -1,4 +1,4 @@
-"""inventory: what was last pushed to each sales channel
+"""inventory: what was last pushed to each sales channel, and channels' ids for SKUs
 
 Revision ID: 0005
 Revises: 0004
@@ -27,6 +27,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("channel", "sku", "location", name=op.f("pk_channel_levels")),
     )
 
+    op.create_table(
+        "channel_items",
+        sa.Column("channel", sa.String(length=64), nullable=False),
+        sa.Column("item_id", sa.String(length=128), nullable=False),
+        sa.Column("sku", sa.String(length=128), nullable=False),
+        sa.PrimaryKeyConstraint("channel", "item_id", name=op.f("pk_channel_items")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("channel_items")
     op.drop_table("channel_levels")
