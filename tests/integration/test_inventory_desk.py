@@ -311,3 +311,48 @@ def test_shopify_inventory_levels_are_read_through_the_products_inventory_item(
     assert open_reasons(engine) == [("sku:IPOD2008PINK", ["new_sku"]), ("stock:shopify:808950810", ["stock_anomaly"])]
     with engine.connect() as conn:
         assert level(conn, "IPOD2008PINK", "WH").available == 6
+
+
+def _daily_sales(engine: Engine, sku: str, sales: list[int], end: datetime, stock: int) -> None:
+    """One sale movement a day ending yesterday (``sales[-1]``), with ``stock`` left afterwards."""
+    with engine.begin() as conn:
+        start = end - timedelta(days=len(sales))
+        move(conn, sku=sku, location="WH", cause=Cause.RECEIPT, reference="open", at=start, on_hand=sum(sales) + stock)
+        for day, units in enumerate(sales):
+            if units:
+                at = start + timedelta(days=day, hours=12)
+                move(conn, sku=sku, location="WH", cause=Cause.SALE, reference=f"s{day}", at=at, on_hand=-units)
+
+
+def _daily_run(engine: Engine, registry: Registry, now: datetime) -> None:
+    from storeops.desks.inventory.handlers import REORDER_TIMER
+
+    run(engine, registry, product("ANY", backfill=True, at=now - timedelta(days=1)))
+    with engine.begin() as conn:
+        conn.execute(timers.update().where(timers.c.key == REORDER_TIMER).values(fire_at=now - timedelta(minutes=1)))
+        fire_due(conn, now=now)
+    run(engine, registry)
+
+
+@pytest.mark.parametrize(
+    ("recent", "stock", "kind"),
+    [
+        ([4, 4, 4, 4, 4, 4, 40], 50, "sales_spike"),
+        ([4, 4, 4, 4, 4, 4, 6], 50, None),
+        ([4, 4, 4, 4, 4, 4, 4], 50, None),
+        ([0, 0, 0, 0, 0, 0, 0], 50, "sales_collapse"),
+        ([0, 0, 0, 0, 0, 0, 0], 0, None),  # nothing to sell is a stock-out, not a collapse
+    ],
+)
+def test_sales_far_outside_the_forecast_are_anomalies(
+    engine: Engine, registry: Registry, recent: list[int], stock: int, kind: str | None
+) -> None:
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    rhythm = [3, 5, 4, 4, 5, 3, 4]
+    _daily_sales(engine, "MUG", rhythm * 16 + recent, now.replace(hour=0), stock)
+    _daily_run(engine, registry, now)
+    with engine.connect() as conn:
+        found = [h["evidence"] for h in list_handoffs(conn, desk="inventory") if h["subject"] == "sku:MUG"]
+    assert [f["kind"] for f in found] == ([kind] if kind else [])
+    if kind == "sales_spike":
+        assert found[0]["sold"] == 40 and found[0]["expected_range"][1] < 40

@@ -20,6 +20,7 @@ DESK = Desk(
         "product.updated": handlers.product_updated,
         "channel.stock_reported": handlers.channel_stock_reported,
         "purchase_order.drafted": handlers.purchase_order_drafted,
+        "stock.sales_anomaly": handlers.sales_anomaly,
     },
     on_handoff_resolved=handlers.handoff_resolved,
     on_timer=handlers.timer_fired,

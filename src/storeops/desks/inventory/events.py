@@ -69,6 +69,18 @@ class ChannelStockReported(Payload):
     """The first sync of a channel: differences are corrected without handoffs."""
 
 
+class SalesAnomalyFound(Payload):
+    """``stock.sales_anomaly``: the daily run found sales far outside the forecast interval."""
+
+    sku: str = Field(min_length=1)
+    location: str = Field(min_length=1)
+    kind: Literal["sales_spike", "sales_collapse"]
+    day: str
+    sold: float
+    expected: float
+    expected_range: tuple[float, float]
+
+
 class PurchaseOrderDrafted(Payload):
     """``purchase_order.drafted``: the reorder run drafted a purchase order for a person to confirm."""
 
@@ -82,4 +94,5 @@ KINDS: dict[str, type[Payload]] = {
     "product.updated": ProductUpdated,
     "channel.stock_reported": ChannelStockReported,
     "purchase_order.drafted": PurchaseOrderDrafted,
+    "stock.sales_anomaly": SalesAnomalyFound,
 }

@@ -14,17 +14,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from storeops.desks.inventory.anomaly import sales_anomalies
 from storeops.desks.inventory.channels import shown
 from storeops.desks.inventory.events import (
     ChannelStockReported,
     DeliveryReceived,
     ProductUpdated,
     PurchaseOrderDrafted,
+    SalesAnomalyFound,
     StockAdjusted,
     StockCounted,
 )
@@ -331,21 +334,29 @@ def timer_fired(event: Event, ctx: HandlerContext) -> Decision | None:
     as_of = event.occurred_at
     lines, looked_at = plan_reorders(ctx.conn, policy, as_of)
     drafts = draft_purchase_orders(ctx.conn, lines, at=as_of, currency=ctx.policy.store.currency)
-    ingest(
-        ctx.conn,
-        [
-            NewEvent(
-                source="storeops.inventory",
-                external_id=f"{draft['number']}:drafted",
-                kind="purchase_order.drafted",
-                subject=f"po:{draft['number']}",
-                occurred_at=as_of,
-                payload={"number": draft["number"]},
-            )
-            for draft in drafts
-        ],
-        now=ctx.now,
-    )
+    anomalies = sales_anomalies(ctx.conn, policy, as_of)
+    follow_ups = [
+        NewEvent(
+            source="storeops.inventory",
+            external_id=f"{draft['number']}:drafted",
+            kind="purchase_order.drafted",
+            subject=f"po:{draft['number']}",
+            occurred_at=as_of,
+            payload={"number": draft["number"]},
+        )
+        for draft in drafts
+    ] + [
+        NewEvent(
+            source="storeops.inventory",
+            external_id=f"{found.sku}@{found.location}:{found.kind}:{found.day}",
+            kind="stock.sales_anomaly",
+            subject=f"sku:{found.sku}",
+            occurred_at=as_of,
+            payload=asdict(found),
+        )
+        for found in anomalies
+    ]
+    ingest(ctx.conn, follow_ups, now=ctx.now)
     return Decision(
         action="inventory.reorder_run",
         evidence={
@@ -353,8 +364,25 @@ def timer_fired(event: Event, ctx: HandlerContext) -> Decision | None:
             "sku_locations": looked_at,
             "lines": len(lines),
             "purchase_orders": [draft["number"] for draft in drafts],
+            "sales_anomalies": len(anomalies),
         },
         task="inventory.reorder_run",
+    )
+
+
+def sales_anomaly(event: Event, ctx: HandlerContext) -> Decision:
+    """Sales left the forecast interval: a person looks (a viral product, a broken listing, a price error)."""
+    found = event.parsed(SalesAnomalyFound)
+    low, high = found.expected_range
+    what = (
+        f"sold {found.sold:g} on {found.day}, expected {found.expected:g} (up to {high:g})"
+        if found.kind == "sales_spike"
+        else f"sold nothing in the week from {found.day}, expected {found.expected:g} (at least {low:g})"
+    )
+    return _anomaly(
+        "stock.sales_anomaly",
+        event.payload,
+        f"{found.sku} at {found.location} {what}: check the listing, the price and the stock.",
     )
 
 
@@ -513,6 +541,7 @@ __all__ = [
     "lock_keys",
     "product_updated",
     "purchase_order_drafted",
+    "sales_anomaly",
     "stock_adjusted",
     "stock_counted",
     "timer_fired",

@@ -26,6 +26,13 @@ class InventoryPolicy(DeskPolicy):
         description="Sales channels stock is pushed to, each with its safety buffer in units "
         "(available − buffer is shown for sale), e.g. {shopify = 2, amazon = 5}.",
     )
+    anomaly_sigmas: float = Field(
+        4.0, gt=0, le=20, description="Sales this many standard deviations outside the forecast are an anomaly."
+    )
+    spike_min_units: int = Field(5, ge=1, description="A day's sales below this are never a spike.")
+    collapse_min_units: float = Field(
+        10.0, gt=0, description="A silent week is a collapse only when the forecast expected at least this many."
+    )
     channel_drift_units: int = Field(
         2, ge=0, description="A channel's stock this far from the ledger is corrected silently; beyond it, handed off."
     )
