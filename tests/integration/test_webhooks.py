@@ -131,11 +131,12 @@ def test_a_signed_shopify_order_is_stored_once_and_fulfilled(engine: Engine, reg
     # 409.94 USD at 0.92 is 377.14 EUR: under the threshold, shipped from Paris to the US by the world service
     assert (order.status, order.store_total_minor, order.number) == ("fulfilling", 37714, "#1001")
     assert order.shipping_address["country"] == "US" and order.carrier == "dhl"
-    assert [tuple(a) for a in actions] == [
+    assert [tuple(a) for a in actions if a[0] != "channels"] == [
         ("carrier", "label.create"),
         ("storefront", "fulfilment.create"),
         ("warehouse", "fulfilment.request"),
     ]
+    assert ("channels", "stock.set") in actions  # the reservation lowered what the storefront may sell
 
 
 @pytest.mark.parametrize(
