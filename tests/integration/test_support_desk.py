@@ -231,3 +231,71 @@ def test_a_missing_knowledge_base_folder_is_a_policy_error(tmp_path: Any) -> Non
 
     with pytest.raises(PolicyError, match=r"\[support\] knowledge_base: Value error, '.*nope' is not a folder"):
         make_policy({"support": {"knowledge_base": str(tmp_path / "nope")}})
+
+
+def _order(engine: Engine, registry: Registry, number: str, *, shipped_days_ago: int | None = None) -> None:
+    with engine.begin() as conn:
+        move(conn, sku="TEE", location="WH-PARIS", cause=Cause.RECEIPT, reference="s", at=datetime.now(UTC), on_hand=5)
+    placed = datetime.now(UTC) - timedelta(days=(shipped_days_ago or 0) + 1)
+    run(engine, registry, order_event(number, customer="c1", total=1000, at=placed))
+    if shipped_days_ago is not None:
+        scan = NewEvent(
+            source="carrier",
+            external_id=f"scan-{number}",
+            kind="shipment.scanned",
+            subject=f"order:shop:{number}",
+            occurred_at=datetime.now(UTC) - timedelta(days=shipped_days_ago),
+            payload={"order_number": number, "tracking_number": "T1", "status": "in_transit"},
+        )
+        run(engine, registry, scan)
+
+
+def _order_state(engine: Engine, number: str) -> str:
+    from storeops.desks.orders.tables import orders
+
+    with engine.connect() as conn:
+        return str(conn.execute(select(orders.c.status).where(orders.c.number == number)).scalar_one())
+
+
+def test_a_customer_cancels_an_unshipped_order_through_the_orders_desk(engine: Engine, registry: Registry) -> None:
+    _order(engine, registry, "6001")
+    stranger = run(engine, registry, message("please cancel my order 6001", email="x@example.test", customer=None))
+    assert "email you ordered with" in stranger[-1]["evidence"]["reply"] and _order_state(engine, "6001") != "cancelled"
+    own = run(engine, registry, message("please cancel my order 6001", customer=None))
+    answer = next(a for a in own if a["action"] == "support.cancel")
+    assert "6001 is being cancelled" in answer["evidence"]["reply"]
+    assert _order_state(engine, "6001") == "cancelled"
+    with engine.connect() as conn:
+        refunds = conn.execute(select(outbox.c.payload).where(outbox.c.action == "refund.create")).scalars().all()
+    assert [r["order"] for r in refunds] == ["6001"]
+
+
+def test_a_shipped_order_cannot_be_cancelled_and_the_customer_is_told_so(engine: Engine, registry: Registry) -> None:
+    _order(engine, registry, "6002", shipped_days_ago=1)
+    audit = run(engine, registry, message("I want to cancel order 6002", customer=None))
+    assert "already shipped" in audit[-1]["evidence"]["reply"] and _order_state(engine, "6002") == "shipped"
+
+
+@pytest.mark.parametrize(("days", "opened"), [(29, True), (30, True), (31, False)])
+def test_a_return_inside_the_window_gets_an_rma_and_goes_on_to_a_person(
+    engine: Engine, registry: Registry, days: int, opened: bool
+) -> None:
+    _order(engine, registry, "6003", shipped_days_ago=days)
+    audit = run(engine, registry, message("I would like to return order 6003 please", customer=None))
+    with engine.connect() as conn:
+        waiting = list_handoffs(conn, desk="support")
+    if opened:
+        answer = next(a for a in audit if a["action"] == "support.return_opened")
+        rma = answer["evidence"]["rma"]
+        assert rma.startswith("RMA-") and rma in answer["evidence"]["reply"]
+        assert [(h["subject"], h["reasons"], h["role"]) for h in waiting] == [
+            (f"return:{rma}", ["return_requested"], "finance")
+        ]
+    else:
+        assert [(h["reasons"], h["role"]) for h in waiting] == [(["return_requested"], "support")]
+        assert waiting[0]["evidence"]["days_since_shipping"] == 31
+
+
+def test_the_return_policy_question_is_still_answered_from_the_pages(engine: Engine, registry: Registry) -> None:
+    audit = run(engine, registry, message("what is your return policy?", customer=None))
+    assert audit[-1]["action"] == "support.answer" and "return" in audit[-1]["evidence"]["reply"].lower()

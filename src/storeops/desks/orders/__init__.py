@@ -16,6 +16,7 @@ DESK = Desk(
         "order.created": handlers.order_created,
         "order.updated": handlers.order_created,
         "order.cancelled": handlers.order_cancelled,
+        "order.cancel_requested": handlers.order_cancel_requested,
         "order.paid": handlers.order_paid,
         "shipment.scanned": handlers.shipment_scanned,
     },

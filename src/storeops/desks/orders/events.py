@@ -52,6 +52,14 @@ class OrderCancelled(Payload):
     reason: str | None = None
 
 
+class OrderCancelRequested(Payload):
+    """``order.cancel_requested``: the customer asked to cancel (e.g. through the support desk)."""
+
+    order_number: str = Field(min_length=1)
+    reason: str | None = None
+    conversation_id: str | None = None
+
+
 class OrderPaid(Payload):
     """``order.paid``: payment captured."""
 
@@ -88,6 +96,7 @@ KINDS: dict[str, type[Payload]] = {
     "order.created": OrderPlaced,
     "order.updated": OrderPlaced,
     "order.cancelled": OrderCancelled,
+    "order.cancel_requested": OrderCancelRequested,
     "order.paid": OrderPaid,
     "shipment.scanned": ShipmentScanned,
     "customer.updated": CustomerUpdated,

@@ -18,7 +18,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storeops.desks.inventory.ledger import Cause, release_reference
 from storeops.desks.orders import fulfilment
-from storeops.desks.orders.events import OrderCancelled, OrderPaid, OrderPlaced, ShipmentScanned
+from storeops.desks.orders.events import (
+    OrderCancelled,
+    OrderCancelRequested,
+    OrderPaid,
+    OrderPlaced,
+    ShipmentScanned,
+)
 from storeops.desks.orders.policy import OrdersPolicy
 from storeops.desks.orders.reasons import OrderReason
 from storeops.desks.orders.risk import OrderFacts, RiskModel, RuleRiskModel, compute_features, order_history
@@ -522,6 +528,25 @@ def order_cancelled(event: Event, ctx: HandlerContext) -> Decision | None:
     ):
         return None
     return _cancel(ctx.conn, order, ctx.now, reason=cancelled.reason or "cancelled in the storefront", refund=False)
+
+
+def order_cancel_requested(event: Event, ctx: HandlerContext) -> Decision | None:
+    """The customer asked to cancel: cancel and refund while it has not shipped, else a person offers a return."""
+    request = event.parsed(OrderCancelRequested)
+    order = _order(ctx.conn, event.subject)
+    if order is None or order["status"] == OrderStatus.CANCELLED.value:
+        return None
+    if order["status"] in (OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value):
+        return Decision(
+            action="order.cancel_too_late",
+            reasons=(OrderReason.CANCELLATION_TOO_LATE,),
+            evidence={"status": order["status"], "conversation": request.conversation_id, "reason": request.reason},
+            handoff=HandoffRequest(
+                role="ops",
+                suggestion="It has shipped: tell the customer, and offer a return once it arrives.",
+            ),
+        )
+    return _cancel(ctx.conn, order, ctx.now, reason=request.reason or "the customer asked to cancel", refund=True)
 
 
 def order_paid(event: Event, ctx: HandlerContext) -> Decision | None:

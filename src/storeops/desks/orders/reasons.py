@@ -18,5 +18,7 @@ class OrderReason(enum.StrEnum):
     """Tracking shows an exception, a return to sender, or no scan for too long."""
     DUPLICATE_ORDER = "duplicate_order"
     """The same customer ordered the same lines minutes earlier."""
+    CANCELLATION_TOO_LATE = "cancellation_too_late"
+    """The customer asked to cancel after the order had shipped."""
     ORDER_INVALID = "order_invalid"
     """Something automation cannot fix: an undeliverable address, an unknown SKU, no stock, a failed payment."""

@@ -11,7 +11,7 @@ from storeops.engine.desk import Desk
 DESK = Desk(
     name="support",
     kinds=KINDS,
-    handlers={"ticket.message_received": handlers.message_received},
+    handlers={"ticket.message_received": handlers.message_received, "return.requested": handlers.return_requested},
     reasons=SupportReason,
     policy=SupportPolicy,
     default_role="support",

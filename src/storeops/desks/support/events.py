@@ -20,4 +20,21 @@ class MessageReceived(Payload):
     order_number: str | None = None
 
 
-KINDS: dict[str, type[Payload]] = {"ticket.message_received": MessageReceived}
+class ReturnRequested(Payload):
+    """``return.requested``: a customer was given an RMA number for an order inside the return window.
+
+    Defined here until the returns desk exists; the support desk hands each one to a person.
+    """
+
+    rma: str = Field(min_length=1)
+    order_number: str = Field(min_length=1)
+    order_subject: str = Field(min_length=1)
+    conversation_id: str | None = None
+    customer_email: str | None = None
+    text: str | None = None
+
+
+KINDS: dict[str, type[Payload]] = {
+    "ticket.message_received": MessageReceived,
+    "return.requested": ReturnRequested,
+}

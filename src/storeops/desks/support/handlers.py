@@ -6,19 +6,22 @@ or customer must match the order's).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 
 from sqlalchemy import select
 
 from storeops.desks.orders.tables import customers, orders
-from storeops.desks.support.events import MessageReceived
+from storeops.desks.support.events import MessageReceived, ReturnRequested
 from storeops.desks.support.knowledge import knowledge_base
 from storeops.desks.support.nlu import SupportModels, Understanding
 from storeops.desks.support.policy import SupportPolicy
 from storeops.desks.support.reasons import SupportReason
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
-from storeops.engine.events import Event
+from storeops.engine.events import Event, NewEvent
+from storeops.engine.queue import ingest
 
 MODELS: SupportModels | None = None
 """The trained NLU; set once at start-up by ``use_support_models``."""
@@ -84,7 +87,17 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
                 "vip_minor": vip_value,
             }
     match = None
-    if top is not None and top.topic not in (*ORDER_TOPICS, *PERSONAL_TOPICS):
+    # "Return order 1042" opens a return; "what is your return policy" is answered from the pages.
+    # The intent data has no "return this item" class, so an explicit request naming an order is
+    # recognised by its words (and never when it asks about the policy).
+    returning = bool(
+        top is not None
+        and top.topic not in ("cancellation", "order_status")
+        and WANTS_RETURN.search(message.text)
+        and not POLICY_QUESTION.search(message.text)
+        and _order_number(message, understanding)
+    )
+    if top is not None and not returning and top.topic not in (*ORDER_TOPICS, *PERSONAL_TOPICS):
         match = knowledge_base(policy.knowledge_base).best(message.text, top.topic)
         evidence["knowledge"] = {
             "question": match.entry.question,
@@ -100,6 +113,10 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
             event, message, understanding, reasons, evidence, ctx, draft=match.entry.answer if match else ""
         )
     assert top is not None
+    if top.topic == "cancellation" and _order_number(message, understanding):
+        return _cancellation(event, ctx, message, understanding, evidence)
+    if returning:
+        return _return(event, ctx, message, understanding, evidence, policy)
     reply = match.entry.answer if match else _order_answer(ctx, message, understanding, top.topic)
     evidence["reply"] = reply
     return Decision(
@@ -111,24 +128,167 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
     )
 
 
-def _order_answer(ctx: HandlerContext, message: MessageReceived, understanding: Understanding, topic: str) -> str:
-    """The order's own status, only for the customer it belongs to."""
-    number = message.order_number or (understanding.order_numbers[0] if understanding.order_numbers else None)
-    order = None
-    if number:
-        order = ctx.conn.execute(
-            select(orders.c.number, orders.c.status, orders.c.tracking_number, orders.c.email, orders.c.customer)
-            .where(orders.c.number == number)
-            .limit(1)
-        ).first()
+WANTS_RETURN = re.compile(r"\b(return|send (it|them|this|these) back|exchange|rma)\b", re.IGNORECASE)
+POLICY_QUESTION = re.compile(r"\b(polic(y|ies)|how (do|can) i|can i)\b", re.IGNORECASE)
+ASK_FOR_PROOF = "Happy to help with your order. Please reply with its number and the email you ordered with."
+
+
+def _order_number(message: MessageReceived, understanding: Understanding) -> str | None:
+    return message.order_number or (understanding.order_numbers[0] if understanding.order_numbers else None)
+
+
+def _verified_order(ctx: HandlerContext, message: MessageReceived, understanding: Understanding) -> Any:
+    """The order the message names, only when it belongs to whoever wrote (else None)."""
+    number = _order_number(message, understanding)
+    if not number:
+        return None
+    order = ctx.conn.execute(
+        select(
+            orders.c.subject,
+            orders.c.number,
+            orders.c.status,
+            orders.c.tracking_number,
+            orders.c.email,
+            orders.c.customer,
+            orders.c.placed_at,
+            orders.c.last_scan_at,
+            orders.c.total_minor,
+            orders.c.currency,
+        )
+        .where(orders.c.number == number)
+        .limit(1)
+    ).first()
     verified = order is not None and (
         (message.customer_email and order.email and message.customer_email.lower() == order.email.lower())
         or (message.customer_id and order.customer.endswith(f":{message.customer_id}"))
     )
-    if not verified:
+    return order if verified else None
+
+
+def _answer(event: Event, message: MessageReceived, evidence: dict[str, Any], reply: str, **more: Any) -> Decision:
+    assert MODELS is not None
+    return Decision(
+        action=more.pop("action", "support.answer"),
+        evidence={**evidence, **more, "reply": reply},
+        task="support.answer",
+        actor=f"automation:support@{MODELS.version}",
+        outbox=(_send(event, message, reply),),
+    )
+
+
+def _cancellation(
+    event: Event, ctx: HandlerContext, message: MessageReceived, understanding: Understanding, evidence: dict[str, Any]
+) -> Decision:
+    """Cancel a verified order that has not shipped, through the orders desk (which refunds it)."""
+    order = _verified_order(ctx, message, understanding)
+    if order is None:
+        return _answer(event, message, evidence, ASK_FOR_PROOF)
+    if order.status == "cancelled":
+        return _answer(event, message, evidence, f"Your order {order.number} is already cancelled.")
+    if order.status in ("shipped", "delivered"):
+        reply = (
+            f"Your order {order.number} has already shipped, so it can no longer be cancelled. Once it arrives "
+            "you can return it: write to us with the order number and we will send you a return label."
+        )
+        return _answer(event, message, evidence, reply)
+    ingest(
+        ctx.conn,
+        [
+            NewEvent(
+                source="storeops.support",
+                external_id=f"{event.source}:{event.external_id}:cancel",
+                kind="order.cancel_requested",
+                subject=order.subject,
+                occurred_at=event.occurred_at,
+                payload={
+                    "order_number": order.number,
+                    "reason": "the customer asked support to cancel",
+                    "conversation_id": message.conversation_id,
+                },
+            )
+        ],
+        now=ctx.now,
+    )
+    reply = (
+        f"Your order {order.number} is being cancelled now, and the full amount goes back to your payment "
+        "method within 5 business days. You will get a confirmation email."
+    )
+    return _answer(event, message, evidence, reply, action="support.cancel", order=order.subject)
+
+
+def _return(
+    event: Event,
+    ctx: HandlerContext,
+    message: MessageReceived,
+    understanding: Understanding,
+    evidence: dict[str, Any],
+    policy: SupportPolicy,
+) -> Decision:
+    """Open a return inside the window with an RMA number; outside it a person decides."""
+    order = _verified_order(ctx, message, understanding)
+    if order is None:
+        return _answer(event, message, evidence, ASK_FOR_PROOF)
+    if order.status not in ("shipped", "delivered"):
+        reply = (
+            f"Your order {order.number} has not shipped yet, so there is nothing to send back: "
+            "reply 'cancel' if you would rather cancel it."
+        )
+        return _answer(event, message, evidence, reply)
+    since = order.last_scan_at or order.placed_at
+    age_days = (event.occurred_at - since).days
+    if age_days > policy.return_window_days:
+        evidence = {**evidence, "order": order.subject, "days_since_shipping": age_days}
+        evidence["return_window_days"] = policy.return_window_days
+        return _hand_off(event, message, understanding, [SupportReason.RETURN_REQUESTED], evidence, ctx)
+    rma = "RMA-" + hashlib.sha256(order.subject.encode()).hexdigest()[:8].upper()
+    ingest(
+        ctx.conn,
+        [
+            NewEvent(
+                source="storeops.support",
+                external_id=f"{order.subject}:{rma}",
+                kind="return.requested",
+                subject=f"return:{rma}",
+                occurred_at=event.occurred_at,
+                payload={
+                    "rma": rma,
+                    "order_number": order.number,
+                    "order_subject": order.subject,
+                    "conversation_id": message.conversation_id,
+                    "customer_email": message.customer_email,
+                    "text": message.text,
+                },
+            )
+        ],
+        now=ctx.now,
+    )
+    reply = (
+        f"Your return is open: {rma} for order {order.number}. Pack the items with a note of {rma}, "
+        f"send them within {policy.return_window_days} days of delivery, and we refund you once they arrive."
+    )
+    return _answer(event, message, evidence, reply, action="support.return_opened", rma=rma, order=order.subject)
+
+
+def return_requested(event: Event, ctx: HandlerContext) -> Decision:
+    """Until the returns desk exists, a person receives every opened return."""
+    request = event.parsed(ReturnRequested)
+    return Decision(
+        action="return.hand_off",
+        reasons=(SupportReason.RETURN_REQUESTED,),
+        evidence=dict(event.payload),
+        handoff=HandoffRequest(
+            role="finance",
+            suggestion=f"Expect the parcel for {request.rma} (order {request.order_number}); refund when it arrives.",
+        ),
+    )
+
+
+def _order_answer(ctx: HandlerContext, message: MessageReceived, understanding: Understanding, topic: str) -> str:
+    """The order's own status, only for the customer it belongs to."""
+    order = _verified_order(ctx, message, understanding)
+    if order is None:
         # Never reveal another customer's order: ask for what proves it is theirs.
-        return "Happy to help with your order. Please reply with its number and the email you ordered with."
-    assert order is not None
+        return ASK_FOR_PROOF
     status = {
         "held": "being checked by our team",
         "fulfilling": "being packed",

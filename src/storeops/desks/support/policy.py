@@ -34,6 +34,10 @@ class SupportPolicy(DeskPolicy):
         0.5, gt=0, lt=1, description="Confidence a further part of a message needs to count as an issue of its own."
     )
 
+    return_window_days: int = Field(
+        30, ge=0, le=365, description="Days after shipping in which automation opens a return itself."
+    )
+
     @field_validator("knowledge_base")
     @classmethod
     def _folder(cls, value: str) -> str:

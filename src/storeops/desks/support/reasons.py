@@ -20,3 +20,5 @@ class SupportReason(enum.StrEnum):
     """Automation is not sure enough of the answer to send it."""
     ASKED_FOR_HUMAN = "asked_for_human"
     """The customer asked for a person."""
+    RETURN_REQUESTED = "return_requested"
+    """A return was opened with an RMA number; a person receives it until the returns desk exists."""
