@@ -356,3 +356,11 @@ def test_sales_far_outside_the_forecast_are_anomalies(
     assert [f["kind"] for f in found] == ([kind] if kind else [])
     if kind == "sales_spike":
         assert found[0]["sold"] == 40 and found[0]["expected_range"][1] < 40
+
+
+def test_a_new_skus_first_sales_are_not_a_spike(engine: Engine, registry: Registry) -> None:
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    _daily_sales(engine, "NEW", [0] * 100 + [4] * 20 + [40], now.replace(hour=0), 50)  # 28 days not yet reached
+    _daily_run(engine, registry, now)
+    with engine.connect() as conn:
+        assert [h for h in list_handoffs(conn, desk="inventory") if h["subject"] == "sku:NEW"] == []

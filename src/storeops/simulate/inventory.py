@@ -50,27 +50,30 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
         product = next(p for p in world.products if p.sku == sku)
         if units < 12 and rng.random() < 0.5:
             quantity = rng.choice([36, 48, 72])
-            world.stock[(sku, warehouse)] += quantity
+            arrives = world.moment(day)
+            world.happens((sku, warehouse), arrives, quantity)
             payload = {"sku": sku, "location": warehouse, "quantity": quantity, "supplier": product.supplier}
-            out.append((world.event("delivery.received", f"sku:{sku}", world.moment(day), payload), []))
+            out.append((world.event("delivery.received", f"sku:{sku}", arrives, payload), []))
     for _ in range(6):
         product = rng.choice(world.products)
         warehouse = rng.choice(world.warehouses)
         key = (product.sku, warehouse)
         truths: list[Truth] = []
-        if rng.random() < 0.15 and world.stock[key] > 10:
-            stolen = rng.randint(5, min(15, world.stock[key]))
-            world.stock[key] -= stolen
+        counted_at = world.moment(day)
+        if rng.random() < 0.15 and world.on_shelf(key, counted_at) > 10:
+            stolen = rng.randint(5, min(15, world.on_shelf(key, counted_at)))
+            world.happens(key, counted_at - timedelta(minutes=1), -stolen)
             truths.append(Truth(f"sku:{product.sku}", "stock_anomaly", {"kind": "shrinkage", "units": stolen}))
-        payload = {"sku": product.sku, "location": warehouse, "counted": world.stock[key]}
-        out.append((world.event("stock.counted", f"sku:{product.sku}", world.moment(day), payload), truths))
+        payload = {"sku": product.sku, "location": warehouse, "counted": world.on_shelf(key, counted_at)}
+        out.append((world.event("stock.counted", f"sku:{product.sku}", counted_at, payload), truths))
     if rng.random() < 0.3:
         product = rng.choice(world.products)
         warehouse = rng.choice(world.warehouses)
-        if world.stock[(product.sku, warehouse)] > 0:
-            world.stock[(product.sku, warehouse)] -= 1
+        damaged_at = world.moment(day)
+        if world.on_shelf((product.sku, warehouse), damaged_at) > 0:
+            world.happens((product.sku, warehouse), damaged_at, -1)
             payload = {"sku": product.sku, "location": warehouse, "quantity_delta": -1, "cause": "damage"}
-            out.append((world.event("stock.adjusted", f"sku:{product.sku}", world.moment(day), payload), []))
+            out.append((world.event("stock.adjusted", f"sku:{product.sku}", damaged_at, payload), []))
     if day_index == NEW_SKU_DAY:
         product = Product(
             sku="GIFT-CARD-BOX",

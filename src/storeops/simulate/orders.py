@@ -96,12 +96,7 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
             truths.append(Truth(subject, "routine"))
         truths += spike_truth
         spike_truth = []
-        for line in lines:
-            for warehouse in world.warehouses:
-                key = (line["sku"], warehouse)
-                if world.stock.get(key, 0) >= line["quantity"]:
-                    world.stock[key] -= line["quantity"]
-                    break
+        taken = _ship_from(world, lines, shipping.get("country"))
         world.orders[number] = {"customer": customer.id, "total_minor": total, "at": at}
         payload = {
             "order_number": number,
@@ -137,9 +132,33 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
             out.append(
                 (world.event("order.cancelled", subject, cancel_at, {"order_number": number, "reason": "customer"}), [])
             )
-            continue
+            continue  # nothing leaves the shelf
+        for key, quantity in taken:
+            world.happens(key, at + SHIPS_AFTER, -quantity)
         out.extend(_tracking(world, subject, number, at))
     return out
+
+
+SHIPS_AFTER = timedelta(days=1)
+"""When an order's units leave the shelf: its in-transit scan."""
+
+
+def _ship_from(world: World, lines: list[dict[str, Any]], destination: str | None) -> list[tuple[tuple[str, str], int]]:
+    """The warehouse each line ships from, as the store routes: one warehouse for the whole order
+    when one can (its own country first, then by name), else line by line."""
+    ranked = sorted(world.warehouses, key=lambda wh: (world.warehouse_country.get(wh) != destination, wh))
+    whole = next(
+        (wh for wh in ranked if all(world.stock.get((line["sku"], wh), 0) >= line["quantity"] for line in lines)),
+        None,
+    )
+    taken = []
+    for line in lines:
+        options = [whole] if whole else sorted(world.warehouses)
+        for warehouse in options:
+            if world.stock.get((line["sku"], warehouse), 0) >= line["quantity"]:
+                taken.append(((line["sku"], warehouse), int(line["quantity"])))
+                break
+    return taken
 
 
 def _tracking(world: World, subject: str, number: str, at: datetime) -> list[tuple[NewEvent, list[Truth]]]:

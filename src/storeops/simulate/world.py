@@ -102,7 +102,12 @@ class World:
     channels: list[str]
     suppliers: list[str]
     stock: dict[tuple[str, str], int] = field(default_factory=dict)
-    """True units on the shelf per (sku, warehouse), including shrinkage nobody recorded."""
+    """Units per (sku, warehouse) once everything generated so far has happened, including
+    shrinkage nobody recorded."""
+    later: dict[tuple[str, str], list[tuple[datetime, int]]] = field(default_factory=dict)
+    """Changes already counted in ``stock`` that physically happen at a later moment (an order's
+    units leave the shelf when it ships, a delivery lands when it arrives)."""
+    warehouse_country: dict[str, str] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Orders placed so far by number: customer, total, tracking (for support and tracking)."""
     next_order: int = 1000
@@ -118,6 +123,17 @@ class World:
         return NewEvent(
             source="sim", external_id=self.external_id(), kind=kind, subject=subject, occurred_at=at, payload=payload
         )
+
+    def happens(self, key: tuple[str, str], at: datetime, delta: int) -> None:
+        """Apply ``delta`` to ``stock`` now, remembering that it physically happens at ``at``."""
+        self.stock[key] = self.stock.get(key, 0) + delta
+        pending = [(when, change) for when, change in self.later.get(key, []) if when > at - timedelta(days=7)]
+        pending.append((at, delta))
+        self.later[key] = pending
+
+    def on_shelf(self, key: tuple[str, str], at: datetime) -> int:
+        """What a person counting at ``at`` finds: ``stock`` minus the changes still to happen."""
+        return self.stock.get(key, 0) - sum(change for when, change in self.later.get(key, []) if when > at)
 
     def moment(self, day: datetime) -> datetime:
         """A random time during ``day`` (business hours weighted)."""
@@ -166,6 +182,7 @@ def build_world(seed: int, start: datetime, *, customers: int = 400) -> World:
         customers=population,
         products=products,
         warehouses=["WH-PARIS", "WH-BERLIN"],
+        warehouse_country={"WH-PARIS": "FR", "WH-BERLIN": "DE"},
         channels=["web", "marketplace"],
         suppliers=suppliers,
     )

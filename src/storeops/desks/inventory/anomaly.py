@@ -8,6 +8,9 @@ standard deviations.
 - *spike*: yesterday's sales above the interval and at least ``spike_min_units``;
 - *collapse*: no sales at all in the last 7 days while the forecast expected at least
   ``collapse_min_units`` in them and the SKU had stock to sell.
+
+A series is judged only once it has ``BASELINE_DAYS`` of history since its first sale before
+the judged week: a new SKU's first sales are news, not a spike.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy import Connection, select
 
 from storeops.desks.inventory.forecast import correct_stockouts, forecast_many
@@ -24,6 +28,7 @@ from storeops.desks.inventory.policy import InventoryPolicy
 from storeops.desks.inventory.reorder import daily_sales
 
 WEEK = 7
+BASELINE_DAYS = 28
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,9 @@ def sales_anomalies(conn: Connection, policy: InventoryPolicy, as_of: datetime) 
     k = policy.anomaly_sigmas
     for sku, location in keys:
         sold, out = history[(sku, location)]
+        baseline = sold[:-WEEK]
+        if not baseline.any() or baseline.size - int(np.argmax(baseline > 0)) < BASELINE_DAYS:
+            continue
         forecast = forecasts[f"{sku}@{location}"]
         expected = forecast.daily[-1]
         high = expected + k * forecast.sigma
