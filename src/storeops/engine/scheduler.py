@@ -31,12 +31,19 @@ def schedule(
     at: datetime,
     payload: dict[str, Any] | None = None,
     every_minutes: int | None = None,
+    replace: bool = True,
 ) -> None:
-    """Create or replace the timer ``key``: fire ``kind`` for ``subject`` at ``at`` (then every N minutes)."""
+    """Create the timer ``key``: fire ``kind`` for ``subject`` at ``at`` (then every N minutes).
+
+    An existing timer of that key is replaced, or with ``replace=False`` left as it is (a
+    recurring run set up by the first event that needs it: later events must not push its next
+    slot back).
+    """
     if every_minutes is not None and every_minutes < 1:
         raise ValueError("every_minutes must be at least 1")
+    statement = _upsert_timer(conn.dialect.name) if replace else _insert_timer(conn.dialect.name)
     conn.execute(
-        _upsert_timer(conn.dialect.name),
+        statement,
         {
             "key": key,
             "kind": kind,
@@ -48,29 +55,9 @@ def schedule(
     )
 
 
-def schedule_once(
-    conn: Connection,
-    *,
-    key: str,
-    kind: str,
-    subject: str,
-    at: datetime,
-    payload: dict[str, Any] | None = None,
-    every_minutes: int | None = None,
-) -> None:
-    """Create the timer ``key`` unless it exists (a recurring run set up by the first event that
-    needs it; later events must not push its next slot back)."""
-    statement = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(timers)
-    conn.execute(
-        statement.on_conflict_do_nothing(index_elements=["key"]),
-        {
-            "key": key,
-            "kind": kind,
-            "subject": subject,
-            "payload": payload or {},
-            "fire_at": _minute(at),
-            "interval_minutes": every_minutes,
-        },
+def _insert_timer(dialect: str) -> Any:
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(timers).on_conflict_do_nothing(
+        index_elements=["key"]
     )
 
 

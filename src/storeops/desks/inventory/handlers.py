@@ -40,7 +40,7 @@ from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event, NewEvent
 from storeops.engine.queue import ingest
-from storeops.engine.scheduler import schedule_once
+from storeops.engine.scheduler import schedule
 from storeops.errors import InvalidInput
 from storeops.money import Money
 from storeops.storage.schema import handoffs
@@ -315,7 +315,7 @@ def _ensure_reorder_timer(conn: Connection, at: datetime, policy: InventoryPolic
     first = at.replace(hour=policy.reorder_hour_utc, minute=0, second=0, microsecond=0)
     if first <= at:
         first += timedelta(days=1)
-    schedule_once(
+    schedule(
         conn,
         key=REORDER_TIMER,
         kind="clock.tick",
@@ -323,6 +323,7 @@ def _ensure_reorder_timer(conn: Connection, at: datetime, policy: InventoryPolic
         at=first,
         payload={"desk": "inventory", "task": "reorder"},
         every_minutes=24 * 60,
+        replace=False,
     )
 
 
