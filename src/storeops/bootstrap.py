@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from storeops.connectors.base import Connector
 from storeops.connectors.carrier_local import LocalCarrier
 from storeops.connectors.local import FileConnector
+from storeops.connectors.supplier_csv import SupplierCsvConnector
 from storeops.desks import configured_desks
 from storeops.engine.desk import Desk, Registry
 from storeops.engine.policy import Policy, PolicyFile, default_policy_path, editable_policy_path, load_policy
@@ -45,6 +46,7 @@ class App:
             name: FileConnector(name, self.settings.outbox_dir) for name in LOCAL_CONNECTORS
         }
         connectors["carrier"] = LocalCarrier(self.settings.outbox_dir)
+        connectors["suppliers"] = SupplierCsvConnector(self.settings.outbox_dir)
         return connectors
 
 

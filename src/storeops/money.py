@@ -63,11 +63,15 @@ class Money:
             raise ValueError(f"{text!r} has more than {exponent} decimals for {currency}")
         return cls(int(scaled), currency)
 
-    def format(self) -> str:
-        """The amount as a decimal string with the currency, e.g. ``"500.00 EUR"``."""
+    def decimal_text(self) -> str:
+        """The amount as a decimal string without the currency, e.g. ``"500.00"``."""
         exponent = currency_exponent(self.currency)
         value = Decimal(self.minor).scaleb(-exponent)
-        return f"{value:.{exponent}f} {self.currency}"
+        return f"{value:.{exponent}f}"
+
+    def format(self) -> str:
+        """The amount as a decimal string with the currency, e.g. ``"500.00 EUR"``."""
+        return f"{self.decimal_text()} {self.currency}"
 
     def __str__(self) -> str:
         return self.format()
