@@ -364,3 +364,33 @@ def test_a_new_skus_first_sales_are_not_a_spike(engine: Engine, registry: Regist
     _daily_run(engine, registry, now)
     with engine.connect() as conn:
         assert [h for h in list_handoffs(conn, desk="inventory") if h["subject"] == "sku:NEW"] == []
+
+
+@pytest.mark.parametrize("mapped", [True, False])
+def test_woocommerce_stock_is_read_at_the_location_the_policy_maps_it_to(
+    engine: Engine, registry: Registry, mapped: bool
+) -> None:
+    from storeops.connectors import woocommerce
+    from storeops.engine.events import parse_new_event
+
+    body = {
+        "id": 799,
+        "sku": "MUG",
+        "name": "Mug",
+        "manage_stock": True,
+        "stock_quantity": 7,
+        "date_modified_gmt": "2026-06-01T10:00:00",
+    }
+    events = [
+        parse_new_event(e.model_dump(mode="json"), registry.payload_models)
+        for e in woocommerce.to_events("product.updated", body, "wc-1")
+    ]
+    assert [e.kind for e in events] == ["product.updated", "channel.stock_reported"]
+    with engine.begin() as conn:
+        move(conn, sku="MUG", location="WH-PARIS", cause=Cause.RECEIPT, reference="r", at=T0, on_hand=8)
+    policy = {"inventory": {"channel_locations": {"woocommerce": "WH-PARIS"}}} if mapped else {}
+    run(engine, registry, product("MUG", backfill=True), policy=policy)
+    run(engine, registry, events[1], policy=policy)
+    with engine.connect() as conn:
+        assert level(conn, "MUG", "WH-PARIS").on_hand == (7 if mapped else 8)  # within tolerance: corrected quietly
+    assert open_reasons(engine) == []

@@ -51,16 +51,32 @@ def to_events(topic: str, body: Any, delivery_id: str | None) -> list[NewEvent]:
         if not sku:
             return []
         payload = {"sku": sku, "title": data.get("name"), "woocommerce_product_id": data.get("id")}
-        return [
+        when = _when(data.get("date_modified_gmt"))
+        out = [
             NewEvent(
                 source=SOURCE,
                 external_id=key,
                 kind="product.updated",
                 subject=f"sku:{sku}",
-                occurred_at=_when(data.get("date_modified_gmt")),
+                occurred_at=when,
                 payload=payload,
             )
         ]
+        if data.get("manage_stock") and data.get("stock_quantity") is not None:
+            # WooCommerce keeps one figure per product; "*" lets the inventory desk map it to the
+            # ledger location of [inventory] channel_locations.
+            stock = {"channel": SOURCE, "location": "*", "available": int(data["stock_quantity"]), "sku": sku}
+            out.append(
+                NewEvent(
+                    source=SOURCE,
+                    external_id=f"{key}#stock",
+                    kind="channel.stock_reported",
+                    subject=f"sku:{sku}",
+                    occurred_at=when,
+                    payload=stock,
+                )
+            )
+        return out
     order_id = need(data, "id", "order")
     subject = f"order:woocommerce:{order_id}"
     status = data.get("status")

@@ -192,8 +192,19 @@ def channel_stock_reported(event: Event, ctx: HandlerContext) -> Decision | None
             action="stock.channel_unmapped",
             evidence={"channel": report.channel, "inventory_item_id": report.inventory_item_id},
         )
-    report = report.model_copy(update={"sku": sku})
     policy = ctx.settings(InventoryPolicy)
+    location = policy.channel_locations.get(report.channel) if report.location == "*" else report.location
+    if location is None:
+        return Decision(
+            action="stock.channel_unmapped",
+            evidence={
+                "channel": report.channel,
+                "sku": sku,
+                "available": report.available,
+                "problem": f"set [inventory] channel_locations for {report.channel}",
+            },
+        )
+    report = report.model_copy(update={"sku": sku, "location": location})
     current = level(ctx.conn, sku, report.location)
     ledger = current.available if current else 0
     buffer = policy.channels.get(report.channel, 0)

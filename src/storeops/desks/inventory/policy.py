@@ -33,6 +33,11 @@ class InventoryPolicy(DeskPolicy):
     collapse_min_units: float = Field(
         10.0, gt=0, description="A silent week is a collapse only when the forecast expected at least this many."
     )
+    channel_locations: dict[str, str] = Field(
+        default_factory=dict,
+        description="For channels that keep one stock figure per product (WooCommerce), the ledger "
+        'location it stands for, e.g. {woocommerce = "WH-PARIS"}.',
+    )
     channel_drift_units: int = Field(
         2, ge=0, description="A channel's stock this far from the ledger is corrected silently; beyond it, handed off."
     )
