@@ -95,6 +95,14 @@ def test_sign_in_sets_a_safe_cookie_refuses_wrong_passwords_and_limits_attempts(
         cookie = ok.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie  # plain HTTP here
         assert http.get("/inbox").status_code == 200
+        for elsewhere in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+            token_value = csrf_in(http.get("/login").text)
+            away = http.post(
+                "/login",
+                data={"email": "ops@example.com", "password": PASSWORD, "csrf_token": token_value, "next": elsewhere},
+                follow_redirects=False,
+            )
+            assert away.headers["location"] == "/inbox", elsewhere
         logout_without_csrf = http.post("/logout", data={})
         assert logout_without_csrf.status_code == 403
         assert http.get("/inbox", follow_redirects=False).status_code == 200  # still signed in

@@ -95,7 +95,8 @@ def _render(request: Request, template: str, principal: Principal | None, **cont
 
 def _back(target: str, *, msg: str | None = None, err: str | None = None) -> RedirectResponse:
     """Post/redirect/get back to ``target`` (a local path) with a one-line message."""
-    if not target.startswith("/") or target.startswith("//"):
+    # Only paths of this site: "//host" and "/\\host" would send a browser elsewhere.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = "/inbox"
     params = {key: value for key, value in (("msg", msg), ("err", err)) if value}
     target, _, fragment = target.partition("#")
