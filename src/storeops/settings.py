@@ -37,9 +37,18 @@ class Settings(BaseSettings):
         default=None,
         description="Comma-separated 'module:attribute' desk specs replacing the built-in desks.",
     )
+    imap_password: str | None = Field(
+        default=None, description="Password of the support mailbox read by 'storeops support poll-imap'."
+    )
 
     @field_validator(
-        "database_url", "policy_file", "desks", "shopify_webhook_secret", "woocommerce_webhook_secret", mode="before"
+        "database_url",
+        "policy_file",
+        "desks",
+        "shopify_webhook_secret",
+        "woocommerce_webhook_secret",
+        "imap_password",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object, info: ValidationInfo) -> object:

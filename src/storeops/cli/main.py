@@ -701,6 +701,47 @@ def _train_support(application: App) -> tuple[Path, str]:
     return models.save(application.settings.models_dir), f"version {version}"
 
 
+@support_app.command("poll-imap")
+def support_poll_imap(
+    host: Annotated[str, typer.Option(help="The IMAP server of the support mailbox.")],
+    user: Annotated[str, typer.Option(help="The mailbox's login; the password comes from STOREOPS_IMAP_PASSWORD.")],
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 993,
+    ssl: Annotated[bool, typer.Option("--ssl/--no-ssl", help="TLS (the default) or plain IMAP.")] = True,
+    folder: Annotated[str, typer.Option(help="The folder to read.")] = "INBOX",
+    every: Annotated[
+        int, typer.Option(min=0, max=86400, help="Poll again every N seconds until stopped (0: once).")
+    ] = 0,
+) -> None:
+    """Read the mailbox's unseen emails as support messages (threaded like `ingest email`), then mark them seen."""
+    import time
+
+    from storeops.connectors.imap_inbound import connect, poll
+
+    with _errors():
+        application = _app()
+        password = application.settings.imap_password
+        if not password:
+            raise InvalidInput("set STOREOPS_IMAP_PASSWORD to the mailbox's password", field="imap_password")
+
+        def store(new: list[NewEvent]) -> tuple[int, int]:
+            parsed = [parse_new_event(e.model_dump(mode="json"), application.registry.payload_models) for e in new]
+            with application.engine.begin() as conn:
+                result = ingest(conn, parsed)
+            return len(result.ids), result.duplicates
+
+        while True:
+            outcome = poll(connect(host, port, ssl=ssl), user, password, store, folder=folder)
+            console.print(
+                f"{outcome.fetched} emails read: {outcome.stored} new messages, {outcome.duplicates} already stored"
+                + (f", {len(outcome.unreadable)} unreadable" if outcome.unreadable else "")
+            )
+            for problem in outcome.unreadable:
+                err_console.print(f"  not a readable message: {problem}")
+            if not every:
+                break
+            time.sleep(every)
+
+
 @support_app.command("ask")
 def support_ask(
     text: Annotated[str, typer.Option(help="The customer's message.")],
