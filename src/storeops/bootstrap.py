@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,11 +10,14 @@ from sqlalchemy import Engine
 
 from storeops.connectors.base import Connector
 from storeops.connectors.carrier_local import LocalCarrier
+from storeops.connectors.llm_drafter import LlmDrafter
 from storeops.connectors.local import FileConnector
 from storeops.connectors.supplier_csv import SupplierCsvConnector
 from storeops.desks import configured_desks
 from storeops.engine.desk import Desk, Registry
+from storeops.engine.events import NewEvent, parse_new_event
 from storeops.engine.policy import Policy, PolicyFile, default_policy_path, editable_policy_path, load_policy
+from storeops.engine.queue import IngestResult, ingest
 from storeops.settings import Settings, load_settings
 from storeops.storage.db import check_database, create_db_engine
 
@@ -47,7 +51,21 @@ class App:
         }
         connectors["carrier"] = LocalCarrier(self.settings.outbox_dir)
         connectors["suppliers"] = SupplierCsvConnector(self.settings.outbox_dir)
+        if "support" in self.registry.desks:
+            from storeops.desks.support.policy import SupportPolicy
+
+            support = self.policy.section("support", SupportPolicy)
+            if support.llm_base_url:
+                connectors["drafter"] = LlmDrafter(
+                    support.llm_base_url, support.llm_model, os.environ.get(support.llm_api_key_env), self.store
+                )
         return connectors
+
+    def store(self, new_events: list[NewEvent]) -> IngestResult:
+        """Validate and queue events in one transaction (what connectors that answer back use)."""
+        parsed = [parse_new_event(e.model_dump(mode="json"), self.registry.payload_models) for e in new_events]
+        with self.engine.begin() as conn:
+            return ingest(conn, parsed)
 
 
 def bootstrap(settings: Settings | None = None, *, need_schema: bool = True, check: bool = True) -> App:

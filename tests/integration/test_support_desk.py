@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI, Request
 from sqlalchemy import Engine, select
 
 from storeops.desks.inventory.ledger import Cause, move
@@ -299,3 +300,56 @@ def test_a_return_inside_the_window_gets_an_rma_and_goes_on_to_a_person(
 def test_the_return_policy_question_is_still_answered_from_the_pages(engine: Engine, registry: Registry) -> None:
     audit = run(engine, registry, message("what is your return policy?", customer=None))
     assert audit[-1]["action"] == "support.answer" and "return" in audit[-1]["evidence"]["reply"].lower()
+
+
+def test_an_llm_draft_reaches_the_handoff_only_when_it_promises_nothing_beyond_policy(
+    engine: Engine, registry: Registry, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from storeops.bootstrap import App
+    from storeops.desks import builtin_desks
+    from storeops.settings import Settings
+    from tests.conftest import served
+
+    drafts = iter(
+        [
+            "I am so sorry your parcel is late. A colleague is checking with the carrier now.",
+            "Sorry! We will refund you 20 EUR within 2 days and add a voucher.",
+        ]
+    )
+    seen: list[dict[str, Any]] = []
+    fake = FastAPI()
+
+    @fake.post("/v1/chat/completions")
+    async def complete(request: Request) -> dict[str, Any]:
+        seen.append({"auth": request.headers.get("authorization"), "body": await request.json()})
+        return {"choices": [{"message": {"role": "assistant", "content": next(drafts)}}]}
+
+    monkeypatch.setenv("STOREOPS_LLM_API_KEY", "sk-test")
+    with served(fake) as base:
+        policy = make_policy({"support": {"llm_base_url": base + "/v1", "llm_model": "tiny"}})
+        application = App(
+            settings=Settings(database_url=str(engine.url), outbox_dir=tmp_path),
+            engine=engine,
+            desks=builtin_desks(),
+            registry=registry,
+            policy=policy,
+        )
+        worker = Worker(engine, registry, policy, connectors=application.connectors())
+        for text in ("This is ridiculous, my parcel is a week late!", "Worst shop ever, still no parcel!!"):
+            with engine.begin() as conn:
+                ingest(conn, [message(text, customer=None)])
+            worker.run(until_idle=True)  # hand off, send the draft request, decide the draft
+            worker.run(until_idle=True)
+    assert [s["auth"] for s in seen] == ["Bearer sk-test", "Bearer sk-test"]
+    assert seen[0]["body"]["model"] == "tiny" and seen[0]["body"]["messages"][-1]["content"].startswith("This is")
+    with engine.connect() as conn:
+        first, second = list_handoffs(conn, desk="support")
+        audit = {row["action"]: row for row in read_audit(conn, desk="support")}
+    assert first["suggestion"].startswith("I am so sorry your parcel is late")
+    assert not second["suggestion"].startswith("Sorry! We will refund")
+    assert audit["support.draft_rejected"]["evidence"]["outside_policy"] == [
+        "20 eur",
+        "refund",
+        "voucher",
+        "within 2 days",
+    ]

@@ -11,9 +11,13 @@ from storeops.engine.desk import Desk
 DESK = Desk(
     name="support",
     kinds=KINDS,
-    handlers={"ticket.message_received": handlers.message_received, "return.requested": handlers.return_requested},
+    handlers={
+        "ticket.message_received": handlers.message_received,
+        "return.requested": handlers.return_requested,
+        "ticket.draft_ready": handlers.draft_ready,
+    },
     reasons=SupportReason,
     policy=SupportPolicy,
     default_role="support",
-    manual_minutes={"support.answer": 6.0},
+    manual_minutes={"support.answer": 6.0, "support.draft": 3.0},
 )

@@ -34,7 +34,16 @@ class ReturnRequested(Payload):
     text: str | None = None
 
 
+class DraftReady(Payload):
+    """``ticket.draft_ready``: the drafting model answered for the handoff of message ``event_id``."""
+
+    event_id: int
+    draft: str = Field(min_length=1, max_length=4000)
+    model: str | None = None
+
+
 KINDS: dict[str, type[Payload]] = {
     "ticket.message_received": MessageReceived,
     "return.requested": ReturnRequested,
+    "ticket.draft_ready": DraftReady,
 }

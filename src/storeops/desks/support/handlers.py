@@ -10,10 +10,10 @@ import hashlib
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from storeops.desks.orders.tables import customers, orders
-from storeops.desks.support.events import MessageReceived, ReturnRequested
+from storeops.desks.support.events import DraftReady, MessageReceived, ReturnRequested
 from storeops.desks.support.knowledge import knowledge_base
 from storeops.desks.support.nlu import SupportModels, Understanding
 from storeops.desks.support.policy import SupportPolicy
@@ -22,6 +22,7 @@ from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event, NewEvent
 from storeops.engine.queue import ingest
+from storeops.storage.schema import handoffs
 
 MODELS: SupportModels | None = None
 """The trained NLU; set once at start-up by ``use_support_models``."""
@@ -329,6 +330,15 @@ def _hand_off(
     holding = f"Thanks for your message. A member of our team will answer you personally within {hours}."
     if SupportReason.NEGATIVE_SENTIMENT in reasons:
         draft = "I am sorry about this experience. " + draft
+    outbox = [_send(event, message, holding)]
+    if ctx.settings(SupportPolicy).llm_base_url:
+        outbox.append(
+            OutboxMessage(
+                "drafter",
+                "reply.draft",
+                {"subject": event.subject, "event_id": event.id, "text": message.text, "policy_text": draft},
+            )
+        )
     return Decision(
         action="support.hand_off",
         reasons=tuple(reasons),
@@ -338,5 +348,37 @@ def _hand_off(
             suggestion=draft or "Answer the customer personally.",
             priority=1 if SupportReason.SENSITIVE_TOPIC in reasons else 2,
         ),
-        outbox=(_send(event, message, holding),),
+        outbox=tuple(outbox),
     )
+
+
+PROMISE = re.compile(
+    r"\b(refund\w*|discount\w*|voucher\w*|coupon\w*|compensat\w*|free|guarantee\w*|reimburs\w*)\b"
+    r"|\d+(?:[.,]\d+)?\s?%|[€$£]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:eur|euros?|usd|dollars?|gbp|pounds?)\b"
+    r"|\bwithin \d+ (?:hours?|days?|weeks?)\b",
+    re.IGNORECASE,
+)
+
+
+def outside_policy(draft: str, policy_text: str) -> list[str]:
+    """The promises in ``draft`` (refunds, discounts, amounts, deadlines) that ``policy_text`` does not make."""
+    allowed = policy_text.lower()
+    return sorted({m.group(0).lower() for m in PROMISE.finditer(draft) if m.group(0).lower() not in allowed})
+
+
+def draft_ready(event: Event, ctx: HandlerContext) -> Decision | None:
+    """A model's draft for a handed-off message: shown to the person only if it promises nothing beyond policy."""
+    ready = event.parsed(DraftReady)
+    row = ctx.conn.execute(
+        select(handoffs.c.id, handoffs.c.suggestion).where(
+            handoffs.c.event_id == ready.event_id, handoffs.c.state.in_(("open", "claimed"))
+        )
+    ).first()
+    if row is None:
+        return None  # already decided; a late draft helps nobody
+    promises = outside_policy(ready.draft, row.suggestion)
+    evidence: dict[str, Any] = {"handoff_id": row.id, "model": ready.model, "draft": ready.draft}
+    if promises:
+        return Decision(action="support.draft_rejected", evidence={**evidence, "outside_policy": promises})
+    ctx.conn.execute(update(handoffs).where(handoffs.c.id == row.id).values(suggestion=ready.draft))
+    return Decision(action="support.draft_added", evidence=evidence, task="support.draft")

@@ -34,6 +34,13 @@ class SupportPolicy(DeskPolicy):
         0.5, gt=0, lt=1, description="Confidence a further part of a message needs to count as an issue of its own."
     )
 
+    llm_base_url: str = Field(
+        "", description="OpenAI-compatible endpoint (…/v1) that drafts replies for handed-off messages; empty: off."
+    )
+    llm_model: str = Field("", description="The model the drafting endpoint should use.")
+    llm_api_key_env: str = Field(
+        "STOREOPS_LLM_API_KEY", description="Environment variable holding the endpoint's key (never the key itself)."
+    )
     return_window_days: int = Field(
         30, ge=0, le=365, description="Days after shipping in which automation opens a return itself."
     )
