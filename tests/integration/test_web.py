@@ -133,6 +133,12 @@ def test_a_role_sees_and_resolves_only_its_own_handoffs_and_the_desk_resumes(
     ):
         ops_csrf = sign_in(ops, "ops@example.com")
         help_csrf = sign_in(helper, "help@example.com")
+        # The filter form sends every field, the unused ones empty.
+        empty = ops.get("/inbox", params={"desk": "", "reason": "", "sla": "", "min_age_minutes": "", "role": ""})
+        assert empty.status_code == 200 and f'id="handoff-{probe_id}"' in empty.text
+        filtered = ops.get("/inbox", params={"sla": "overdue", "min_age_minutes": "5"})
+        assert filtered.status_code == 200 and f'id="handoff-{probe_id}"' not in filtered.text
+        assert ops.get("/inbox", params={"sla": "late"}).status_code == 400
         ops_inbox = ops.get("/inbox").text
         assert f'id="handoff-{probe_id}"' in ops_inbox and f'id="handoff-{support_id}"' not in ops_inbox
         help_inbox = helper.get("/inbox").text

@@ -184,23 +184,24 @@ def inbox(
     principal: PageUser,
     desk: Annotated[str | None, Query(max_length=32)] = None,
     reason: Annotated[str | None, Query(max_length=64, pattern="^[a-z_]*$")] = None,
-    sla: SlaState | None = None,
-    min_age_minutes: Annotated[int | None, Query(ge=0, le=10**6)] = None,
+    sla: Annotated[str | None, Query(max_length=16)] = None,
+    min_age_minutes: Annotated[str | None, Query(max_length=8)] = None,
     role: Annotated[str | None, Query(max_length=32)] = None,
     page: Annotated[int, Query(ge=1, le=10**5)] = 1,
 ) -> HTMLResponse:
+    # The filter form sends every field, empty ones included: empty means "any".
+    sla_state = _choice(SlaState, sla, "sla")
+    age = _minutes(min_age_minutes)
     application = storeops_app(request)
     scope = (role or None) if principal.is_owner else principal.role.value
-    query = InboxQuery(
-        desk=desk or None, role=scope, reason=reason or None, sla=sla, min_age_minutes=min_age_minutes or None
-    )
+    query = InboxQuery(desk=desk or None, role=scope, reason=reason or None, sla=sla_state, min_age_minutes=age)
     now = utcnow()
     warn = application.policy.inbox.warn_before_minutes
     with _reader(request) as conn:
         rows, total = search_inbox(
             conn, query, now=now, warn_before_minutes=warn, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
-    filters = {"desk": desk, "reason": reason, "sla": sla.value if sla else None, "min_age_minutes": min_age_minutes}
+    filters = {"desk": desk, "reason": reason, "sla": sla_state.value if sla_state else None, "min_age_minutes": age}
     if principal.is_owner:
         filters["role"] = role
     return _render(
@@ -218,6 +219,23 @@ def inbox(
         warn_minutes=warn,
         here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     )
+
+
+def _choice(kind: type[SlaState], value: str | None, field: str) -> SlaState | None:
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise InvalidInput(f"{field} must be one of {', '.join(k.value for k in kind)}", field=field) from None
+
+
+def _minutes(value: str | None) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit():
+        raise InvalidInput("min_age_minutes must be a whole number of minutes", field="min_age_minutes")
+    return int(value) or None
 
 
 def visible_handoff(conn: Connection, handoff_id: int, principal: Principal) -> dict[str, Any]:
