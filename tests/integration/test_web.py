@@ -455,3 +455,22 @@ def test_the_owner_adds_and_disables_people_and_nobody_else_may(
         ("user:boss@example.com", "user.add", "user:new@example.com"),
         ("user:boss@example.com", "user.disable", "user:new@example.com"),
     ]
+
+
+def test_figures_cover_only_the_desks_chosen_or_allowed(
+    engine: Engine, registry: Registry, policy: Policy, tmp_path: Path
+) -> None:
+    with engine.begin() as conn:
+        ingest(conn, [step("thing:1", 1), step("thing:2", 1, handoff=True)])
+    Worker(engine, registry, policy).run(until_idle=True)
+    _, asgi = web(engine, registry, policy, tmp_path / "storeops.toml")
+    person(engine, "boss@example.com", "owner")
+    owner, support = token(engine, "owner"), token(engine, "support", "s")
+    with served(asgi) as base, httpx.Client(base_url=base, follow_redirects=True) as http:
+        mine = http.get("/api/v1/metrics", headers={"Authorization": f"Bearer {owner}"}).json()["overall"]
+        theirs = http.get("/api/v1/metrics", headers={"Authorization": f"Bearer {support}"}).json()["overall"]
+        assert (mine["automatic"], mine["handed_off"]) == (1, 1)
+        assert (theirs["automatic"], theirs["handed_off"]) == (0, 0)  # the probe desk is not theirs
+        sign_in(http, "boss@example.com")
+        assert 'id="fig-handed">1<' in http.get("/dashboard/panel", params={"desk": "probe"}).text
+        assert 'id="fig-handed">0<' in http.get("/dashboard/panel", params={"desk": "orders"}).text

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from storeops.engine.decisions import Outcome
 from storeops.engine.policy import Policy
@@ -76,8 +76,13 @@ def compute_report(
     since: datetime | None = None,
     until: datetime | None = None,
     desk_names: list[str] | None = None,
+    only_desks: list[str] | None = None,
 ) -> Report:
-    """Per-desk and overall figures for the period [since, until)."""
+    """Per-desk and overall figures for the period [since, until).
+
+    ``only_desks`` restricts every figure, the overall ones included, to those desks (a role's
+    dashboard, or one desk chosen on it).
+    """
     by_desk: dict[str, DeskReport] = {name: DeskReport(desk=name) for name in desk_names or []}
     latencies: dict[str, list[float]] = defaultdict(list)
     reasons: dict[str, Counter[str]] = defaultdict(Counter)
@@ -85,7 +90,7 @@ def compute_report(
     def desk(name: str) -> DeskReport:
         return by_desk.setdefault(name, DeskReport(desk=name))
 
-    audit_filter = []
+    audit_filter: list[ColumnElement[bool]] = [] if only_desks is None else [audit_log.c.desk.in_(only_desks)]
     if since is not None:
         audit_filter.append(audit_log.c.at >= since)
     if until is not None:
@@ -122,7 +127,7 @@ def compute_report(
         if reason_list:
             reasons[name].update(reason_list)
 
-    event_filter = []
+    event_filter: list[ColumnElement[bool]] = [] if only_desks is None else [events.c.desk.in_(only_desks)]
     if since is not None:
         event_filter.append(events.c.received_at >= since)
     if until is not None:
@@ -138,7 +143,7 @@ def compute_report(
             desk(name or "engine").dead += count
 
     waits: dict[str, list[float]] = defaultdict(list)
-    handoff_filter = []
+    handoff_filter: list[ColumnElement[bool]] = [] if only_desks is None else [handoffs.c.desk.in_(only_desks)]
     if since is not None:
         handoff_filter.append(handoffs.c.created_at >= since)
     if until is not None:

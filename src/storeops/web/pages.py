@@ -383,10 +383,9 @@ def _dashboard_context(request: Request, principal: Principal, days: int, desk: 
     until = utcnow()
     since = until - timedelta(days=days)
     with _reader(request) as conn:
-        report = compute_report(conn, application.policy, since=since, until=until, desk_names=names)
+        report = compute_report(conn, application.policy, since=since, until=until, desk_names=names, only_desks=names)
         series = daily_figures(conn, since=since, until=until, desks=names)
         latest = conn.execute(select(func.max(audit_log.c.id))).scalar() or 0
-    report.desks = [d for d in report.desks if d.desk in names]
     return {
         "report": report,
         "days": days,
