@@ -20,8 +20,8 @@ from bench.common import console, print_results
 from storeops.datasets import bitext_utterances, sentiment_sentences
 from storeops.desks.support.nlu import (
     TOPICS,
+    fit_sentiment,
     intent_pipeline,
-    sentiment_pipeline,
     sentiment_training_set,
 )
 from storeops.engine.metrics import percentile
@@ -102,6 +102,7 @@ def sentiment(rows: list[dict[str, object]]) -> None:
     amazon = sentiment_sentences("amazon")
     texts, labels = [t for t, _ in amazon], [y for _, y in amazon]
     extra = [pair for pair in sentiment_training_set() if pair not in set(amazon)]
+    yelp = {text for text, _ in sentiment_sentences("yelp")}
     scores: dict[str, list[float]] = {"baseline": [], "storeops": []}
     for train, test in StratifiedKFold(n_splits=10, shuffle=True, random_state=0).split(texts, labels):
         x_train, y_train = [texts[i] for i in train], [labels[i] for i in train]
@@ -111,7 +112,11 @@ def sentiment(rows: list[dict[str, object]]) -> None:
         scores["baseline"].append(
             sum(int(p == y) for p, y in zip(base.predict(x_test), y_test, strict=True)) / len(y_test)
         )
-        ours = sentiment_pipeline().fit(x_train + [t for t, _ in extra], y_train + [y for _, y in extra])
+        ours = fit_sentiment(
+            x_train + [t for t, _ in extra],
+            y_train + [y for _, y in extra],
+            weigh=[True] * len(x_train) + [t in yelp for t, _ in extra],
+        )
         scores["storeops"].append(
             sum(int(p == y) for p, y in zip(ours.predict(x_test), y_test, strict=True)) / len(y_test)
         )
