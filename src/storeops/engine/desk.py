@@ -73,6 +73,7 @@ class Registry:
         self.desks: dict[str, Desk] = {}
         self.payload_models: dict[str, type[Payload]] = dict(ENGINE_KINDS)
         self.kind_desk: dict[str, str] = {}
+        self._reason_texts: dict[str, str] | None = None
         for desk in desks:
             if desk.name in self.desks:
                 raise StoreopsError(f"two desks are named {desk.name!r}")
@@ -105,12 +106,16 @@ class Registry:
         return desk.lock_keys(event) if desk and desk.lock_keys else ()
 
     def reason_texts(self) -> dict[str, str]:
-        """Every desk's reason codes in plain words (the docstring under each enum member)."""
-        texts: dict[str, str] = {}
-        for desk in self.desks.values():
-            if desk.reasons is not None:
-                texts.update(member_docs(desk.reasons))
-        return texts
+        """Every desk's reason codes in plain words (the docstring under each enum member).
+
+        Read from the source once per registry: every page shows them."""
+        if self._reason_texts is None:
+            texts: dict[str, str] = {}
+            for desk in self.desks.values():
+                if desk.reasons is not None:
+                    texts.update(member_docs(desk.reasons))
+            self._reason_texts = texts
+        return self._reason_texts
 
     def desk_of(self, kind: str) -> str:
         """The desk that defines ``kind`` (``engine`` for the engine's own kinds)."""

@@ -19,10 +19,19 @@ from storeops.engine.audit import read_audit
 from storeops.engine.events import ENGINE_KINDS, parse_new_event
 from storeops.engine.inbox import InboxQuery, SlaState, search_inbox
 from storeops.engine.metrics import compute_report
-from storeops.engine.queue import ingest, list_events, rerun
+from storeops.engine.queue import ingest, list_events
 from storeops.errors import Forbidden, InvalidInput, NotFound
 from storeops.storage.db import read_only
-from storeops.web.pages import MAX_ID, HandoffId, change_policy, claim_as, resolve_as, visible_desks, visible_handoff
+from storeops.web.pages import (
+    MAX_ID,
+    HandoffId,
+    change_policy,
+    claim_as,
+    rerun_as,
+    resolve_as,
+    visible_desks,
+    visible_handoff,
+)
 from storeops.web.security import ApiUser, storeops_app
 
 
@@ -258,15 +267,7 @@ def events_dead(
 def events_rerun(
     request: Request, principal: ApiUser, event_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> dict[str, Any]:
-    application = storeops_app(request)
-    with read_only(application.engine).connect() as conn:
-        found = list_events(
-            conn, status="dead", after_id=event_id - 1, limit=1, desks=visible_desks(application, principal)
-        )
-    if not found or found[0]["id"] != event_id:
-        raise NotFound(f"event {event_id} is not a dead event of your desks")
-    with application.engine.begin() as conn:
-        rerun(conn, event_id)
+    rerun_as(storeops_app(request), principal, event_id)
     return {"id": event_id, "status": "pending"}
 
 

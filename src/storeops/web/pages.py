@@ -612,12 +612,20 @@ def dead_letters(request: Request, principal: PageUser) -> HTMLResponse:
 
 @router.post("/dead/{event_id}/rerun")
 def dead_rerun(request: Request, principal: FormUser, event_id: HandoffId) -> RedirectResponse:
-    application = storeops_app(request)
-    desks = visible_desks(application, principal)
+    try:
+        rerun_as(storeops_app(request), principal, event_id)
+    except NotFound as exc:
+        return _back("/dead", err=exc.message)
+    return _back("/dead", msg=f"Event {event_id} is queued again.")
+
+
+def rerun_as(application: App, principal: Principal, event_id: int) -> None:
+    """Queue a dead event of ``principal``'s desks again; NotFound for any other event."""
     with read_only(application.engine).connect() as conn:
-        visible = list_events(conn, status="dead", after_id=event_id - 1, limit=1, desks=desks)
-    if not visible or visible[0]["id"] != event_id:
-        return _back("/dead", err=f"event {event_id} is not a dead event you can re-run")
+        found = list_events(
+            conn, status="dead", after_id=event_id - 1, limit=1, desks=visible_desks(application, principal)
+        )
+    if not found or found[0]["id"] != event_id:
+        raise NotFound(f"event {event_id} is not a dead event of your desks")
     with application.engine.begin() as conn:
         rerun(conn, event_id)
-    return _back("/dead", msg=f"Event {event_id} is queued again.")
