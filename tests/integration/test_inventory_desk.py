@@ -265,6 +265,23 @@ def test_a_burst_of_sales_is_one_push_per_channel_with_the_final_figure(engine: 
     assert step(event("stock.adjusted", "MUG", sale)) == [("shopify", 0)]
 
 
+def test_a_waiting_push_a_sender_already_leased_is_not_rewritten_but_followed(
+    engine: Engine, registry: Registry
+) -> None:
+    from sqlalchemy import update
+
+    channels = {"inventory": {"channels": {"shopify": 2, "amazon": 5}}}
+    receipt = {"location": "WH", "quantity_delta": 150, "cause": "receipt"}
+    run(engine, registry, event("stock.adjusted", "MUG", receipt), policy=channels)
+    with engine.begin() as conn:
+        # A sender has taken amazon's message (attempted once); shopify's still waits.
+        conn.execute(update(outbox).where(outbox.c.payload["channel"].as_string() == "amazon").values(attempts=1))
+    sale = {"location": "WH", "quantity_delta": -1, "cause": "sale"}
+    run(engine, registry, event("stock.adjusted", "MUG", sale), policy=channels)
+    figures = [(p["channel"], p["available"]) for p in _pushes(engine)]
+    assert sorted(figures) == [("amazon", 144), ("amazon", 145), ("shopify", 147)]
+
+
 def test_an_order_reservation_reaches_the_channels_too(engine: Engine, registry: Registry) -> None:
     from tests.integration.test_orders_desk import order_event
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import Connection, bindparam, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -30,6 +31,30 @@ from storeops.storage.schema import outbox
 def shown(available: int, buffer: int) -> int:
     """What a channel with ``buffer`` units of safety shows for sale."""
     return max(0, available - buffer)
+
+
+REPLACE_WAITING = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("queued"), outbox.c.attempts == 0, outbox.c.next_attempt_at <= bindparam("now"))
+    .values(payload=bindparam("payload"))
+)
+
+
+def _replace_waiting(updates: list[dict[str, Any]], conn: Connection, now: datetime) -> set[int]:
+    """Put the new figures into the still-waiting messages (one statement for all); returns the ids
+    that took them. The WHERE re-checks that no sender leased a message meanwhile; a message
+    leased after the UPDATE and before the re-read is counted as missed, so its figure is queued
+    anew — a second push of the same figure, never a lost one."""
+    if not updates:
+        return set()
+    conn.execute(REPLACE_WAITING, [{**u, "now": now} for u in updates])
+    return set(
+        conn.execute(
+            select(outbox.c.id).where(
+                outbox.c.id.in_([u["queued"] for u in updates]), outbox.c.attempts == 0, outbox.c.next_attempt_at <= now
+            )
+        ).scalars()
+    )
 
 
 def push_changed(conn: Connection, policy: Policy, now: datetime) -> Sequence[OutboxMessage]:
@@ -64,8 +89,8 @@ def push_changed(conn: Connection, policy: Policy, now: datetime) -> Sequence[Ou
             )
         )
     }
-    messages: list[OutboxMessage] = []
     rows = []
+    updates: list[dict[str, Any]] = []
     for channel, buffer in sorted(channels.items()):
         for sku, location in pairs:
             value = shown(current.get((sku, location), 0), buffer)
@@ -73,25 +98,20 @@ def push_changed(conn: Connection, policy: Policy, now: datetime) -> Sequence[Ou
                 continue
             rows.append({"channel": channel, "sku": sku, "location": location, "available": value, "pushed_at": now})
             payload = {"channel": channel, "sku": sku, "location": location, "available": value}
-            queued = waiting.get((channel, sku, location))
-            if queued is not None:
-                # The WHERE re-checks that no sender leased it meanwhile; if one did, queue anew.
-                replaced = conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id == queued, outbox.c.attempts == 0, outbox.c.next_attempt_at <= now)
-                    .values(payload=payload)
-                )
-                if replaced.rowcount == 1:
-                    continue
-            messages.append(
-                OutboxMessage(
-                    connector="channels",
-                    action="stock.set",
-                    payload=payload,
-                    idempotency_key=f"stock.set:{channel}:{sku}:{location}:{uuid.uuid4().hex}",
-                    subject=f"sku:{sku}",
-                )
-            )
+            updates.append({"queued": waiting.get((channel, sku, location)), "payload": payload})
+    replaced = _replace_waiting([u for u in updates if u["queued"] is not None], conn, now)
+    messages = [
+        OutboxMessage(
+            connector="channels",
+            action="stock.set",
+            payload=u["payload"],
+            idempotency_key=f"stock.set:{u['payload']['channel']}:{u['payload']['sku']}:"
+            f"{u['payload']['location']}:{uuid.uuid4().hex}",
+            subject=f"sku:{u['payload']['sku']}",
+        )
+        for u in updates
+        if u["queued"] not in replaced
+    ]
     if rows:
         statement = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(channel_levels)
         conn.execute(
