@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import os
 import time
+from datetime import timedelta
 
 from pydantic import Field
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, insert
@@ -16,6 +17,7 @@ from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.desk import Desk
 from storeops.engine.events import Event, Payload
+from storeops.engine.scheduler import schedule
 from storeops.money import Money
 
 probe_metadata = MetaData()
@@ -50,6 +52,8 @@ class ProbeStep(Payload):
     outbox: bool = False
     fail_while_file: str | None = None
     """Raise while this file exists (a bug that someone later fixes)."""
+    timer: bool = False
+    """Set a timer keyed by the subject first (a write the worker leaves to the end of its batch)."""
 
 
 class ProbeIgnored(Payload):
@@ -59,6 +63,14 @@ class ProbeIgnored(Payload):
 def handle_step(event: Event, ctx: HandlerContext) -> Decision:
     step = event.parsed(ProbeStep)
     started = time.time()
+    if step.timer:
+        schedule(
+            ctx.conn,
+            key=f"probe:{event.subject}",
+            kind="probe.ignored",
+            subject=event.subject,
+            at=ctx.now + timedelta(days=1),
+        )
     if step.sleep_ms:
         time.sleep(step.sleep_ms / 1000)
     if event.attempts < step.fail_times:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -111,3 +111,16 @@ def test_concurrent_orders_never_take_more_than_is_there(engine: Engine) -> None
     with engine.connect() as conn:
         [level] = levels(conn, ["MUG"])["MUG"]
     assert len(won) == 10 and (level.on_hand, level.reserved, level.available) == (10, 10, 0)
+
+
+def test_inside_a_batch_the_ledger_readers_see_movements_still_waiting(engine: Engine) -> None:
+    from storeops.desks.inventory.reorder import daily_sales
+    from storeops.engine.writebehind import buffered
+
+    day = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    with engine.begin() as conn, buffered(conn):
+        move(conn, sku="MUG", location="WH", cause=Cause.RECEIPT, reference="r", at=day, on_hand=10)
+        assert reserve_all(conn, [("MUG", "WH", 3)], reference="order:1", at=day) is None
+        assert release_reference(conn, "order:1", at=day, cause=Cause.SALE) == 3
+        sold, _ = daily_sales(conn, [("MUG", "WH")], day.date() + timedelta(days=1), 2)[("MUG", "WH")]
+        assert list(sold) == [0, 3]

@@ -137,3 +137,46 @@ def test_a_one_off_timer_fires_once_and_goes_away(engine: Engine) -> None:
 def test_schedule_rejects_a_zero_interval(engine: Engine) -> None:
     with engine.begin() as conn, pytest.raises(ValueError, match="at least 1"):
         schedule(conn, key="x", kind="clock.tick", subject="store:main", at=datetime.now(UTC), every_minutes=0)
+
+
+def _timer_keys(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(timers.c.key)).scalars())
+
+
+def test_a_batch_writes_its_deferred_rows_and_drops_those_of_a_failed_handler(
+    engine: Engine, registry: Registry, policy: Policy
+) -> None:
+    # "thing:1" fails once after setting its timer: the batch is redone with a savepoint per
+    # event, and the failed handler's waiting timer row must go with its savepoint.
+    with engine.begin() as conn:
+        ingest(conn, [step("thing:1", 1, timer=True, fail_times=1), step("thing:2", 2, timer=True)])
+    worker = Worker(engine, registry, policy)
+    stats = worker.run_batch()
+    assert (stats.done, stats.failed) == (1, 1)
+    assert _timer_keys(engine) == ["probe:thing:2"]
+    worker.run(until_idle=True)
+    assert _timer_keys(engine) == ["probe:thing:1", "probe:thing:2"]
+
+
+def test_write_later_waits_only_inside_a_buffer_and_readers_see_waiting_rows(engine: Engine) -> None:
+    from storeops.engine.scheduler import cancel
+    from storeops.engine.writebehind import KEY, buffered
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        schedule(conn, key="now", kind="probe.ignored", subject="s:1", at=at)
+        assert conn.execute(select(timers.c.key)).scalars().all() == ["now"]  # no buffer: written at once
+        with buffered(conn):
+            schedule(conn, key="later", kind="probe.ignored", subject="s:2", at=at)
+            schedule(conn, key="gone", kind="probe.ignored", subject="s:3", at=at)
+            assert conn.execute(select(timers.c.key).order_by(timers.c.key)).scalars().all() == ["now"]
+            cancel(conn, "gone")  # set earlier in the same batch: cancel writes it first, then removes it
+            assert fire_due(conn, now=at + timedelta(minutes=1)) == 2  # "now" and the waiting "later"
+        assert KEY not in conn.info
+    with pytest.raises(RuntimeError), engine.begin() as conn, buffered(conn):
+        schedule(conn, key="never", kind="probe.ignored", subject="s:4", at=at)
+        raise RuntimeError("the batch fails")
+    with engine.connect() as conn:
+        assert KEY not in conn.info
+    assert _timer_keys(engine) == []

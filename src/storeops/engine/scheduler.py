@@ -1,5 +1,9 @@
 """Timed events stored in the database: one-off checks and recurring runs, minute precision.
 
+Timers are read and removed only through this module: ``schedule`` may leave its row to the
+end of the worker's batch (``engine.writebehind``), and ``cancel`` and ``fire_due`` write such
+rows first.
+
 A due timer becomes a ``clock.tick``-style event whose external id names the timer and the
 minute it was due, so two workers firing the same timer at once store it once.
 """
@@ -15,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storeops.engine.events import NewEvent
 from storeops.engine.queue import ingest
+from storeops.engine.writebehind import flush, write_later
 from storeops.storage.schema import timers
 
 
@@ -42,7 +47,8 @@ def schedule(
     if every_minutes is not None and every_minutes < 1:
         raise ValueError("every_minutes must be at least 1")
     statement = _upsert_timer(conn.dialect.name) if replace else _insert_timer(conn.dialect.name)
-    conn.execute(
+    write_later(
+        conn,
         statement,
         {
             "key": key,
@@ -55,10 +61,22 @@ def schedule(
     )
 
 
+def cancel(conn: Connection, key: str) -> None:
+    """Remove the timer ``key`` (nothing when there is none), including one set earlier in this batch."""
+    flush(conn)
+    conn.execute(delete(timers).where(timers.c.key == key))
+
+
+_INSERT: dict[str, Any] = {}
+
+
 def _insert_timer(dialect: str) -> Any:
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(timers).on_conflict_do_nothing(
-        index_elements=["key"]
-    )
+    """INSERT … ON CONFLICT (key) DO NOTHING, built once per dialect (so batched rows share it)."""
+    if dialect not in _INSERT:
+        _INSERT[dialect] = (pg_insert if dialect == "postgresql" else sqlite_insert)(timers).on_conflict_do_nothing(
+            index_elements=["key"]
+        )
+    return _INSERT[dialect]
 
 
 _UPSERT: dict[str, Any] = {}
@@ -81,6 +99,7 @@ def fire_due(conn: Connection, *, now: datetime, limit: int = 500) -> int:
     A recurring timer that missed several slots (the workers were down) fires once and moves to
     its next future slot, rather than flooding the queue with catch-up runs.
     """
+    flush(conn)
     query = select(timers).where(timers.c.fire_at <= now).order_by(timers.c.fire_at).limit(limit)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)

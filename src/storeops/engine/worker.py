@@ -27,6 +27,7 @@ from storeops.engine.outbox import dispatch, enqueue, outbox_row
 from storeops.engine.policy import Policy, PolicyFile, record_policy_version
 from storeops.engine.queue import EventStatus, claim, lock_shared, mark_failed, mark_finished
 from storeops.engine.scheduler import fire_due
+from storeops.engine.writebehind import buffered, discard, flush
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +119,10 @@ class Worker:
         raises, that transaction is rolled back and the batch redone with a savepoint per event,
         so one bad event costs only its own retry."""
         try:
-            with self.engine.begin() as conn:
+            with self.engine.begin() as conn, buffered(conn):
                 return self._handle_batch(conn, careful=False)
         except _HandlerFailed:
-            with self.engine.begin() as conn:
+            with self.engine.begin() as conn, buffered(conn):
                 return self._handle_batch(conn, careful=True)
 
     def _handle_batch(self, conn: Connection, *, careful: bool) -> BatchStats:
@@ -156,8 +157,10 @@ class Worker:
                 self._record(conn, event, desk, decision, now, event_audit, event_outbox)
                 write_audit(conn, event_audit)
                 enqueue(conn, event_outbox)
+                flush(conn)
                 savepoint.commit()
             except Exception:
+                discard(conn)
                 savepoint.rollback()
                 status = mark_failed(
                     conn,
@@ -175,6 +178,7 @@ class Worker:
                 continue
             finished.append((event.id, EventStatus.DONE, desk))
             stats.done += 1
+        flush(conn)
         if batch:
             outbox_rows += self._after_batch(conn, now)
         write_audit(conn, audit)

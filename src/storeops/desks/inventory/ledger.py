@@ -1,7 +1,9 @@
 """The stock ledger: every movement with its cause; levels derived from it, never edited in place.
 
 ``stock_levels`` is a running sum of ``stock_movements`` kept in the same transaction by the
-one writer here (``move``), so on-hand and reserved are always the sum of their movements.
+one writer here (``move``), so on-hand and reserved are always the sum of their movements once
+the transaction commits. Inside a worker's batch the movement rows are written at the end of
+the batch (``engine.writebehind``): anything here that reads movements flushes them first.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import Column, Connection, Index, Integer, String, Table, bindpa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from storeops.engine.writebehind import flush, write_later
 from storeops.storage.schema import metadata
 from storeops.storage.types import Id, UTCDateTime
 
@@ -167,7 +170,7 @@ def move(
     reserved: int = 0,
 ) -> None:
     """Record one movement and apply it to the level, atomically (no read-modify-write)."""
-    conn.execute(INSERT_MOVEMENT, _movement(sku, location, on_hand, reserved, cause, reference, at))
+    write_later(conn, INSERT_MOVEMENT, _movement(sku, location, on_hand, reserved, cause, reference, at))
     conn.execute(
         _apply_statement(conn.dialect.name),
         {"sku": sku, "location": location, "on_hand": on_hand, "reserved": reserved, "updated_at": at},
@@ -196,7 +199,7 @@ def reserve_all(conn: Connection, items: Sequence[tuple[str, str, int]], *, refe
     """Reserve every (sku, location, quantity) or none, each by an atomic conditional update so two
     orders can never both take the last unit. Returns the first SKU that was short
     (after giving back what it had taken), or None with all reserved and their movements written
-    in one statement."""
+    (at the end of the worker's batch, see ``engine.writebehind``)."""
     taken: list[tuple[str, str, int]] = []
     for sku, location, quantity in items:
         result = conn.execute(RESERVE, {"b_sku": sku, "b_location": location, "b_quantity": quantity, "b_at": at})
@@ -207,19 +210,15 @@ def reserve_all(conn: Connection, items: Sequence[tuple[str, str, int]], *, refe
         taken.append((sku, location, quantity))
     if taken:
         mark_changed(conn, [(sku, location) for sku, location, _ in taken])
-        conn.execute(
-            INSERT_MOVEMENT,
-            [
-                _movement(sku, location, 0, quantity, Cause.RESERVATION, reference, at)
-                for sku, location, quantity in taken
-            ],
-        )
+        for sku, location, quantity in taken:
+            write_later(conn, INSERT_MOVEMENT, _movement(sku, location, 0, quantity, Cause.RESERVATION, reference, at))
     return None
 
 
 def release_reference(conn: Connection, reference: str, *, at: datetime, cause: Cause = Cause.RELEASE) -> int:
     """Give back everything still reserved under ``reference``; ``cause=SALE`` ships it instead
     (reserved and on hand both go down). Returns units moved."""
+    flush(conn)
     rows = conn.execute(HELD_BY_REFERENCE, {"reference": reference}).all()
     moved = 0
     for sku, location, held in rows:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -33,9 +33,8 @@ from storeops.desks.orders.validate import address_key, check_address, contact_w
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event
-from storeops.engine.scheduler import schedule
+from storeops.engine.scheduler import cancel, schedule
 from storeops.money import Money, currency_exponent
-from storeops.storage.schema import timers
 
 
 class OrderStatus(enum.StrEnum):
@@ -493,7 +492,7 @@ def _cancel(conn: Connection, order: Any, now: datetime, *, reason: str, refund:
     conn.execute(
         update(orders).where(orders.c.id == order["id"]).values(status=OrderStatus.CANCELLED.value, updated_at=now)
     )
-    conn.execute(delete(timers).where(timers.c.key == f"tracking:{order['subject']}"))
+    cancel(conn, f"tracking:{order['subject']}")
     outbox = [
         OutboxMessage(
             "storefront", "order.cancel", {"source": order["source"], "order": order["number"], "reason": reason}
@@ -577,7 +576,7 @@ def shipment_scanned(event: Event, ctx: HandlerContext) -> Decision | None:
     conn.execute(update(orders).where(orders.c.id == order["id"]).values(**values))
     evidence = {"scan": scan.status, "tracking_number": scan.tracking_number, "at": event.occurred_at.isoformat()}
     if scan.status in ("exception", "returned_to_sender"):
-        conn.execute(delete(timers).where(timers.c.key == f"tracking:{event.subject}"))
+        cancel(conn, f"tracking:{event.subject}")
         return Decision(
             action="shipment.flag",
             reasons=(OrderReason.SHIPPING_IRREGULARITY,),
@@ -588,7 +587,7 @@ def shipment_scanned(event: Event, ctx: HandlerContext) -> Decision | None:
             ),
         )
     if scan.status == "delivered":
-        conn.execute(delete(timers).where(timers.c.key == f"tracking:{event.subject}"))
+        cancel(conn, f"tracking:{event.subject}")
     else:
         schedule(
             conn,
