@@ -353,3 +353,34 @@ def test_an_llm_draft_reaches_the_handoff_only_when_it_promises_nothing_beyond_p
         "voucher",
         "within 2 days",
     ]
+
+
+def test_a_storefront_customer_tagged_vip_goes_to_a_person_before_any_order(engine: Engine, registry: Registry) -> None:
+    from storeops.connectors import shopify
+    from storeops.desks.orders.tables import customers
+
+    body = {
+        "customer": {
+            "id": 207119551,
+            "email": "bob.norman@hostmail.com",
+            "tags": "VIP, wholesale",
+            "total_spent": "41.94",
+            "currency": "EUR",
+            "created_at": "2015-05-27T18:11:24-04:00",
+            "updated_at": "2015-09-02T14:52:56-04:00",
+        }
+    }
+    [recorded] = shopify.to_events("customers/update", body, "w-1")
+    run(engine, registry, recorded)
+    with engine.connect() as conn:
+        row = conn.execute(select(customers).where(customers.c.key == "customer:shopify:207119551")).one()
+    assert (row.tags, row.orders_count, row.signed_up_at.year) == (["VIP", "wholesale"], 0, 2015)
+    asked = message("what are the delivery options?", customer="207119551").model_copy(update={"source": "shopify"})
+    [decision] = run(engine, registry, asked)
+    assert decision["reasons"] == ["vip_customer"]
+    # A later update without the tag takes it away; the spend it reports never lowers what orders counted.
+    untagged = {"customer": {**body["customer"], "tags": "", "total_spent": "10.00", "updated_at": "2016-01-01"}}
+    run(engine, registry, *shopify.to_events("customers/update", untagged, "w-2"))
+    with engine.connect() as conn:
+        row = conn.execute(select(customers).where(customers.c.key == "customer:shopify:207119551")).one()
+    assert (row.tags, row.lifetime_minor) == ([], 4194)

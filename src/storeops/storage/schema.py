@@ -120,6 +120,7 @@ outbox = Table(
     Column("last_error", Text),
     Column("event_id", Id),
     Index(None, "status", "next_attempt_at"),
+    Index(None, "subject", "status"),
 )
 
 timers = Table(

@@ -19,6 +19,7 @@ DESK = Desk(
         "order.cancel_requested": handlers.order_cancel_requested,
         "order.paid": handlers.order_paid,
         "shipment.scanned": handlers.shipment_scanned,
+        "customer.updated": handlers.customer_updated,
     },
     on_handoff_resolved=handlers.handoff_resolved,
     on_timer=handlers.tracking_check,

@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, case, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storeops.desks.inventory.ledger import Cause, release_reference
 from storeops.desks.orders import fulfilment
 from storeops.desks.orders.events import (
+    CustomerUpdated,
     OrderCancelled,
     OrderCancelRequested,
     OrderPaid,
@@ -132,7 +133,9 @@ def _signature(lines: list[dict[str, Any]]) -> str:
 
 
 def lock_keys(event: Event) -> list[str]:
-    """An order updates its customer's record and its SKUs' stock."""
+    """An order updates its customer's record and its SKUs' stock; a customer update, the record."""
+    if event.kind == "customer.updated":
+        return [f"customer:{event.source}:{(event.payload.get('customer') or {}).get('id')}"]
     if event.kind not in ("order.created", "order.updated"):
         return []
     payload = event.payload
@@ -546,6 +549,65 @@ def order_cancel_requested(event: Event, ctx: HandlerContext) -> Decision | None
             ),
         )
     return _cancel(ctx.conn, order, ctx.now, reason=request.reason or "the customer asked to cancel", refund=True)
+
+
+_RECORD_CUSTOMER: dict[str, Any] = {}
+
+
+def _record_customer_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE of the storefront's customer record, built once per dialect:
+    email, tags and sign-up time as the storefront says; lifetime spend the larger of the
+    storefront's figure and the orders storeops counted (a storefront may report none)."""
+    if dialect not in _RECORD_CUSTOMER:
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(customers)
+        excluded = statement.excluded
+        _RECORD_CUSTOMER[dialect] = statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "email": excluded.email,
+                "tags": excluded.tags,
+                "signed_up_at": case(
+                    (excluded.signed_up_at.is_(None), customers.c.signed_up_at), else_=excluded.signed_up_at
+                ),
+                "lifetime_minor": case(
+                    (excluded.lifetime_minor > customers.c.lifetime_minor, excluded.lifetime_minor),
+                    else_=customers.c.lifetime_minor,
+                ),
+                "updated_at": excluded.updated_at,
+            },
+        )
+    return _RECORD_CUSTOMER[dialect]
+
+
+def customer_updated(event: Event, ctx: HandlerContext) -> Decision:
+    """The storefront created or changed a customer: keep its tags (VIP), email, sign-up time and
+    lifetime spend, which the support desk's VIP rule and the risk model read."""
+    record = event.parsed(CustomerUpdated)
+    policy = ctx.settings(OrdersPolicy)
+    store_currency = ctx.policy.store.currency
+    spent = None
+    if record.total_spent_minor is not None:
+        spent = to_store_currency(
+            record.total_spent_minor, record.currency or store_currency, store_currency, policy.exchange_rates
+        )
+    key = f"customer:{event.source}:{record.customer.id}"
+    ctx.conn.execute(
+        _record_customer_statement(ctx.conn.dialect.name),
+        {
+            "key": key,
+            "email": record.customer.email,
+            "tags": list(record.customer.tags),
+            "signed_up_at": record.customer.created_at,
+            "orders_count": 0,
+            "lifetime_minor": spent or 0,
+            "failed_payments": 0,
+            "updated_at": ctx.now,
+        },
+    )
+    evidence: dict[str, Any] = {"tags": list(record.customer.tags), "store_total_spent_minor": spent}
+    if record.total_spent_minor is not None and spent is None:
+        evidence["unconverted"] = {"total_spent_minor": record.total_spent_minor, "currency": record.currency}
+    return Decision(action="customer.record", evidence=evidence)
 
 
 def order_paid(event: Event, ctx: HandlerContext) -> Decision | None:
