@@ -13,6 +13,9 @@ seed 0. Reported on the 30 % test part: ROC-AUC and the recall at 1 % false-posi
   storeops' own feature vector, filled from what this data has.
 
 Device and IP reuse are counted over the whole file, as the baseline in the data's notes does.
+Each model's AUC among the purchases made more than a minute after sign-up is printed too: the
+frauds bought within the minute are separable by any model, and how far a model gets beyond
+them is what that column shows.
 """
 
 from __future__ import annotations
@@ -134,20 +137,32 @@ def main() -> None:
     scores = list(model.estimator.predict_proba(features_matrix([storeops_features(r) for r in test]))[:, 1])
     results.append(("storeops: gradient boosting, storeops features", scores, time.perf_counter() - started))
 
+    # Where the signal is: frauds bought within a minute of signing up are separable by any model;
+    # the AUC among the later purchases says how much any model finds beyond that.
+    later = [i for i, r in enumerate(test) if r["seconds"] > 60]
+    y_later = [y_test[i] for i in later]
     table = [
         {
             "case": name,
             "roc_auc": round(float(roc_auc_score(y_test, scores)), 4),
             "recall_at_1pct_fpr": round(recall_at_fpr(y_test, scores, 0.01), 4),
+            "auc_after_first_minute": round(float(roc_auc_score(y_later, [scores[i] for i in later])), 4),
             "train_seconds": round(seconds, 2),
         }
         for name, scores, seconds in results
     ]
+    frauds = [r for r in rows if r["label"]]
+    within_minute = sum(r["seconds"] <= 60 for r in frauds) / len(frauds)
     print_results(
         "orders risk on Fraud_Data (30 % held out)",
-        ["case", "roc_auc", "recall_at_1pct_fpr", "train_seconds"],
+        ["case", "roc_auc", "recall_at_1pct_fpr", "auc_after_first_minute", "train_seconds"],
         table,
-        {"rows": len(rows), "test_rows": len(test), "fraud_share": round(sum(labels) / len(labels), 4)},
+        {
+            "data_rows": len(rows),
+            "test_rows": len(test),
+            "fraud_share": round(sum(labels) / len(labels), 4),
+            "frauds_within_a_minute_of_signup": round(within_minute, 4),
+        },
         args.json,
     )
 
