@@ -384,3 +384,21 @@ def test_a_storefront_customer_tagged_vip_goes_to_a_person_before_any_order(engi
     with engine.connect() as conn:
         row = conn.execute(select(customers).where(customers.c.key == "customer:shopify:207119551")).one()
     assert (row.tags, row.lifetime_minor) == ([], 4194)
+
+
+def test_an_order_counted_earlier_in_the_same_batch_makes_its_customer_a_vip(
+    engine: Engine, registry: Registry
+) -> None:
+    # The order's count on the customer record waits for the end of the batch; the VIP check,
+    # later in the same batch, must still see it.
+    with engine.begin() as conn:
+        move(conn, sku="TEE", location="WH-PARIS", cause=Cause.RECEIPT, reference="s", at=datetime.now(UTC), on_hand=5)
+    big = order_event("v7", customer="c7", total=200000)
+    decisions = run(
+        engine,
+        registry,
+        big,
+        message("what are the delivery options?", customer="c7"),
+        policy={"orders": {"high_value_threshold": "100000.00"}},
+    )
+    assert [d["reasons"] for d in decisions if d["desk"] == "support"] == [["vip_customer"]]

@@ -35,6 +35,7 @@ from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event
 from storeops.engine.scheduler import cancel, schedule
+from storeops.engine.writebehind import flush, write_later
 from storeops.money import Money, currency_exponent
 
 
@@ -321,7 +322,10 @@ def _suggest(reasons: list[OrderReason], evidence: dict[str, Any]) -> str:
 
 
 def _upsert_customer(conn: Connection, key: str, placed: OrderPlaced, now: datetime) -> None:
-    conn.execute(
+    """Count the order on its customer's record, at the end of the worker's batch: nothing in the
+    order path reads the record back (``tables.customer_record`` flushes for those who do)."""
+    write_later(
+        conn,
         _upsert_customer_statement(conn.dialect.name),
         {
             "key": key,
@@ -591,6 +595,7 @@ def customer_updated(event: Event, ctx: HandlerContext) -> Decision:
             record.total_spent_minor, record.currency or store_currency, store_currency, policy.exchange_rates
         )
     key = f"customer:{event.source}:{record.customer.id}"
+    flush(ctx.conn)  # orders counted earlier in this batch come first, as they happened
     ctx.conn.execute(
         _record_customer_statement(ctx.conn.dialect.name),
         {

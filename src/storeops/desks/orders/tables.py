@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Float, Index, Integer, String, Table, select
 
+from storeops.engine.writebehind import flush
 from storeops.storage.schema import metadata
 from storeops.storage.types import Id, Json, UTCDateTime, row_json
 
@@ -62,6 +63,14 @@ customers = Table(
     Column("failed_payments", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+"""A customer's record. Orders count themselves on it at the end of the worker's batch
+(``engine.writebehind``): read it through ``customer_record``, which writes those first."""
+
+
+def customer_record(conn: Connection, key: str) -> Any:
+    """The customer ``key``'s tags and lifetime spend (a row), or None when never seen."""
+    flush(conn)
+    return conn.execute(select(customers.c.tags, customers.c.lifetime_minor).where(customers.c.key == key)).first()
 
 
 ORDER_JSON_COLUMNS = (

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from storeops.desks.orders.tables import customers, orders
+from storeops.desks.orders.tables import customer_record, orders
 from storeops.desks.support.events import DraftReady, MessageReceived, ReturnRequested
 from storeops.desks.support.knowledge import knowledge_base
 from storeops.desks.support.nlu import SupportModels, Understanding
@@ -74,11 +74,7 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
     if top is None or top.confidence < policy.intent_confidence_threshold:
         reasons.append(SupportReason.LOW_CONFIDENCE)
     if message.customer_id:
-        customer = conn.execute(
-            select(customers.c.tags, customers.c.lifetime_minor).where(
-                customers.c.key == f"customer:{event.source}:{message.customer_id}"
-            )
-        ).first()
+        customer = customer_record(conn, f"customer:{event.source}:{message.customer_id}")
         vip_value = ctx.policy.money(policy.vip_lifetime_value).minor
         if customer is not None and (set(customer.tags) & set(policy.vip_tags) or customer.lifetime_minor >= vip_value):
             reasons.append(SupportReason.VIP_CUSTOMER)
