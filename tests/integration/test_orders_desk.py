@@ -336,6 +336,22 @@ def test_tracking_exception_and_silence_become_shipping_irregularities(engine: E
     assert store.reasons("2") == []
 
 
+def test_silence_is_flagged_when_the_last_scan_came_mid_minute(engine: Engine, registry: Registry) -> None:
+    # Timers fire on whole minutes; one set for 5 days after a scan at hh:mm:56 must fire at the
+    # next minute (rounded up), not 4 s early — where it would find 4 days 23:59 and stay silent.
+    store = store_with(engine, registry, {"tracking_stale_days": 5})
+    store.send(order_event("1"))
+    last_scan = T0 + timedelta(days=1, seconds=56)
+    store.send(scan("1", "in_transit", last_scan))
+    with engine.begin() as conn:
+        assert fire_due(conn, now=last_scan + timedelta(days=5) - timedelta(seconds=1)) == 0
+    with engine.begin() as conn:
+        assert fire_due(conn, now=T0 + timedelta(days=6, minutes=1)) == 1
+    Worker(engine, registry, store.policy).run(until_idle=True)
+    assert store.reasons("1") == ["shipping_irregularity"]
+    assert store.handoffs("1")[0]["evidence"]["days_without_scan"] >= 5
+
+
 def test_the_last_unit_goes_to_one_order_only(engine: Engine, registry: Registry) -> None:
     store = store_with(engine, registry)
     with engine.begin() as conn:

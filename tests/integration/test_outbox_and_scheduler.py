@@ -126,12 +126,15 @@ def test_a_one_off_timer_fires_once_and_goes_away(engine: Engine) -> None:
         schedule(
             conn, key="check:order:1", kind="clock.tick", subject="order:sim:1", at=at, payload={"check": "tracking"}
         )
+    # Timers keep whole minutes and never fire early: 06:00:40 becomes the 06:01 slot.
     with engine.begin() as conn:
-        assert fire_due(conn, now=at) == 1
+        assert fire_due(conn, now=at + timedelta(seconds=19)) == 0
+    with engine.begin() as conn:
+        assert fire_due(conn, now=at + timedelta(seconds=20)) == 1
     with engine.connect() as conn:
         assert conn.execute(select(timers)).first() is None
         payload = conn.execute(select(events.c.payload)).scalar_one()
-    assert payload == {"check": "tracking", "timer": "check:order:1", "scheduled_for": "2026-03-01T06:00:00+00:00"}
+    assert payload == {"check": "tracking", "timer": "check:order:1", "scheduled_for": "2026-03-01T06:01:00+00:00"}
 
 
 def test_schedule_rejects_a_zero_interval(engine: Engine) -> None:

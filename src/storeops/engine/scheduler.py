@@ -1,4 +1,5 @@
-"""Timed events stored in the database: one-off checks and recurring runs, minute precision.
+"""Timed events stored in the database: one-off checks and recurring runs, minute precision
+(rounded up: a timer never fires before the time it was set for).
 
 Timers are read and removed only through this module: ``schedule`` may leave its row to the
 end of the worker's batch (``engine.writebehind``), and ``cancel`` and ``fire_due`` write such
@@ -27,6 +28,13 @@ def _minute(value: datetime) -> datetime:
     return value.replace(second=0, microsecond=0)
 
 
+def _minute_up(value: datetime) -> datetime:
+    """The first whole minute at or after ``value``: a timer never fires before its time (a check
+    set for "5 days after the last scan" must find 5 days, not 4 days 23 h 59 min)."""
+    floor = _minute(value)
+    return floor if floor == value else floor + timedelta(minutes=1)
+
+
 def schedule(
     conn: Connection,
     *,
@@ -38,7 +46,8 @@ def schedule(
     every_minutes: int | None = None,
     replace: bool = True,
 ) -> None:
-    """Create the timer ``key``: fire ``kind`` for ``subject`` at ``at`` (then every N minutes).
+    """Create the timer ``key``: fire ``kind`` for ``subject`` at ``at``, rounded up to the minute
+    (then every N minutes).
 
     An existing timer of that key is replaced, or with ``replace=False`` left as it is (a
     recurring run set up by the first event that needs it: later events must not push its next
@@ -55,7 +64,7 @@ def schedule(
             "kind": kind,
             "subject": subject,
             "payload": payload or {},
-            "fire_at": _minute(at),
+            "fire_at": _minute_up(at),
             "interval_minutes": every_minutes,
         },
     )
