@@ -42,6 +42,31 @@ def _in_stock(world: World, sku: str, quantity: int) -> bool:
     return any(world.stock.get((sku, warehouse), 0) >= quantity for warehouse in world.warehouses)
 
 
+def customer_backfill(world: World) -> list[tuple[NewEvent, list[Truth]]]:
+    """Day zero: the storefront's existing customers (tags, sign-up time), as a store connecting
+    its shop imports them. Customers who sign up when they first buy are not among them."""
+    return [
+        (
+            world.event(
+                "customer.updated",
+                f"customer:sim:{customer.id}",
+                world.start,
+                {
+                    "customer": {
+                        "id": customer.id,
+                        "email": customer.email,
+                        "tags": customer.tags,
+                        "created_at": customer.created_at.isoformat(),
+                    }
+                },
+            ),
+            [],
+        )
+        for customer in world.customers
+        if customer.created_at < world.start
+    ]
+
+
 def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEvent, list[Truth]]]:
     """One day's orders with their payments, cancellations and tracking scans."""
     rng = world.rng

@@ -30,12 +30,12 @@ DESK_MODULES: list[DayModule] = [orders.day_events, support.day_events, inventor
 
 
 def simulate(days: int, seed: int, start: datetime = DEFAULT_START) -> Iterator[list[tuple[NewEvent, list[Truth]]]]:
-    """Yield the catalogue backfill (the store's existing products and stock, imported before it
+    """Yield the backfill (the store's existing products, stock and customers, imported before it
     goes live), then each simulated day's events, oldest first, with their ground truth. Events a
     day sets in motion for later (tracking scans) wait until their own day; those beyond the last
     day have not happened yet and are not emitted."""
     world = build_world(seed, start)
-    yield inventory.catalogue_backfill(world)
+    yield inventory.catalogue_backfill(world) + orders.customer_backfill(world)
     waiting: list[tuple[datetime, int, NewEvent, list[Truth]]] = []
     order = itertools.count()
     for index in range(days):

@@ -54,6 +54,11 @@ def _by_intent() -> dict[str, list[str]]:
     return by_intent
 
 
+VIP_LIFETIME_MINOR = 200_000
+"""The support policy's default ``vip_lifetime_value`` (2000.00 EUR): a customer who has spent
+that much is a VIP whatever their tags."""
+
+
 def _say(world: World, intent: str) -> str:
     return world.rng.choice(utterances()[intent])
 
@@ -89,9 +94,15 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
         else:
             intents = [rng.choice(ROUTINE_INTENTS)]
             text = _say(world, intents[0])
-        if customer.behaviour is Behaviour.VIP:
+        at = world.moment(day) + timedelta(seconds=number)
+        mine = [
+            n
+            for n, o in world.orders.items()
+            if not n.startswith("mismatch:") and o["customer"] == customer.id and o["at"] < at
+        ]
+        spent = sum(world.orders[n]["total_minor"] for n in mine)
+        if customer.behaviour is Behaviour.VIP or spent >= VIP_LIFETIME_MINOR:
             labels.append("vip_customer")
-        mine = [n for n, o in world.orders.items() if not n.startswith("mismatch:") and o["customer"] == customer.id]
         payload = {
             "conversation_id": conversation,
             "text": text[:5000],
@@ -103,6 +114,5 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
         truths = [Truth(subject, label, {"intents": intents}) for label in labels] or [
             Truth(subject, "routine", {"intents": intents})
         ]
-        at = world.moment(day) + timedelta(seconds=number)
         out.append((world.event("ticket.message_received", subject, at, payload), truths))
     return out
