@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from storeops.desks.inventory.ledger import Cause, level, move
 from storeops.desks.inventory.reorder import round_order
 from storeops.desks.inventory.tables import products, purchase_orders
+from storeops.engine.audit import read_audit
 from storeops.engine.desk import Registry
 from storeops.engine.events import NewEvent
 from storeops.engine.inbox import list_handoffs, resolve_handoff
@@ -325,9 +326,12 @@ def test_shopify_inventory_levels_are_read_through_the_products_inventory_item(
         move(conn, sku="IPOD2008PINK", location="WH", cause=Cause.RECEIPT, reference="r", at=T0, on_hand=10)
     run(engine, registry, *events("products/update", product_body, "d1"))
     run(engine, registry, *events("inventory_levels/update", level_body, "d2"))  # 6 where the ledger has 10
-    assert open_reasons(engine) == [("sku:IPOD2008PINK", ["new_sku"]), ("stock:shopify:808950810", ["stock_anomaly"])]
+    # The report arrives about Shopify's inventory item; the decision is about the SKU.
+    assert open_reasons(engine) == [("sku:IPOD2008PINK", ["new_sku"]), ("sku:IPOD2008PINK", ["stock_anomaly"])]
     with engine.connect() as conn:
         assert level(conn, "IPOD2008PINK", "WH").available == 6
+        drift = [e for e in read_audit(conn, subject="sku:IPOD2008PINK") if e["action"] == "stock.channel_drift"]
+    assert len(drift) == 1 and drift[0]["evidence"]["channel_available"] == 6
 
 
 def _daily_sales(engine: Engine, sku: str, sales: list[int], end: datetime, stock: int) -> None:

@@ -62,6 +62,9 @@ class Decision:
     outbox: tuple[OutboxMessage, ...] = ()
     actor: str | None = None
     """Who decided, e.g. ``automation:orders.risk@3``; defaults to ``automation:<desk>``."""
+    subject: str | None = None
+    """What the decision is about when that is not the event's subject: a Shopify stock report
+    arrives as ``stock:shopify:<item>`` and is decided, audited and handed off as ``sku:<SKU>``."""
 
     @property
     def outcome(self) -> Outcome:

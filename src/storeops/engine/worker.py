@@ -220,12 +220,13 @@ class Worker:
         if decision is None:
             return
         reasons = decision.reason_codes()
+        subject = decision.subject or event.subject
         handoff_id = None
         if decision.handoff is not None:
             handoff_id = open_handoff(
                 conn,
                 desk=desk,
-                subject=event.subject,
+                subject=subject,
                 request=decision.handoff,
                 reasons=reasons,
                 evidence=decision.evidence,
@@ -239,7 +240,7 @@ class Worker:
                 at=now,
                 actor=decision.actor or f"automation:{desk}",
                 desk=desk,
-                subject=event.subject,
+                subject=subject,
                 action=decision.action,
                 outcome=decision.outcome,
                 reasons=reasons,
@@ -259,7 +260,7 @@ class Worker:
                     action=message.action,
                     payload=message.payload,
                     key=key,
-                    subject=message.subject or event.subject,
+                    subject=message.subject or subject,
                     event_id=event.id,
                     now=now,
                 )

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -232,7 +232,7 @@ def channel_stock_reported(event: Event, ctx: HandlerContext) -> Decision | None
             on_hand=difference,
         )
     if abs(difference) > policy.channel_drift_units and not report.backfill:
-        return _anomaly(
+        anomaly = _anomaly(
             "stock.channel_drift",
             {
                 **evidence,
@@ -241,7 +241,8 @@ def channel_stock_reported(event: Event, ctx: HandlerContext) -> Decision | None
             },
             f"{report.channel} shows {report.available}, the ledger says {expected}: find the unexplained movement.",
         )
-    return Decision(action="stock.channel_sync", evidence=evidence, task="inventory.movement")
+        return replace(anomaly, subject=f"sku:{sku}")
+    return Decision(action="stock.channel_sync", evidence=evidence, task="inventory.movement", subject=f"sku:{sku}")
 
 
 def _sku_of_item(conn: Connection, channel: str, item_id: str | None) -> str | None:
