@@ -52,7 +52,15 @@ SENSITIVE = re.compile(
     r"allerg\w*|gdpr|privacy|personal data|delete (?:all )?my (?:data|personal)|harass\w*|threat\w*)\b",
     re.IGNORECASE,
 )
-HUMAN = re.compile(r"\b(speak|talk|chat)\s+(to|with)\s+(a\s+)?(human|person|real person|agent|someone|manager)\b", re.I)
+_SOMEONE = (
+    r"(?:an?\s+|your\s+|some\s+)?(?:human|person|real person|agent|someone|somebody|manager|supervisor|"
+    r"representative|rep|someone real|somebody real)"
+)
+HUMAN = re.compile(
+    rf"\b(?:(?:speak|talk|chat)\s+(?:to|with)\s+{_SOMEONE}|(?:get|put)\s+me\s+(?:through\s+to\s+)?{_SOMEONE}"
+    r"|(?:someone|somebody)\s+real|phone\s+number\s+I\s+can\s+call)\b",
+    re.IGNORECASE,
+)
 ORDER_NUMBER = re.compile(r"(?:#|\border\s*(?:number|no\.?|n°)?\s*:?\s*)(\w*\d[\w-]*)", re.IGNORECASE)
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 CLAUSES = re.compile(r"(?<=[.!?])\s+|\b(?:also|and also|besides|plus|another thing)\b[,:]?\s*", re.IGNORECASE)
