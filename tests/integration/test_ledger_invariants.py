@@ -124,3 +124,15 @@ def test_inside_a_batch_the_ledger_readers_see_movements_still_waiting(engine: E
         assert release_reference(conn, "order:1", at=day, cause=Cause.SALE) == 3
         sold, _ = daily_sales(conn, [("MUG", "WH")], day.date() + timedelta(days=1), 2)[("MUG", "WH")]
         assert list(sold) == [0, 3]
+
+
+@pytest.mark.parametrize("count", [1, 8, 9, 30])
+def test_levels_of_few_and_many_skus_read_the_same(engine: Engine, count: int) -> None:
+    day = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    skus = [f"S{n:02d}" for n in range(count)]
+    with engine.begin() as conn:
+        for n, sku in enumerate(skus):
+            move(conn, sku=sku, location="WH", cause=Cause.RECEIPT, reference="r", at=day, on_hand=n + 1)
+        found = levels(conn, [*reversed(skus), skus[0], "NEVER-STOCKED"])
+    assert sorted(found) == skus
+    assert [found[sku][0].on_hand for sku in skus] == list(range(1, count + 1))

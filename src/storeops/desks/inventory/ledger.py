@@ -93,6 +93,22 @@ LEVELS = (
     .where(stock_levels.c.sku.in_(bindparam("skus", expanding=True)))
     .order_by(stock_levels.c.sku, stock_levels.c.location)
 )
+_FEW = 8
+_LEVELS_OF_FEW: dict[int, Any] = {}
+
+
+def _levels_of_few(count: int) -> Any:
+    """``LEVELS`` for an order's handful of SKUs with one parameter each, built once per count:
+    an expanding IN is re-rendered on every execution, which doubles the cost of this query."""
+    if count not in _LEVELS_OF_FEW:
+        _LEVELS_OF_FEW[count] = (
+            select(stock_levels.c.sku, stock_levels.c.location, stock_levels.c.on_hand, stock_levels.c.reserved)
+            .where(stock_levels.c.sku.in_([bindparam(f"s{n}") for n in range(count)]))
+            .order_by(stock_levels.c.sku, stock_levels.c.location)
+        )
+    return _LEVELS_OF_FEW[count]
+
+
 RESERVE = (
     update(stock_levels)
     .where(
@@ -183,7 +199,12 @@ def levels(conn: Connection, skus: Sequence[str]) -> dict[str, list[Level]]:
     if not skus:
         return {}
     out: dict[str, list[Level]] = {}
-    for row in conn.execute(LEVELS, {"skus": sorted(set(skus))}):
+    wanted = sorted(set(skus))
+    if len(wanted) <= _FEW:
+        rows = conn.execute(_levels_of_few(len(wanted)), {f"s{n}": sku for n, sku in enumerate(wanted)})
+    else:
+        rows = conn.execute(LEVELS, {"skus": wanted})
+    for row in rows:
         out.setdefault(row.sku, []).append(Level(row.sku, row.location, row.on_hand, row.reserved))
     return out
 
