@@ -80,7 +80,10 @@ def push_changed(conn: Connection, policy: Policy, now: datetime) -> Sequence[Ou
         (row.payload["channel"], row.payload["sku"], row.payload["location"]): row.id
         for row in conn.execute(
             select(outbox.c.id, outbox.c.payload).where(
-                outbox.c.status == OutboxStatus.PENDING.value,
+                # As an expression the status cannot steer SQLite (which keeps no statistics) to
+                # the (status, next_attempt_at) index, a scan of every pending message; the
+                # subject index finds these SKUs' few.
+                (outbox.c.status + "") == OutboxStatus.PENDING.value,
                 outbox.c.connector == "channels",
                 outbox.c.action == "stock.set",
                 outbox.c.attempts == 0,
