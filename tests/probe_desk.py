@@ -18,6 +18,7 @@ from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.desk import Desk
 from storeops.engine.events import Event, Payload
 from storeops.engine.scheduler import schedule
+from storeops.engine.writebehind import write_later
 from storeops.money import Money
 
 probe_metadata = MetaData()
@@ -54,6 +55,8 @@ class ProbeStep(Payload):
     """Raise while this file exists (a bug that someone later fixes)."""
     timer: bool = False
     """Set a timer keyed by the subject first (a write the worker leaves to the end of its batch)."""
+    bad_later: bool = False
+    """Leave a row for the end of the batch that the database refuses (NOT NULL)."""
 
 
 class ProbeIgnored(Payload):
@@ -70,6 +73,12 @@ def handle_step(event: Event, ctx: HandlerContext) -> Decision:
             kind="probe.ignored",
             subject=event.subject,
             at=ctx.now + timedelta(days=1),
+        )
+    if step.bad_later:
+        write_later(
+            ctx.conn,
+            insert(probe_log),
+            {"event_id": event.id, "subject": event.subject, "seq": None, "pid": 0, "started": 0.0, "ended": 0.0},
         )
     if step.sleep_ms:
         time.sleep(step.sleep_ms / 1000)

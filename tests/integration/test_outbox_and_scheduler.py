@@ -183,3 +183,16 @@ def test_write_later_waits_only_inside_a_buffer_and_readers_see_waiting_rows(eng
     with engine.connect() as conn:
         assert KEY not in conn.info
     assert _timer_keys(engine) == []
+
+
+def test_a_row_the_database_refuses_at_the_end_of_the_batch_fails_only_its_own_event(
+    engine: Engine, registry: Registry, policy: Policy
+) -> None:
+    with engine.begin() as conn:
+        ingest(conn, [step("thing:1", 1, bad_later=True), step("thing:2", 2, timer=True)])
+    stats = Worker(engine, registry, policy).run_batch()
+    assert (stats.done, stats.failed) == (1, 1)
+    assert _timer_keys(engine) == ["probe:thing:2"]
+    with engine.connect() as conn:
+        failed = conn.execute(select(events.c.subject, events.c.last_error).where(events.c.status != "done")).one()
+    assert failed.subject == "thing:1" and "IntegrityError" in failed.last_error

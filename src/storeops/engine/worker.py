@@ -178,7 +178,12 @@ class Worker:
                 continue
             finished.append((event.id, EventStatus.DONE, desk))
             stats.done += 1
-        flush(conn)
+        try:
+            flush(conn)
+        except Exception as exc:
+            # A row some handler left for the end failed: redo the batch event by event, where
+            # each event's rows are written in its own savepoint and the culprit is retried alone.
+            raise _HandlerFailed from exc
         if batch:
             outbox_rows += self._after_batch(conn, now)
         write_audit(conn, audit)

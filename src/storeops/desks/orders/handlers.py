@@ -585,7 +585,7 @@ def _record_customer_statement(dialect: str) -> Any:
 
 def customer_updated(event: Event, ctx: HandlerContext) -> Decision:
     """The storefront created or changed a customer: keep its tags (VIP), email, sign-up time and
-    lifetime spend, which the support desk's VIP rule and the risk model read."""
+    lifetime spend, which the support desk's VIP rule reads."""
     record = event.parsed(CustomerUpdated)
     policy = ctx.settings(OrdersPolicy)
     store_currency = ctx.policy.store.currency
