@@ -133,6 +133,13 @@ def run_case(url: str, database: str, workers: int, args: argparse.Namespace, po
         memory[0] = max(memory[0], total / 2**20)
 
     try:
+
+        def drained() -> bool:
+            sample_memory()
+            # An indexed count of what is left, not a LIKE over every event (the poll shares
+            # the two cores with the worker).
+            return pending(engine) == 0
+
         rates = []
         for round_ in range(args.rounds):
             console.print(
@@ -144,13 +151,6 @@ def run_case(url: str, database: str, workers: int, args: argparse.Namespace, po
             with engine.begin() as conn:
                 ingest(conn, batch)
             start = time.monotonic()
-
-            def drained() -> bool:
-                sample_memory()
-                # An indexed count of what is left, not a LIKE over every event (the poll shares
-                # the two cores with the worker).
-                return pending(engine) == 0
-
             rates.append(args.orders / (wait_until(drained, timeout=900, interval=0.05) - start))
             finished = done(engine, f"{tag}-")
             if finished != args.orders:

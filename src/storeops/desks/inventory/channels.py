@@ -93,28 +93,28 @@ def push_changed(conn: Connection, policy: Policy, now: datetime) -> Sequence[Ou
         )
     }
     rows = []
-    updates: list[dict[str, Any]] = []
+    # Each changed figure as the message it would queue, beside the waiting message it may replace.
+    candidates: list[tuple[int | None, OutboxMessage]] = []
     for channel, buffer in sorted(channels.items()):
         for sku, location in pairs:
             value = shown(current.get((sku, location), 0), buffer)
             if pushed.get((channel, sku, location)) == value:
                 continue
             rows.append({"channel": channel, "sku": sku, "location": location, "available": value, "pushed_at": now})
-            payload = {"channel": channel, "sku": sku, "location": location, "available": value}
-            updates.append({"queued": waiting.get((channel, sku, location)), "payload": payload})
-    replaced = _replace_waiting([u for u in updates if u["queued"] is not None], conn, now)
-    messages = [
-        OutboxMessage(
-            connector="channels",
-            action="stock.set",
-            payload=u["payload"],
-            idempotency_key=f"stock.set:{u['payload']['channel']}:{u['payload']['sku']}:"
-            f"{u['payload']['location']}:{uuid.uuid4().hex}",
-            subject=f"sku:{u['payload']['sku']}",
-        )
-        for u in updates
-        if u["queued"] not in replaced
-    ]
+            message = OutboxMessage(
+                connector="channels",
+                action="stock.set",
+                payload={"channel": channel, "sku": sku, "location": location, "available": value},
+                idempotency_key=f"stock.set:{channel}:{sku}:{location}:{uuid.uuid4().hex}",
+                subject=f"sku:{sku}",
+            )
+            candidates.append((waiting.get((channel, sku, location)), message))
+    replaced = _replace_waiting(
+        [{"queued": queued, "payload": message.payload} for queued, message in candidates if queued is not None],
+        conn,
+        now,
+    )
+    messages = [message for queued, message in candidates if queued not in replaced]
     if rows:
         statement = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(channel_levels)
         conn.execute(
