@@ -6,6 +6,8 @@ path; only the webhook checks a signature. Nothing is stored unless every event 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from storeops.bootstrap import App
@@ -16,19 +18,28 @@ from storeops.engine.queue import IngestResult, ingest
 from storeops.errors import InvalidInput
 
 SOURCES = ("shopify", "woocommerce")
+IMPORT_CHUNK = 1000
+"""Events stored per transaction by an import: big enough to be fast, small enough that a
+SQLite worker running beside the import is never kept waiting long."""
 
 
-def storefront_events(app: App, source: str, topic: str | None, body: Any, delivery_id: str | None) -> list[NewEvent]:
-    """The validated events of one storefront payload; InvalidInput names what is wrong."""
+def storefront_events(
+    app: App, source: str, topic: str | None, body: Any, delivery_id: str | None, *, backfill: bool = False
+) -> list[NewEvent]:
+    """The validated events of one storefront payload; InvalidInput names what is wrong.
+
+    ``backfill`` reads the payload as part of importing the store's existing records: the desks
+    record it as the starting state (no new-SKU or anomaly handoffs, no labels for what the
+    storefront already fulfilled) instead of deciding on it as news."""
     if not topic:
         raise InvalidInput("the webhook topic is missing (X-Shopify-Topic / X-WC-Webhook-Topic)", field="topic")
     if source == "shopify":
         locations = (
             app.policy.section("orders", OrdersPolicy).shopify_locations if "orders" in app.policy.sections else {}
         )
-        mapped = shopify.to_events(topic, body, delivery_id, locations)
+        mapped = shopify.to_events(topic, body, delivery_id, locations, backfill=backfill)
     elif source == "woocommerce":
-        mapped = woocommerce.to_events(topic, body, delivery_id)
+        mapped = woocommerce.to_events(topic, body, delivery_id, backfill=backfill)
     else:
         raise InvalidInput(f"unknown storefront {source!r}; storeops reads {', '.join(SOURCES)}", field="source")
     return [parse_new_event(event.model_dump(mode="json"), app.registry.payload_models) for event in mapped]
@@ -38,3 +49,85 @@ def take_in(app: App, events: list[NewEvent]) -> IngestResult:
     """Store ``events`` in one transaction (duplicates acknowledged)."""
     with app.engine.begin() as conn:
         return ingest(conn, events)
+
+
+def resources(raw: bytes, topic: str) -> Iterator[tuple[str, Any]]:
+    """The resources in a storefront file, each with where it sits (``line 3``, ``[12]``, ``file``).
+
+    A file holds one webhook body or REST response (``{"product": {…}}``), a REST list
+    (``{"products": [...]}``, as ``GET /products.json`` gives it), a JSON array of bodies, or JSON
+    lines with one body a line (as exports stream them)."""
+    text = raw.decode("utf-8-sig", errors="replace")
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError as exc:
+        lines = [line for line in text.splitlines() if line.strip()]
+        if len(lines) < 2:
+            raise InvalidInput(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        yield from _json_lines(text)
+        return
+    listed = _listed(whole, topic)
+    if listed is None:
+        yield "file", whole
+        return
+    for index, item in enumerate(listed):
+        yield f"[{index}]", item
+
+
+def _listed(whole: Any, topic: str) -> list[Any] | None:
+    if isinstance(whole, list):
+        return whole
+    if isinstance(whole, dict) and len(whole) == 1:
+        ((key, value),) = whole.items()
+        plural = topic.replace(".", "/").split("/")[0]
+        if isinstance(value, list) and key in (plural, f"{plural}s", f"{plural.rstrip('s')}s"):
+            return value
+    return None
+
+
+def _json_lines(text: str) -> Iterator[tuple[str, Any]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield f"line {number}", json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def storefront_file_events(
+    app: App,
+    source: str,
+    topic: str | None,
+    raw: bytes,
+    *,
+    backfill: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> list[NewEvent]:
+    """Every event of a storefront file (see ``resources``), all validated before any is stored:
+    the first bad resource is named by its place in the file and nothing is returned."""
+    out: list[NewEvent] = []
+    for place, body in resources(raw, topic or ""):
+        try:
+            out.extend(storefront_events(app, source, topic, body, None, backfill=backfill))
+        except InvalidInput as exc:
+            where = "" if place == "file" else f"{place}: "
+            raise InvalidInput(f"{where}{exc.message}", field=exc.field) from None
+        if progress is not None:
+            progress(1)
+    return out
+
+
+def store_in_chunks(app: App, events: list[NewEvent], *, progress: Callable[[int], None] | None = None) -> IngestResult:
+    """Store validated ``events`` ``IMPORT_CHUNK`` at a time. An interrupted import stored whole
+    chunks only, and running it again stores the rest (every event has its dedupe key)."""
+    ids: list[int] = []
+    duplicates = 0
+    for start in range(0, len(events), IMPORT_CHUNK):
+        chunk = events[start : start + IMPORT_CHUNK]
+        result = take_in(app, chunk)
+        ids += result.ids
+        duplicates += result.duplicates
+        if progress is not None:
+            progress(len(chunk))
+    return IngestResult(ids=ids, duplicates=duplicates)

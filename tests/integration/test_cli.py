@@ -83,7 +83,7 @@ def write(tmp_path: Path, *lines: str) -> Path:
 def test_ingest_stores_once_and_acknowledges_duplicates(cli: Cli, tmp_path: Path) -> None:
     path = write(tmp_path, line(external_id="a"), line(external_id="b", seq=2), "", line(external_id="a"))
     first = cli("ingest", str(path))
-    assert first.exit_code == 0 and "stored 2 new events, 1 duplicates acknowledged" in first.stdout
+    assert first.exit_code == 0 and "stored 2 new events, 1 duplicate acknowledged" in first.stdout
     again = cli("ingest", str(path))
     assert "stored 0 new events, 3 duplicates acknowledged" in again.stdout
     assert cli.count_events() == 2
@@ -284,13 +284,13 @@ def test_ingest_a_shopify_file_through_the_webhook_path(cli: Cli, tmp_path: Path
     path = tmp_path / "order.json"
     path.write_text(json.dumps(order), encoding="utf-8")
     ok = cli("ingest", "shopify", "--topic", "orders/create", str(path))
-    assert ok.exit_code == 0 and "stored 1 new events" in ok.stdout
+    assert ok.exit_code == 0 and "stored 1 new event," in ok.stdout
     order["order"]["line_items"][0]["price"] = "twenty"
     path.write_text(json.dumps(order), encoding="utf-8")
     bad = cli("ingest", "shopify", "--topic", "orders/create", str(path))
     assert bad.exit_code == 2 and "order.line_items[0].price" in bad.output
     assert cli("ingest", "etsy", str(path)).exit_code == 2
-    assert "--topic goes with a storefront file" in cli("ingest", str(path), "--topic", "x").output
+    assert "--topic and --backfill go with a storefront file" in cli("ingest", str(path), "--topic", "x").output
     assert cli.count_events() == 1
 
 
@@ -329,8 +329,8 @@ def test_ingest_email_threads_replies_into_one_conversation(cli: Cli, tmp_path: 
         encoding="utf-8",
     )
     assert cli("ingest", "email", str(first)).exit_code == 0
-    assert "stored 1 new events" in cli("ingest", "email", str(reply)).stdout
-    assert "1 duplicates acknowledged" in cli("ingest", "email", str(reply)).stdout
+    assert "stored 1 new event," in cli("ingest", "email", str(reply)).stdout
+    assert "1 duplicate acknowledged" in cli("ingest", "email", str(reply)).stdout
     engine = create_db_engine(cli.url)
     with engine.connect() as conn:
         rows = conn.execute(select(events.c.subject, events.c.payload).order_by(events.c.id)).all()
@@ -403,3 +403,34 @@ def test_users_and_tokens_from_the_command_line(cli: Cli) -> None:
     assert cli("tokens", "revoke", "erp").exit_code == 2
     assert "disabled" in cli("users", "disable", "boss@example.com").stdout
     assert cli.json("users", "list", "--json")[0]["disabled_at"] is not None
+
+
+def test_a_storefront_import_takes_a_file_of_many_and_names_a_bad_one(cli: Cli, tmp_path: Path) -> None:
+    levels = [
+        {"inventory_item_id": n, "location_id": 9, "available": n, "updated_at": "2026-11-29T08:00:00Z"}
+        for n in (1, 2, 3)
+    ]
+    path = tmp_path / "levels.jsonl"
+    broken = [*levels[:2], {"inventory_item_id": 3, "available": 1}]
+    path.write_text("\n".join(json.dumps(level) for level in broken) + "\n", encoding="utf-8")
+    bad = cli("ingest", "shopify", "--backfill", "--topic", "inventory_levels/update", str(path))
+    assert bad.exit_code == 2
+    assert "levels.jsonl: line 3: inventory_level.location_id is missing" in bad.output
+    assert cli.count_events() == 0  # nothing of a file with a bad line is stored
+
+    path.write_text("\n".join(json.dumps(level) for level in levels) + "\n", encoding="utf-8")
+    ok = cli("ingest", "shopify", "--backfill", "--topic", "inventory_levels/update", str(path))
+    assert ok.exit_code == 0, ok.output
+    assert "stored 3 new events, 0 duplicates acknowledged (an import" in ok.stdout
+    assert cli.count_events() == 3
+    imports = [row for row in cli.json("audit", "--json") if row["action"] == "store.import"]
+    assert [(row["outcome"], row["evidence"]["events"], row["evidence"]["topic"]) for row in imports] == [
+        ("human", 3, "inventory_levels/update")
+    ]
+    # a REST list of the same levels is the same events
+    (tmp_path / "levels.json").write_text(json.dumps({"inventory_levels": levels}), encoding="utf-8")
+    again = cli("ingest", "shopify", "--backfill", "--topic", "inventory_levels/update", str(tmp_path / "levels.json"))
+    assert "stored 0 new events, 3 duplicates acknowledged" in again.stdout
+    # --backfill is for a storefront's records only
+    refused = cli("ingest", "email", "--backfill", str(path))
+    assert refused.exit_code == 2 and "--backfill imports a storefront's records" in refused.output

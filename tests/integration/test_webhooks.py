@@ -129,7 +129,7 @@ def test_a_signed_shopify_order_is_stored_once_and_fulfilled(engine: Engine, reg
         order = conn.execute(select(orders).where(orders.c.subject == "order:shopify:450789469")).one()
         actions = sorted(conn.execute(select(outbox.c.connector, outbox.c.action)).all())
     # 409.94 USD at 0.92 is 377.14 EUR: under the threshold, shipped from Paris to the US by the world service
-    assert (order.status, order.store_total_minor, order.number) == ("fulfilling", 37714, "#1001")
+    assert (order.status, order.store_total_minor, order.number) == ("fulfilling", 37714, "1001")
     assert order.shipping_address["country"] == "US" and order.carrier == "dhl"
     assert [tuple(a) for a in actions if a[0] != "channels"] == [
         ("carrier", "label.create"),

@@ -195,11 +195,21 @@ def ingest_command(
     topic: Annotated[
         str | None, typer.Option(help="The webhook topic of a storefront FILE, e.g. orders/create or order.created.")
     ] = None,
+    backfill: Annotated[
+        bool,
+        typer.Option(
+            "--backfill",
+            help="Import the store's existing records as its starting state: no new-SKU or anomaly handoffs, "
+            "no labels or messages for orders the storefront already fulfilled.",
+        ),
+    ] = False,
 ) -> None:
     """Queue events from a file, through the same path as live traffic.
 
     storeops ingest events.jsonl — native events, one JSON object a line (see docs/cli.md);
     storeops ingest shopify --topic orders/create order.json — a Shopify webhook body (or REST response);
+    storeops ingest shopify --backfill --topic products/create products.json — import a store's existing
+    records: the file may hold one body, a REST list ({"products": [...]}), a JSON array or JSON lines;
     storeops ingest woocommerce --topic order.created order.json — a WooCommerce webhook body;
     storeops ingest email message.eml — a customer's email, threaded into its conversation;
     storeops ingest stock-count counts.csv — cycle counts (sku,location,counted[,counted_at]).
@@ -207,9 +217,10 @@ def ingest_command(
     with _errors():
         application = _app()
         if second is None:
-            if topic is not None:
+            if topic is not None or backfill:
                 raise InvalidInput(
-                    "--topic goes with a storefront file: storeops ingest shopify --topic orders/create FILE.json"
+                    "--topic and --backfill go with a storefront file: "
+                    "storeops ingest shopify [--backfill] --topic orders/create FILE.json"
                 )
             parsed = _read_jsonl(Path(first), application)
         else:
@@ -220,6 +231,8 @@ def ingest_command(
                 raise InvalidInput(
                     f"unknown source {first!r}; use one of: {', '.join(sources)} (or give only a .jsonl file)"
                 )
+            if backfill and first not in SOURCES:
+                raise InvalidInput(f"--backfill imports a storefront's records ({', '.join(SOURCES)}), not {first}")
             try:
                 raw = second.read_bytes()
             except OSError as exc:
@@ -232,22 +245,63 @@ def ingest_command(
 
                     parsed = stock_count_events(raw)
                 else:
-                    parsed = _storefront_file(raw, first, topic, application)
+                    return _ingest_storefront(application, first, topic, second, raw, backfill=backfill)
             except InvalidInput as exc:
                 raise InvalidInput(f"{second}: {exc.message}", field=exc.field) from None
         with application.engine.begin() as conn:
             result = ingest(conn, parsed)
-        console.print(f"stored {len(result.ids):,} new events, {result.duplicates:,} duplicates acknowledged")
+        console.print(_stored(len(result.ids), result.duplicates))
 
 
-def _storefront_file(raw: bytes, source: str, topic: str | None, application: App) -> list[NewEvent]:
-    from storeops.intake import storefront_events
+def _stored(new: int, duplicates: int) -> str:
+    return (
+        f"stored {new:,} new {'event' if new == 1 else 'events'}, "
+        f"{duplicates:,} {'duplicate' if duplicates == 1 else 'duplicates'} acknowledged"
+    )
 
-    try:
-        body = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    return storefront_events(application, source, topic, body, None)
+
+def _ingest_storefront(
+    application: App, source: str, topic: str | None, path: Path, raw: bytes, *, backfill: bool
+) -> None:
+    """A storefront file of one or many payloads: read and validate all of it, then store it in
+    chunks with a progress bar; an import (``backfill``) is recorded in the audit log as one."""
+    from storeops.engine.audit import AuditEntry, write_audit
+    from storeops.engine.decisions import Outcome
+    from storeops.intake import store_in_chunks, storefront_file_events
+
+    with _progress() as progress:
+        reading = progress.add_task(f"reading {path.name}", total=None)
+        parsed = storefront_file_events(
+            application, source, topic, raw, backfill=backfill, progress=lambda n: progress.advance(reading, n)
+        )
+        storing = progress.add_task("storing", total=len(parsed))
+        result = store_in_chunks(application, parsed, progress=lambda n: progress.advance(storing, n))
+    if backfill:
+        with application.engine.begin() as conn:
+            write_audit(
+                conn,
+                [
+                    AuditEntry(
+                        at=datetime.now(UTC),
+                        actor=_actor(None),
+                        desk="engine",
+                        subject=f"store:{source}",
+                        action="store.import",
+                        outcome=Outcome.HUMAN,
+                        evidence={
+                            "source": source,
+                            "topic": topic,
+                            "file": str(path),
+                            "events": len(parsed),
+                            "new": len(result.ids),
+                            "duplicates": result.duplicates,
+                        },
+                    )
+                ],
+            )
+    console.print(
+        _stored(len(result.ids), result.duplicates) + (" (an import: the store's starting state)" if backfill else "")
+    )
 
 
 def _email_events(raw: bytes, application: App) -> list[NewEvent]:

@@ -1,11 +1,15 @@
-"""Shopify webhooks (Admin REST JSON) → storeops events. Verification lives in ``storefront``."""
+"""Shopify webhooks (Admin REST JSON) → storeops events. Verification lives in ``storefront``.
+
+The same mapping reads a store's existing records for an import (``backfill``): the events then
+say so, and the desks record them as the starting state instead of deciding on them as news.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from storeops.connectors.storefront import minor, need, unwrap
+from storeops.connectors.storefront import dedupe_key, minor, need, unwrap
 from storeops.engine.events import NewEvent
 from storeops.errors import InvalidInput
 
@@ -87,6 +91,26 @@ def _customer(raw: dict[str, Any] | None, email: str | None, context: str) -> di
     }
 
 
+def order_number(order: dict[str, Any]) -> str:
+    """The number the customer sees, without Shopify's ``#`` (``#1001`` → ``1001``), as they type it."""
+    return str(order.get("name") or order.get("order_number") or order["id"]).strip().removeprefix("#")
+
+
+def storefront_status(order: dict[str, Any]) -> str:
+    """Where the storefront says an order is: ``cancelled``, ``fulfilled``, ``partial`` or ``open``.
+
+    An order the storefront has already fulfilled (a point-of-sale sale, an order shipped before
+    storeops was connected) must not be fulfilled again."""
+    if order.get("cancelled_at"):
+        return "cancelled"
+    status = order.get("fulfillment_status")
+    if status in ("fulfilled", "restocked"):
+        return "fulfilled"
+    if status == "partial":
+        return "partial"
+    return "open"
+
+
 def _order_payload(order: dict[str, Any]) -> dict[str, Any]:
     currency = str(need(order, "currency", "order"))
     items = need(order, "line_items", "order")
@@ -108,7 +132,7 @@ def _order_payload(order: dict[str, Any]) -> dict[str, Any]:
     client = order.get("client_details") or {}
     transactions = order.get("transactions") or []
     return {
-        "order_number": str(order.get("name") or order.get("order_number") or order["id"]),
+        "order_number": order_number(order),
         "customer": _customer(order.get("customer"), order.get("email"), "order"),
         "currency": currency,
         "total_minor": minor(order.get("total_price"), currency, "order.total_price"),
@@ -120,20 +144,46 @@ def _order_payload(order: dict[str, Any]) -> dict[str, Any]:
         "payment_status": order.get("financial_status"),
         "failed_payments": sum(1 for t in transactions if t.get("status") == "failure"),
         "shopify_id": order["id"],
+        "storefront_status": storefront_status(order),
     }
 
 
+def identity(topic: str, data: dict[str, Any]) -> str:
+    """What one resource of ``topic`` is, for the dedupe key of a payload without a webhook id.
+
+    Most resources have an ``id``; an inventory level is the pair of its item and location (its
+    body has no id, so keying it by id made every level reported at one moment the same event)."""
+    resource = _RESOURCE[topic.split("/")[0]]
+    if resource == "inventory_level":
+        item = need(data, "inventory_item_id", "inventory_level")
+        location = need(data, "location_id", "inventory_level")
+        return f"{item}@{location}"
+    if resource == "fulfillment":
+        return f"{need(data, 'order_id', 'fulfillment')}/{data.get('id') or data.get('tracking_number') or ''}"
+    return str(need(data, "id", resource))
+
+
 def to_events(
-    topic: str, body: Any, delivery_id: str | None, locations: dict[str, str] | None = None
+    topic: str,
+    body: Any,
+    delivery_id: str | None,
+    locations: dict[str, str] | None = None,
+    *,
+    backfill: bool = False,
 ) -> list[NewEvent]:
     """The storeops events of one Shopify webhook. ``delivery_id`` is X-Shopify-Webhook-Id (the
-    dedupe key); without it (a file import) the resource's id and update time stand in."""
+    dedupe key); without it (a file or an import) the resource's own identity, its update time and
+    a digest of the body stand in, so two different reports never share a key and the same report
+    sent twice is stored once. ``backfill`` marks the events as part of importing the store."""
     if topic not in TOPICS:
         raise InvalidInput(f"unsupported Shopify topic {topic!r}; supported: {', '.join(TOPICS)}", field="topic")
     resource = _RESOURCE[topic.split("/")[0]]
     data = unwrap(body, resource)
-    key = delivery_id or f"{topic}:{data.get('id')}:{data.get('updated_at') or data.get('created_at') or ''}"
+    key = delivery_id or dedupe_key(
+        topic, identity(topic, data), data.get("updated_at") or data.get("created_at"), data
+    )
     locations = locations or {}
+    imported = {"backfill": True} if backfill else {}
 
     def event(kind: str, subject: str, at: Any, payload: dict[str, Any], suffix: str = "") -> NewEvent:
         return NewEvent(
@@ -142,7 +192,7 @@ def to_events(
             kind=kind,
             subject=subject,
             occurred_at=_when(at),
-            payload=payload,
+            payload={**payload, **imported},
         )
 
     if resource == "order":
@@ -151,7 +201,7 @@ def to_events(
         if topic in ("orders/create", "orders/updated"):
             kind = "order.created" if topic == "orders/create" else "order.updated"
             return [event(kind, subject, data.get("created_at"), _order_payload(data))]
-        number = str(data.get("name") or order_id)
+        number = order_number(data)
         if topic == "orders/cancelled":
             return [
                 event(
@@ -180,26 +230,30 @@ def to_events(
         ]
     if resource == "product":
         out = []
-        for index, variant in enumerate(data.get("variants") or []):
-            sku = variant.get("sku")
+        for variant in data.get("variants") or []:
+            # A variant without a SKU is still sold: it is known by the name its order lines get.
+            sku = variant.get("sku") or (f"shopify-variant-{variant['id']}" if variant.get("id") else None)
             if not sku:
                 continue
+            payload: dict[str, Any] = {
+                "sku": sku,
+                "title": f"{data.get('title')} - {variant.get('title')}",
+                "shopify_product_id": data.get("id"),
+            }
+            if variant.get("inventory_item_id"):
+                payload["channel_items"] = {"shopify": str(variant["inventory_item_id"])}
+            # The variant's store-wide quantity: an opening figure for a SKU no level has reached
+            # yet (a store with one location and no inventory_levels webhooks), never a report.
+            tracked = "inventory_management" not in variant or variant["inventory_management"] is not None
+            if variant.get("inventory_quantity") is not None and tracked:
+                payload["storefront_quantity"] = int(variant["inventory_quantity"])
             out.append(
                 event(
                     "product.updated",
                     f"sku:{sku}",
-                    data.get("updated_at"),
-                    {
-                        "sku": sku,
-                        "title": f"{data.get('title')} - {variant.get('title')}",
-                        "shopify_product_id": data.get("id"),
-                        **(
-                            {"channel_items": {"shopify": str(variant["inventory_item_id"])}}
-                            if variant.get("inventory_item_id")
-                            else {}
-                        ),
-                    },
-                    suffix=f"#{index}",
+                    variant.get("updated_at") or data.get("updated_at"),
+                    payload,
+                    suffix=f"#{variant.get('id') or sku}",
                 )
             )
         return out

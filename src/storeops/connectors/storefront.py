@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
 from typing import Any
 
 from storeops.connectors.webhook import sign
@@ -44,3 +46,17 @@ def unwrap(body: Any, resource: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidInput(f"the body must be a JSON object (a {resource}), got {type(body).__name__}")
     return body
+
+
+def dedupe_key(topic: str, identity: str, updated_at: Any, body: Any) -> str:
+    """The dedupe key of a payload that came without a delivery id (a file, an import, a pull).
+
+    The resource's own identity and update time, plus a digest of the body: a report sent twice is
+    stored once, and two different reports never share a key (an inventory level has no id of
+    its own, and levels of many items are reported at one moment). Long identities are digested
+    so the key fits the queue's column."""
+    digest = hashlib.blake2b(json.dumps(body, sort_keys=True, default=str).encode(), digest_size=8).hexdigest()
+    key = f"{topic}:{identity}:{updated_at or ''}:{digest}"
+    if len(key) > 200:
+        key = f"{topic}:{hashlib.blake2b(key.encode(), digest_size=16).hexdigest()}"
+    return key

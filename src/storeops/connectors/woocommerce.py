@@ -1,16 +1,32 @@
-"""WooCommerce webhooks (REST API v3 JSON) → storeops events."""
+"""WooCommerce webhooks (REST API v3 JSON) → storeops events; with ``backfill``, a store's existing
+records read as the starting state of an import (see ``shopify``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from storeops.connectors.storefront import minor, need, unwrap
+from storeops.connectors.storefront import dedupe_key, minor, need, unwrap
 from storeops.engine.events import NewEvent
 from storeops.errors import InvalidInput
 
 SOURCE = "woocommerce"
-TOPICS = ("order.created", "order.updated", "product.created", "product.updated")
+TOPICS = (
+    "order.created",
+    "order.updated",
+    "product.created",
+    "product.updated",
+    "customer.created",
+    "customer.updated",
+)
+_STATUS = {
+    "completed": "fulfilled",
+    "cancelled": "cancelled",
+    "refunded": "cancelled",
+    "failed": "cancelled",
+    "trash": "cancelled",
+}
+"""WooCommerce order statuses storeops must not fulfil; every other (pending, processing, on-hold) is open."""
 
 
 def _when(gmt: Any) -> datetime:
@@ -39,18 +55,22 @@ def _address(raw: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def to_events(topic: str, body: Any, delivery_id: str | None) -> list[NewEvent]:
-    """The storeops events of one WooCommerce webhook (``delivery_id``: X-WC-Webhook-Delivery-ID)."""
+def to_events(topic: str, body: Any, delivery_id: str | None, *, backfill: bool = False) -> list[NewEvent]:
+    """The storeops events of one WooCommerce webhook (``delivery_id``: X-WC-Webhook-Delivery-ID;
+    without it, the resource's id, modification time and a digest of the body)."""
     if topic not in TOPICS:
         raise InvalidInput(f"unsupported WooCommerce topic {topic!r}; supported: {', '.join(TOPICS)}", field="topic")
     resource = topic.split(".")[0]
     data = unwrap(body, resource)
-    key = delivery_id or f"{topic}:{data.get('id')}:{data.get('date_modified_gmt') or ''}"
+    key = delivery_id or dedupe_key(topic, str(need(data, "id", resource)), data.get("date_modified_gmt"), data)
+    imported = {"backfill": True} if backfill else {}
+    if resource == "customer":
+        return [_customer_event(data, key, imported)]
     if resource == "product":
-        sku = data.get("sku")
-        if not sku:
-            return []
-        payload = {"sku": sku, "title": data.get("name"), "woocommerce_product_id": data.get("id")}
+        # A product without a SKU is still one the store sells: it is known by the same name its
+        # order lines get (see the order mapping below).
+        sku = data.get("sku") or f"woocommerce-product-{need(data, 'id', 'product')}"
+        payload = {"sku": sku, "title": data.get("name"), "woocommerce_product_id": data.get("id"), **imported}
         when = _when(data.get("date_modified_gmt"))
         out = [
             NewEvent(
@@ -64,14 +84,22 @@ def to_events(topic: str, body: Any, delivery_id: str | None) -> list[NewEvent]:
         ]
         if data.get("manage_stock") and data.get("stock_quantity") is not None:
             # WooCommerce keeps one figure per product; "*" lets the inventory desk map it to the
-            # ledger location of [inventory] channel_locations.
-            stock = {"channel": SOURCE, "location": "*", "available": int(data["stock_quantity"]), "sku": sku}
+            # ledger location of [inventory] channel_locations. Its subject is the product's stock,
+            # not the SKU, so an order queued after it is never decided before it (a second event
+            # of the SKU's subject would wait behind the product event for the next batch).
+            stock = {
+                "channel": SOURCE,
+                "location": "*",
+                "available": int(data["stock_quantity"]),
+                "sku": sku,
+                **imported,
+            }
             out.append(
                 NewEvent(
                     source=SOURCE,
                     external_id=f"{key}#stock",
                     kind="channel.stock_reported",
-                    subject=f"sku:{sku}",
+                    subject=f"stock:{SOURCE}:{data.get('id')}",
                     occurred_at=when,
                     payload=stock,
                 )
@@ -81,7 +109,7 @@ def to_events(topic: str, body: Any, delivery_id: str | None) -> list[NewEvent]:
     subject = f"order:woocommerce:{order_id}"
     status = data.get("status")
     when = _when(data.get("date_created_gmt"))
-    if status in ("cancelled", "failed") and topic == "order.updated":
+    if status in ("cancelled", "failed") and topic == "order.updated" and not backfill:
         return [
             NewEvent(
                 source=SOURCE,
@@ -89,7 +117,7 @@ def to_events(topic: str, body: Any, delivery_id: str | None) -> list[NewEvent]:
                 kind="order.cancelled",
                 subject=subject,
                 occurred_at=_when(data.get("date_modified_gmt")),
-                payload={"order_number": str(order_id), "reason": status},
+                payload={"order_number": str(order_id), "reason": status, **imported},
             )
         ]
     currency = str(need(data, "currency", "order"))
@@ -121,6 +149,32 @@ def to_events(topic: str, body: Any, delivery_id: str | None) -> list[NewEvent]:
         "ip": data.get("customer_ip_address") or None,
         "payment_status": "paid" if data.get("date_paid_gmt") else (status or "pending"),
         "woocommerce_id": order_id,
+        "storefront_status": _STATUS.get(str(status), "open"),
+        **imported,
     }
     kind = "order.created" if topic == "order.created" else "order.updated"
     return [NewEvent(source=SOURCE, external_id=key, kind=kind, subject=subject, occurred_at=when, payload=payload)]
+
+
+def _customer_event(data: dict[str, Any], key: str, imported: dict[str, Any]) -> NewEvent:
+    """A WooCommerce customer (REST v3 ``customer``): who they are and when they signed up."""
+    customer_id = need(data, "id", "customer")
+    email = data.get("email") or (data.get("billing") or {}).get("email")
+    signed_up = data.get("date_created_gmt")
+    payload = {
+        "customer": {
+            "id": str(customer_id),
+            "email": email or None,
+            "tags": [str(data["role"])] if data.get("role") and data.get("role") != "customer" else [],
+            "created_at": _when(signed_up).isoformat() if signed_up else None,
+        },
+        **imported,
+    }
+    return NewEvent(
+        source=SOURCE,
+        external_id=key,
+        kind="customer.updated",
+        subject=f"customer:{SOURCE}:{customer_id}",
+        occurred_at=_when(data.get("date_modified_gmt") or signed_up),
+        payload=payload,
+    )

@@ -53,6 +53,10 @@ class ProductUpdated(Payload):
     case_pack: int | None = Field(None, ge=1)
     channel_items: dict[str, str] = Field(default_factory=dict)
     """The SKU's id in each channel's inventory (e.g. Shopify's inventory_item_id), to read their reports."""
+    storefront_quantity: int | None = None
+    """The storefront's store-wide figure for the SKU (Shopify's variant ``inventory_quantity``): opens
+    the SKU's stock at the ledger location ``[inventory] channel_locations`` names for the source when
+    no level of the SKU is known yet; never compared with the ledger afterwards."""
     backfill: bool = False
     """Part of importing an existing catalogue: recorded, never a new_sku handoff."""
 

@@ -31,11 +31,11 @@ from storeops.desks.inventory.events import (
     StockAdjusted,
     StockCounted,
 )
-from storeops.desks.inventory.ledger import Cause, level, move
+from storeops.desks.inventory.ledger import Cause, level, levels, move
 from storeops.desks.inventory.policy import InventoryPolicy
 from storeops.desks.inventory.reasons import InventoryReason
 from storeops.desks.inventory.reorder import PoState, draft_purchase_orders, plan_reorders
-from storeops.desks.inventory.tables import channel_items, products, purchase_orders
+from storeops.desks.inventory.tables import channel_items, channel_reports_waiting, products, purchase_orders
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event, NewEvent
@@ -184,16 +184,24 @@ def stock_counted(event: Event, ctx: HandlerContext) -> Decision:
 
 
 def channel_stock_reported(event: Event, ctx: HandlerContext) -> Decision | None:
-    """A channel's absolute level: a difference from the ledger is an unexplained movement."""
+    """A channel's absolute level: a difference from the ledger is an unexplained movement. The
+    first level of a SKU at a location opens its stock (there is no ledger to differ from), and a
+    report for an item no product has mapped yet waits for that product."""
     report = event.parsed(ChannelStockReported)
-    sku = report.sku or _sku_of_item(ctx.conn, report.channel, report.inventory_item_id)
-    if sku is None:
-        return Decision(
-            action="stock.channel_unmapped",
-            evidence={"channel": report.channel, "inventory_item_id": report.inventory_item_id},
-        )
     policy = ctx.settings(InventoryPolicy)
+    sku = report.sku or _sku_of_item(ctx.conn, report.channel, report.inventory_item_id)
     location = policy.channel_locations.get(report.channel) if report.location == "*" else report.location
+    if sku is None:
+        evidence: dict[str, Any] = {
+            "channel": report.channel,
+            "inventory_item_id": report.inventory_item_id,
+            "location": location,
+            "available": report.available,
+        }
+        if report.inventory_item_id is not None and location is not None:
+            _wait_for_product(ctx.conn, report, location, event)
+            evidence["waiting"] = "applied when a product names this item"
+        return Decision(action="stock.channel_unmapped", evidence=evidence)
     if location is None:
         return Decision(
             action="stock.channel_unmapped",
@@ -204,34 +212,63 @@ def channel_stock_reported(event: Event, ctx: HandlerContext) -> Decision | None
                 "problem": f"set [inventory] channel_locations for {report.channel}",
             },
         )
-    report = report.model_copy(update={"sku": sku, "location": location})
-    current = level(ctx.conn, sku, report.location)
+    return _apply_channel_level(
+        ctx,
+        channel=report.channel,
+        sku=sku,
+        location=location,
+        available=report.available,
+        reference=_reference(event),
+        at=event.occurred_at,
+        backfill=report.backfill,
+    )
+
+
+def _apply_channel_level(
+    ctx: HandlerContext,
+    *,
+    channel: str,
+    sku: str,
+    location: str,
+    available: int,
+    reference: str,
+    at: datetime,
+    backfill: bool,
+) -> Decision:
+    """Bring the ledger to a channel's reported level; beyond the drift tolerance, a person looks —
+    unless it is the SKU's first level at the location (opening stock) or part of an import."""
+    policy = ctx.settings(InventoryPolicy)
+    current = level(ctx.conn, sku, location)
     ledger = current.available if current else 0
-    buffer = policy.channels.get(report.channel, 0)
+    buffer = policy.channels.get(channel, 0)
     expected = shown(ledger, buffer)
-    difference = report.available - expected
+    difference = available - expected
     evidence: dict[str, Any] = {
         "sku": sku,
-        "location": report.location,
-        "channel": report.channel,
+        "location": location,
+        "channel": channel,
         "ledger_available": ledger,
         "buffer": buffer,
         "expected": expected,
-        "channel_available": report.available,
+        "channel_available": available,
         "difference": difference,
         "tolerance": policy.channel_drift_units,
     }
+    if current is None:
+        # Nothing to differ from: the channel's figure is the opening stock, not an anomaly.
+        if available:
+            move(ctx.conn, sku=sku, location=location, cause=Cause.COUNT, reference=reference, at=at, on_hand=available)
+        return Decision(
+            action="stock.import" if backfill else "stock.open",
+            evidence={**evidence, "opening": True},
+            task="inventory.movement",
+            subject=f"sku:{sku}",
+        )
     if difference:
         move(
-            ctx.conn,
-            sku=sku,
-            location=report.location,
-            cause=Cause.ADJUSTMENT,
-            reference=_reference(event),
-            at=event.occurred_at,
-            on_hand=difference,
+            ctx.conn, sku=sku, location=location, cause=Cause.ADJUSTMENT, reference=reference, at=at, on_hand=difference
         )
-    if abs(difference) > policy.channel_drift_units and not report.backfill:
+    if abs(difference) > policy.channel_drift_units and not backfill:
         anomaly = _anomaly(
             "stock.channel_drift",
             {
@@ -239,10 +276,60 @@ def channel_stock_reported(event: Event, ctx: HandlerContext) -> Decision | None
                 "kind": "unexplained",
                 "expected_range": [expected - policy.channel_drift_units, expected + policy.channel_drift_units],
             },
-            f"{report.channel} shows {report.available}, the ledger says {expected}: find the unexplained movement.",
+            f"{channel} shows {available}, the ledger says {expected}: find the unexplained movement.",
         )
         return replace(anomaly, subject=f"sku:{sku}")
-    return Decision(action="stock.channel_sync", evidence=evidence, task="inventory.movement", subject=f"sku:{sku}")
+    return Decision(
+        action="stock.import" if backfill else "stock.channel_sync",
+        evidence=evidence,
+        task="inventory.movement",
+        subject=f"sku:{sku}",
+    )
+
+
+def _wait_for_product(conn: Connection, report: ChannelStockReported, location: str, event: Event) -> None:
+    """Keep the newest report of an unmapped item at a location until a product maps the item."""
+    key = {"channel": report.channel, "item_id": str(report.inventory_item_id), "location": location}
+    newer = conn.execute(
+        select(channel_reports_waiting.c.reported_at).where(
+            *(getattr(channel_reports_waiting.c, column) == value for column, value in key.items())
+        )
+    ).scalar()
+    if newer is not None and newer > event.occurred_at:
+        return
+    conn.execute(
+        delete(channel_reports_waiting).where(
+            *(getattr(channel_reports_waiting.c, column) == value for column, value in key.items())
+        )
+    )
+    conn.execute(
+        insert(channel_reports_waiting).values(
+            **key, available=report.available, reported_at=event.occurred_at, reference=_reference(event)
+        )
+    )
+
+
+def _apply_waiting(ctx: HandlerContext, sku: str, items: dict[str, str]) -> list[dict[str, Any]]:
+    """Apply the level reports that waited for this product's channel items (see ``_wait_for_product``)."""
+    applied = []
+    for channel, item_id in items.items():
+        match = (channel_reports_waiting.c.channel == channel, channel_reports_waiting.c.item_id == item_id)
+        for row in ctx.conn.execute(
+            select(channel_reports_waiting).where(*match).order_by(channel_reports_waiting.c.location)
+        ).all():
+            decision = _apply_channel_level(
+                ctx,
+                channel=channel,
+                sku=sku,
+                location=row.location,
+                available=row.available,
+                reference=row.reference,
+                at=row.reported_at,
+                backfill=True,  # a person sees the product's own decision; the level only catches up
+            )
+            applied.append({"location": row.location, "available": row.available, "action": decision.action})
+        ctx.conn.execute(delete(channel_reports_waiting).where(*match))
+    return applied
 
 
 def _sku_of_item(conn: Connection, channel: str, item_id: str | None) -> str | None:
@@ -271,6 +358,12 @@ def product_updated(event: Event, ctx: HandlerContext) -> Decision:
     at = event.occurred_at
     _ensure_reorder_timer(ctx.conn, at, policy)
     _remember_items(ctx.conn, product.sku, product.channel_items)
+    stock: dict[str, Any] = {}
+    waited = _apply_waiting(ctx, product.sku, product.channel_items)
+    if waited:
+        stock["levels_that_waited"] = waited
+    if product.storefront_quantity is not None:
+        stock.update(_open_from_storefront(ctx, product, event.source, _reference(event), at))
     row = ctx.conn.execute(select(products).where(products.c.sku == product.sku)).first()
     given = {key: getattr(product, key) for key in CATALOGUE_FACTS if getattr(product, key) is not None}
     if row is None:
@@ -289,7 +382,7 @@ def product_updated(event: Event, ctx: HandlerContext) -> Decision:
                 updated_at=at,
             )
         )
-        evidence = {"sku": product.sku, "title": product.title, **given}
+        evidence = {"sku": product.sku, "title": product.title, **given, **stock}
         if product.backfill:
             return Decision(action="sku.import", evidence=evidence, task="inventory.catalogue")
         return Decision(
@@ -298,8 +391,8 @@ def product_updated(event: Event, ctx: HandlerContext) -> Decision:
             evidence=evidence,
             handoff=HandoffRequest(
                 role=ROLE,
-                suggestion="Set the supplier, cost, lead time, MOQ and case pack (modify with them as JSON), "
-                "then approve to let automation reorder it.",
+                suggestion="A heads-up, orders for it go ahead: set the supplier, cost, lead time, MOQ and case "
+                "pack (modify with them as JSON), then approve to let automation reorder it.",
             ),
         )
     previous = {key: getattr(row, key) for key in CATALOGUE_FACTS}
@@ -320,7 +413,35 @@ def product_updated(event: Event, ctx: HandlerContext) -> Decision:
                 suggestion="Check the new terms; approve to keep them, reject to go back to the previous ones.",
             ),
         )
-    return Decision(action="sku.update", evidence={"sku": product.sku, "changes": changed}, task="inventory.catalogue")
+    return Decision(
+        action="sku.update", evidence={"sku": product.sku, "changes": changed, **stock}, task="inventory.catalogue"
+    )
+
+
+def _open_from_storefront(
+    ctx: HandlerContext, product: ProductUpdated, channel: str, reference: str, at: datetime
+) -> dict[str, Any]:
+    """Open a SKU's stock from the storefront's store-wide figure when no level of it is known at
+    any location, at the location ``[inventory] channel_locations`` names for the channel. Once a
+    level exists the figure is only evidence: the per-location levels are the truth."""
+    assert product.storefront_quantity is not None
+    policy = ctx.settings(InventoryPolicy)
+    figure = {"storefront_quantity": product.storefront_quantity}
+    if levels(ctx.conn, [product.sku]):
+        return figure
+    location = policy.channel_locations.get(channel)
+    if location is None:
+        return {
+            **figure,
+            "stock_not_counted": f"no level yet; set [inventory] channel_locations for {channel} to open the "
+            "stock from this figure, or import the store's inventory levels",
+        }
+    opening = max(0, product.storefront_quantity)
+    if opening:
+        move(
+            ctx.conn, sku=product.sku, location=location, cause=Cause.COUNT, reference=reference, at=at, on_hand=opening
+        )
+    return {**figure, "opened": {"location": location, "on_hand": opening}}
 
 
 def _ensure_reorder_timer(conn: Connection, at: datetime, policy: InventoryPolicy) -> None:

@@ -236,6 +236,23 @@ def reserve_all(conn: Connection, items: Sequence[tuple[str, str, int]], *, refe
     return None
 
 
+def reserve_committed(conn: Connection, items: Sequence[tuple[str, str, int]], *, reference: str, at: datetime) -> None:
+    """Reserve units a storefront already counted as committed to an open order when the store was
+    imported: its stock figures left them out, so they go back on hand as they are reserved
+    (available stays as the storefront reported it)."""
+    for sku, location, quantity in items:
+        move(
+            conn,
+            sku=sku,
+            location=location,
+            cause=Cause.RESERVATION,
+            reference=reference,
+            at=at,
+            on_hand=quantity,
+            reserved=quantity,
+        )
+
+
 def release_reference(conn: Connection, reference: str, *, at: datetime, cause: Cause = Cause.RELEASE) -> int:
     """Give back everything still reserved under ``reference``; ``cause=SALE`` ships it instead
     (reserved and on hand both go down). Returns units moved."""

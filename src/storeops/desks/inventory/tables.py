@@ -42,6 +42,20 @@ channel_items = Table(
     Column("sku", String(128), nullable=False),
 )
 
+# A channel's level report for an item no product has mapped to a SKU yet (Shopify may deliver an
+# inventory_levels/update before the products/create that names its item): kept, latest first,
+# and applied when the product arrives, instead of being lost.
+channel_reports_waiting = Table(
+    "channel_reports_waiting",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("item_id", String(128), primary_key=True),
+    Column("location", String(64), primary_key=True),
+    Column("available", Integer, nullable=False),
+    Column("reported_at", UTCDateTime, nullable=False),
+    Column("reference", String(255), nullable=False),
+)
+
 purchase_orders = Table(
     "purchase_orders",
     metadata,

@@ -38,6 +38,12 @@ class OrderPlaced(Payload):
     device_id: str | None = None
     payment_status: str | None = None
     failed_payments: int = Field(0, ge=0)
+    storefront_status: Literal["open", "partial", "fulfilled", "cancelled"] = "open"
+    """Where the storefront says the order is: ``fulfilled`` and ``cancelled`` are recorded as they
+    are (never fulfilled again); ``partial`` carries only the lines still to ship."""
+    backfill: bool = False
+    """Part of importing the store's existing orders. An open one is still decided (it waits to be
+    shipped), knowing the storefront's stock figures already leave its units out."""
 
     @field_validator("currency")
     @classmethod
@@ -81,6 +87,8 @@ class CustomerUpdated(Payload):
     customer: CustomerRef
     total_spent_minor: int | None = Field(None, ge=0)
     currency: str | None = None
+    backfill: bool = False
+    """Part of importing the store's existing customers."""
 
 
 class RefundCreated(Payload):

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from storeops.desks.inventory.ledger import levels, reserve_all
+from storeops.desks.inventory.api import catalogue_skus
+from storeops.desks.inventory.ledger import levels, reserve_all, reserve_committed
 from storeops.desks.orders.policy import OrdersPolicy, Rate, Zone
 from storeops.money import Money
 
@@ -65,16 +66,31 @@ def _grams(lines: Sequence[Mapping[str, Any]], default: int) -> int:
 
 
 def plan(
-    conn: Connection, lines: Sequence[Mapping[str, Any]], destination: str | None, policy: OrdersPolicy
+    conn: Connection,
+    lines: Sequence[Mapping[str, Any]],
+    destination: str | None,
+    policy: OrdersPolicy,
+    *,
+    committed: bool = False,
 ) -> Plan | list[str]:
-    """A shipping plan for ``lines`` to ``destination``, or the problems that prevent one
-    (``unknown_sku:<sku>``, ``out_of_stock:<sku>``, ``no_rate``)."""
+    """A shipping plan for ``lines`` to ``destination``, or the problems that prevent one:
+    ``unknown_sku:<sku>`` (the catalogue has no such SKU), ``stock_not_counted:<sku>`` (the
+    storefront sells it, but no level has reached the ledger), ``out_of_stock:<sku>``, ``no_rate``.
+
+    ``committed``: the lines' units are already left out of the ledger's available figures (an
+    imported open order, whose units the storefront counted as committed), so they are added back."""
     stock = levels(conn, [str(line["sku"]) for line in lines])
-    unknown = sorted({str(line["sku"]) for line in lines if str(line["sku"]) not in stock})
-    if unknown:
-        return [f"unknown_sku:{sku}" for sku in unknown]
+    missing = sorted({str(line["sku"]) for line in lines if str(line["sku"]) not in stock})
+    if missing:
+        known = catalogue_skus(conn, missing)
+        return [f"stock_not_counted:{sku}" if sku in known else f"unknown_sku:{sku}" for sku in missing]
     locations = sorted({level.location for by_sku in stock.values() for level in by_sku})
     available = {(lv.sku, lv.location): lv.available for by_sku in stock.values() for lv in by_sku}
+    if committed:
+        wanted: dict[str, int] = {}
+        for line in lines:
+            wanted[str(line["sku"])] = wanted.get(str(line["sku"]), 0) + int(line["quantity"])
+        available = {(sku, location): units + wanted.get(sku, 0) for (sku, location), units in available.items()}
 
     def shipment(location: str, parcel: list[dict[str, Any]]) -> Shipment | None:
         warehouse = policy.warehouses.get(location)
@@ -113,13 +129,20 @@ def plan(
     return Plan([s for s in shipments if s is not None])
 
 
-def reserve_plan(conn: Connection, order_plan: Plan, reference: str, at: datetime) -> list[str]:
-    """Reserve every line of the plan under ``reference``; all or nothing. Returns problems."""
+def reserve_plan(
+    conn: Connection, order_plan: Plan, reference: str, at: datetime, *, committed: bool = False
+) -> list[str]:
+    """Reserve every line of the plan under ``reference``; all or nothing. Returns problems.
+    ``committed`` (see ``plan``): the units are on the shelf but left out of the ledger, so they go
+    back on hand as they are reserved."""
     items = [
         (str(line["sku"]), shipment.warehouse, int(line["quantity"]))
         for shipment in order_plan.shipments
         for line in shipment.lines
     ]
+    if committed:
+        reserve_committed(conn, items, reference=reference, at=at)
+        return []
     short = reserve_all(conn, items, reference=reference, at=at)
     return [f"out_of_stock:{short}"] if short else []
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, case, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from storeops.desks.inventory.ledger import Cause, release_reference
+from storeops.desks.inventory.ledger import Cause, move, release_reference
 from storeops.desks.orders import fulfilment
 from storeops.desks.orders.events import (
     CustomerUpdated,
@@ -147,7 +147,9 @@ def lock_keys(event: Event) -> list[str]:
 
 
 def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
-    """A new order: validate, score, plan and reserve, then fulfil or hold for a person."""
+    """A new order: validate, score, plan and reserve, then fulfil or hold for a person. An order
+    the storefront already fulfilled or cancelled is recorded as it is (it counts in the
+    customer's history), never fulfilled again."""
     placed = event.parsed(OrderPlaced)
     policy = ctx.settings(OrdersPolicy)
     store_currency = ctx.policy.store.currency
@@ -197,18 +199,48 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
     duplicate = history.duplicate_of
     features = compute_features(facts, history, store_exponent=currency_exponent(store_currency))
     score = RISK_MODEL.score(features)
+    row = dict(
+        subject=event.subject,
+        source=event.source,
+        number=placed.order_number,
+        customer=customer,
+        currency=placed.currency,
+        total_minor=placed.total_minor,
+        store_total_minor=store_total,
+        lines=lines,
+        line_signature=_signature(lines),
+        shipping_address=shipping_check.address,
+        billing_address=billing.address,
+        address_key=facts.address_key,
+        address_mismatch=1 if mismatch else 0,
+        email=placed.customer.email,
+        ip=placed.ip,
+        device=placed.device_id,
+        payment_status=placed.payment_status,
+        risk_score=score,
+        risk_model=RISK_MODEL.version,
+        features=features,
+        placed_at=placed_at,
+        updated_at=now,
+    )
+    _upsert_customer(conn, customer, placed, now)
+    if placed.storefront_status in ("fulfilled", "cancelled"):
+        return _record_as_is(event, ctx, placed, row, policy)
 
     problems = [p for p in shipping_check.problems if p in BLOCKING_ADDRESS_PROBLEMS]
     if (placed.payment_status or "").lower() in FAILED_PAYMENT:
         problems.append(f"payment_{placed.payment_status}")
     reference = f"order:{event.subject}"
     order_plan: fulfilment.Plan | None = None
+    # An open order imported with the store: the storefront's stock figures already left its units
+    # out (committed), so planning and reserving add them back instead of taking them twice.
+    committed = placed.backfill
     if not problems:
-        planned = fulfilment.plan(conn, lines, shipping_check.address.get("country"), policy)
+        planned = fulfilment.plan(conn, lines, shipping_check.address.get("country"), policy, committed=committed)
         if isinstance(planned, list):
             problems += planned
         else:
-            problems += fulfilment.reserve_plan(conn, planned, reference, now)
+            problems += fulfilment.reserve_plan(conn, planned, reference, now, committed=committed)
             order_plan = None if problems else planned
 
     reasons: list[OrderReason] = []
@@ -220,8 +252,7 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
         reasons.append(OrderReason.REPEATED_ADDRESS_MISMATCH)
     if duplicate:
         reasons.append(OrderReason.DUPLICATE_ORDER)
-    if problems:
-        reasons.append(OrderReason.ORDER_INVALID)
+    reasons += problem_reasons(problems)
 
     evidence: dict[str, Any] = {
         "total_minor": placed.total_minor,
@@ -248,7 +279,8 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
         "duplicate_of": duplicate,
         "plan": order_plan.as_json() if order_plan else None,
     }
-    _upsert_customer(conn, customer, placed, now)
+    if placed.backfill:
+        evidence["imported"] = {"storefront_status": placed.storefront_status, "units_committed": committed}
     shipping = (
         _shipping(event.subject, placed.order_number, event.source, order_plan, shipping_check.address)
         if order_plan is not None and not reasons
@@ -257,34 +289,13 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
     conn.execute(
         INSERT_ORDER,
         dict(
-            subject=event.subject,
-            source=event.source,
-            number=placed.order_number,
-            customer=customer,
+            row,
             status=(OrderStatus.HELD if reasons else OrderStatus.FULFILLING).value,
-            currency=placed.currency,
-            total_minor=placed.total_minor,
-            store_total_minor=store_total,
-            lines=lines,
-            line_signature=_signature(lines),
-            shipping_address=shipping_check.address,
-            billing_address=billing.address,
-            address_key=facts.address_key,
-            address_mismatch=1 if mismatch else 0,
-            email=placed.customer.email,
-            ip=placed.ip,
-            device=placed.device_id,
-            payment_status=placed.payment_status,
-            risk_score=score,
-            risk_model=RISK_MODEL.version,
-            features=features,
             hold_reasons=[r.value for r in reasons],
             allocation=order_plan.as_json() if order_plan else None,
             carrier=shipping.carrier if shipping else None,
             service=shipping.service if shipping else None,
             tracking_number=shipping.tracking if shipping else None,
-            placed_at=placed_at,
-            updated_at=now,
         ),
     )
     actor = f"automation:orders@{RISK_MODEL.version}"
@@ -302,15 +313,68 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
             ),
         )
     assert shipping is not None  # no reasons means the plan was made and reserved
-    _track(conn, event.subject, placed_at, policy)
+    # An imported open order leaves for the warehouse now, not when it was placed (maybe weeks ago).
+    _track(conn, event.subject, now if placed.backfill else placed_at, policy)
     return Decision(
         action="order.fulfil", evidence=evidence, task="order.fulfil", outbox=shipping.messages, actor=actor
     )
 
 
+def problem_reasons(problems: list[str]) -> list[OrderReason]:
+    """The reason codes of an order's problems: stock not yet counted for a SKU the storefront sells
+    is its own reason (a person counts it); anything else that blocks the order is ``order_invalid``."""
+    reasons = []
+    if any(problem.startswith("stock_not_counted:") for problem in problems):
+        reasons.append(OrderReason.STOCK_NOT_COUNTED)
+    if any(not problem.startswith("stock_not_counted:") for problem in problems):
+        reasons.append(OrderReason.ORDER_INVALID)
+    return reasons
+
+
+def _record_as_is(
+    event: Event, ctx: HandlerContext, placed: OrderPlaced, row: dict[str, Any], policy: OrdersPolicy
+) -> Decision:
+    """An order the storefront already fulfilled or cancelled: kept for the customer's history, never
+    planned, labelled or messaged. Imported (``backfill``), the storefront's stock figures already
+    reflect it; arriving live (a point-of-sale sale), its units leave the ledger as a sale."""
+    fulfilled = placed.storefront_status == "fulfilled"
+    status = OrderStatus.SHIPPED if fulfilled else OrderStatus.CANCELLED
+    ctx.conn.execute(INSERT_ORDER, dict(row, status=status.value, hold_reasons=[]))
+    evidence: dict[str, Any] = {
+        "storefront_status": placed.storefront_status,
+        "total_minor": placed.total_minor,
+        "currency": placed.currency,
+    }
+    if fulfilled and not placed.backfill:
+        planned = fulfilment.plan(ctx.conn, row["lines"], (row["shipping_address"] or {}).get("country"), policy)
+        if isinstance(planned, fulfilment.Plan):
+            for shipment in planned.shipments:
+                for line in shipment.lines:
+                    move(
+                        ctx.conn,
+                        sku=str(line["sku"]),
+                        location=shipment.warehouse,
+                        cause=Cause.SALE,
+                        reference=f"order:{event.subject}",
+                        at=event.occurred_at,
+                        on_hand=-int(line["quantity"]),
+                    )
+            evidence["sold_from"] = [shipment.warehouse for shipment in planned.shipments]
+        else:
+            evidence["stock_not_moved"] = planned
+    action = "order.import" if placed.backfill else f"order.{placed.storefront_status}_at_storefront"
+    return Decision(action=action, evidence=evidence)
+
+
 def _suggest(reasons: list[OrderReason], evidence: dict[str, Any]) -> str:
     if OrderReason.ORDER_INVALID in reasons:
         return "Fix what is listed under problems (address, SKU, stock or payment), then approve; reject cancels."
+    if OrderReason.STOCK_NOT_COUNTED in reasons:
+        skus = ", ".join(p.split(":", 1)[1] for p in evidence["problems"] if p.startswith("stock_not_counted:"))
+        return (
+            f"No stock level has reached storeops for {skus}: count it (storeops ingest stock-count) or import "
+            "the store's inventory levels, then approve to ship; reject cancels."
+        )
     if OrderReason.DUPLICATE_ORDER in reasons:
         return f"Looks like a repeat of {evidence['duplicate_of']}: reject to cancel it, approve if both are wanted."
     if OrderReason.FRAUD_SIGNAL in reasons:
@@ -475,14 +539,15 @@ def handoff_resolved(event: Event, ctx: HandlerContext) -> Decision | None:
 
 
 def _hold_again(conn: Connection, order: Any, problems: list[str], now: datetime) -> Decision:
+    reasons = problem_reasons(problems)
     conn.execute(
         update(orders)
         .where(orders.c.id == order["id"])
-        .values(hold_reasons=[OrderReason.ORDER_INVALID.value], updated_at=now)
+        .values(hold_reasons=[reason.value for reason in reasons], updated_at=now)
     )
     return Decision(
         action="order.hold",
-        reasons=(OrderReason.ORDER_INVALID,),
+        reasons=tuple(reasons),
         evidence={"problems": problems},
         handoff=HandoffRequest(
             role="ops",
@@ -612,7 +677,7 @@ def customer_updated(event: Event, ctx: HandlerContext) -> Decision:
     evidence: dict[str, Any] = {"tags": list(record.customer.tags), "store_total_spent_minor": spent}
     if record.total_spent_minor is not None and spent is None:
         evidence["unconverted"] = {"total_spent_minor": record.total_spent_minor, "currency": record.currency}
-    return Decision(action="customer.record", evidence=evidence)
+    return Decision(action="customer.import" if record.backfill else "customer.record", evidence=evidence)
 
 
 def order_paid(event: Event, ctx: HandlerContext) -> Decision | None:

@@ -22,3 +22,6 @@ class OrderReason(enum.StrEnum):
     """The customer asked to cancel after the order had shipped."""
     ORDER_INVALID = "order_invalid"
     """Something automation cannot fix: an undeliverable address, an unknown SKU, no stock, a failed payment."""
+    STOCK_NOT_COUNTED = "stock_not_counted"
+    """The storefront sells the SKU but no stock level has reached storeops yet: count it (or import the
+    store's inventory levels), then approve."""
