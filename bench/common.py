@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
@@ -97,12 +97,12 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
 
 
 def pending(engine: Engine) -> int:
-    """Events still waiting in the queue (read without blocking the workers)."""
+    """Deliveries still waiting in the queue (read without blocking the workers)."""
+    from storeops.engine.queue import pending_count
     from storeops.storage.db import read_only
-    from storeops.storage.schema import events
 
     with read_only(engine).connect() as conn:
-        return int(conn.execute(select(func.count()).where(events.c.status == "pending")).scalar_one())
+        return pending_count(conn)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.01) -> float:

@@ -36,14 +36,18 @@ from bench.common import (
     stop_workers,
     wait_until,
 )
+from storeops.desks import configured_desks
+from storeops.engine.desk import Registry
 from storeops.engine.events import NewEvent
 from storeops.engine.metrics import percentile
-from storeops.engine.queue import ingest
+from storeops.engine.queue import event_states, ingest
 from storeops.storage.db import create_db_engine, read_only
 from storeops.storage.migrate import upgrade
 from storeops.storage.schema import events
 
 DESKS = "bench.noop_desk:DESK"
+ROUTES = Registry(configured_desks(DESKS))
+"""How the events these benchmarks queue are routed: to the desks the worker processes run."""
 
 
 def make_events(count: int, tag: str) -> list[NewEvent]:
@@ -92,7 +96,7 @@ def count_done(engine: Engine, tag: str) -> int:
     with read_only(engine).connect() as conn:
         return int(
             conn.execute(
-                select(func.count()).where(events.c.status == "done", events.c.external_id.like(f"{tag}-%"))
+                select(func.count()).where(event_states.c.status == "done", event_states.c.external_id.like(f"{tag}-%"))
             ).scalar_one()
         )
 
@@ -100,7 +104,7 @@ def count_done(engine: Engine, tag: str) -> int:
 def throughput(engine: Engine, count: int) -> float:
     batch = make_events(count, "t")
     with engine.begin() as conn:
-        ingest(conn, batch)
+        ingest(conn, batch, routes=ROUTES)
     start = time.monotonic()
     end = wait_until(lambda: count_done(engine, "t") == count, timeout=600, interval=0.005)
     return count / (end - start)
@@ -116,7 +120,7 @@ def sustained(engine: Engine, seconds: float) -> float:
     n = 0
     while time.monotonic() < stop_at:
         with engine.begin() as conn:
-            ingest(conn, make_events(chunk, f"s{n}"))
+            ingest(conn, make_events(chunk, f"s{n}"), routes=ROUTES)
         sent += chunk
         n += 1
     wait_until(lambda: pending(engine) == 0, timeout=600)
@@ -135,7 +139,7 @@ def latency(engine: Engine, rate: float, seconds: float) -> tuple[float | None, 
         start = time.monotonic()
         for n in range(ticks):
             with engine.begin() as conn:
-                ingest(conn, make_events(per_tick, f"l{n}"))
+                ingest(conn, make_events(per_tick, f"l{n}"), routes=ROUTES)
             sent += per_tick
             delay = start + (n + 1) * tick - time.monotonic()
             if delay > 0:
@@ -149,7 +153,7 @@ def latency(engine: Engine, rate: float, seconds: float) -> tuple[float | None, 
     wait_until(lambda: pending(engine) == 0, timeout=300)
     with read_only(engine).connect() as conn:
         pairs = conn.execute(
-            select(events.c.received_at, events.c.processed_at).where(events.c.external_id.like("l%"))
+            select(event_states.c.received_at, event_states.c.processed_at).where(event_states.c.external_id.like("l%"))
         ).all()
     values = [(p - r).total_seconds() * 1000 for r, p in pairs if p is not None]
     return percentile(values, 50), percentile(values, 99), achieved

@@ -243,6 +243,7 @@ def channel_latency(events: int = 500, rate: float = 100.0) -> dict[str, Any]:
                             payload=payload,
                         )
                     ],
+                    routes=worker.registry,
                 )
             time.sleep(1 / rate)
         deadline = time.monotonic() + 30

@@ -35,15 +35,18 @@ from bench.common import (
     stop_workers,
     wait_until,
 )
+from storeops.desks import configured_desks
 from storeops.desks.inventory.ledger import Cause, move
+from storeops.engine.desk import Registry
 from storeops.engine.events import NewEvent
 from storeops.engine.metrics import percentile
-from storeops.engine.queue import ingest
+from storeops.engine.queue import event_states, ingest
 from storeops.storage.db import create_db_engine, read_only
 from storeops.storage.migrate import upgrade
-from storeops.storage.schema import events
 
 DESKS = "storeops.desks.orders:DESK,storeops.desks.support:DESK,storeops.desks.inventory:DESK"
+ROUTES = Registry(configured_desks(DESKS))
+"""How the events these benchmarks queue are routed: to the desks the worker processes run."""
 SKUS = [f"SKU-{n:03d}" for n in range(200)]
 COUNTRIES = [
     ("FR", "Lyon", "69001"),
@@ -114,7 +117,9 @@ def done(engine: Engine, prefix: str) -> int:
     with read_only(engine).connect() as conn:
         return int(
             conn.execute(
-                select(func.count()).where(events.c.status == "done", events.c.external_id.like(f"{prefix}%"))
+                select(func.count()).where(
+                    event_states.c.status == "done", event_states.c.external_id.like(f"{prefix}%")
+                )
             ).scalar_one()
         )
 
@@ -149,7 +154,7 @@ def run_case(url: str, database: str, workers: int, args: argparse.Namespace, po
             tag = f"d{round_}"
             batch = make_orders(args.orders, tag, rng)
             with engine.begin() as conn:
-                ingest(conn, batch)
+                ingest(conn, batch, routes=ROUTES)
             start = time.monotonic()
             rates.append(args.orders / (wait_until(drained, timeout=900, interval=0.05) - start))
             finished = done(engine, f"{tag}-")
@@ -159,7 +164,7 @@ def run_case(url: str, database: str, workers: int, args: argparse.Namespace, po
         sent, n, start = 0, 0, time.monotonic()
         while time.monotonic() - start < args.seconds:
             with engine.begin() as conn:
-                ingest(conn, make_orders(100, f"s{n}", rng))
+                ingest(conn, make_orders(100, f"s{n}", rng), routes=ROUTES)
             sent, n = sent + 100, n + 1
         wait_until(lambda: pending(engine) == 0, timeout=900)
         sustained = sent / (time.monotonic() - start)
@@ -168,7 +173,7 @@ def run_case(url: str, database: str, workers: int, args: argparse.Namespace, po
         start = time.monotonic()
         for n in range(int(args.seconds / tick)):
             with engine.begin() as conn:
-                ingest(conn, make_orders(per_tick, f"l{n}", rng))
+                ingest(conn, make_orders(per_tick, f"l{n}", rng), routes=ROUTES)
             sample_memory()
             delay = start + (n + 1) * tick - time.monotonic()
             if delay > 0:
@@ -177,7 +182,9 @@ def run_case(url: str, database: str, workers: int, args: argparse.Namespace, po
         wait_until(lambda: pending(engine) == 0, timeout=900)
         with read_only(engine).connect() as conn:
             pairs = conn.execute(
-                select(events.c.received_at, events.c.processed_at).where(events.c.external_id.like("l%"))
+                select(event_states.c.received_at, event_states.c.processed_at).where(
+                    event_states.c.external_id.like("l%")
+                )
             ).all()
         latencies = [(p - r).total_seconds() * 1000 for r, p in pairs]
     finally:

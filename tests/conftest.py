@@ -98,9 +98,17 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def registry() -> Registry:
     """The built-in desks plus the probe desk."""
+    return ROUTES
+
+
+def _routes() -> Registry:
     from storeops.desks import builtin_desks
 
     return Registry([*builtin_desks(), PROBE_DESK])
+
+
+ROUTES = _routes()
+"""The built-in desks plus the probe desk: the routes tests ingest with."""
 
 
 def make_policy(data: dict[str, Any] | None = None) -> Policy:

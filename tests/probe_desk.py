@@ -35,6 +35,20 @@ probe_log = Table(
 )
 
 
+shadow_log = Table(
+    "shadow_log",
+    probe_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", Integer, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started", Float, nullable=False),
+    Column("ended", Float, nullable=False),
+)
+
+
 class ProbeReason(enum.StrEnum):
     """Reason codes of the probe desk."""
 
@@ -57,6 +71,9 @@ class ProbeStep(Payload):
     """Set a timer keyed by the subject first (a write the worker leaves to the end of its batch)."""
     bad_later: bool = False
     """Leave a row for the end of the batch that the database refuses (NOT NULL)."""
+    shadow_fail_while_file: str | None = None
+    """The shadow desk (not the probe desk) raises while this file exists."""
+    shadow_sleep_ms: int = Field(0, ge=0)
 
 
 class ProbeIgnored(Payload):
@@ -122,3 +139,38 @@ DESK = Desk(
     reasons=ProbeReason,
     manual_minutes={"probe.step": 2.0},
 )
+
+
+def shadow_handle(event: Event, ctx: HandlerContext) -> Decision:
+    """The shadow desk subscribes to kinds other desks define and records every delivery it gets."""
+    started = time.time()
+    if event.kind == "probe.step":
+        step = event.parsed(ProbeStep)
+        seq = step.seq
+        if step.shadow_sleep_ms:
+            time.sleep(step.shadow_sleep_ms / 1000)
+        if step.shadow_fail_while_file and os.path.exists(step.shadow_fail_while_file):
+            raise RuntimeError(f"shadow broken while {step.shadow_fail_while_file} exists")
+    else:
+        seq = 0
+    ctx.conn.execute(
+        insert(shadow_log).values(
+            event_id=event.id,
+            kind=event.kind,
+            subject=event.subject,
+            seq=seq,
+            pid=os.getpid(),
+            started=started,
+            ended=time.time(),
+        )
+    )
+    return Decision(action="shadow.seen", evidence={"kind": event.kind, "seq": seq})
+
+
+SHADOW_DESK = Desk(
+    name="shadow",
+    kinds={},
+    handlers={"probe.step": shadow_handle, "order.created": shadow_handle},
+)
+"""A desk that defines nothing and subscribes to the probe desk's steps and the orders desk's new
+orders: the engine's fan-out of one event to several desks."""

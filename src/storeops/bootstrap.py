@@ -65,7 +65,7 @@ class App:
         """Validate and queue events in one transaction (what connectors that answer back use)."""
         parsed = [parse_new_event(e.model_dump(mode="json"), self.registry.payload_models) for e in new_events]
         with self.engine.begin() as conn:
-            return ingest(conn, parsed)
+            return ingest(conn, parsed, routes=self.registry)
 
 
 def bootstrap(settings: Settings | None = None, *, need_schema: bool = True, check: bool = True) -> App:

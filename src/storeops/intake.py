@@ -48,7 +48,7 @@ def storefront_events(
 def take_in(app: App, events: list[NewEvent]) -> IngestResult:
     """Store ``events`` in one transaction (duplicates acknowledged)."""
     with app.engine.begin() as conn:
-        return ingest(conn, events)
+        return ingest(conn, events, routes=app.registry)
 
 
 def resources(raw: bytes, topic: str) -> Iterator[tuple[str, Any]]:

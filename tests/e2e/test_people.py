@@ -19,7 +19,7 @@ from storeops.engine.worker import Worker
 from storeops.storage.db import create_db_engine
 from storeops.storage.migrate import upgrade
 from storeops.storage.schema import handoffs
-from tests.conftest import served, step
+from tests.conftest import ROUTES, served, step
 from tests.integration.test_web import _support_handoff
 from tests.probe_desk import probe_metadata
 from tests.web_helpers import PASSWORD, person, web
@@ -39,7 +39,11 @@ def store(sqlite_url: str, registry: Registry, policy: Policy, tmp_path: Path) -
     upgrade(engine)
     probe_metadata.create_all(engine)
     with engine.begin() as conn:
-        ingest(conn, [step("thing:7", 1), step("thing:8", 1, handoff=True), step("thing:9", 1, handoff=True)])
+        ingest(
+            conn,
+            [step("thing:7", 1), step("thing:8", 1, handoff=True), step("thing:9", 1, handoff=True)],
+            routes=ROUTES,
+        )
     worker = Worker(engine, registry, policy)
     worker.run(until_idle=True)
     person(engine, "boss@example.com", "owner")

@@ -21,7 +21,7 @@ from storeops.engine.queue import ingest
 from storeops.engine.worker import Worker
 from storeops.storage.db import create_db_engine
 from storeops.storage.migrate import upgrade
-from tests.conftest import make_policy, step
+from tests.conftest import ROUTES, make_policy, step
 from tests.probe_desk import probe_metadata
 from tests.web_helpers import token, web
 
@@ -38,7 +38,7 @@ def api_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     registry = Registry([*builtin_desks(), PROBE_DESK])
     policy = make_policy()
     with engine.begin() as conn:
-        ingest(conn, [step(f"thing:{n}", 1, handoff=n % 2 == 0) for n in range(6)])
+        ingest(conn, [step(f"thing:{n}", 1, handoff=n % 2 == 0) for n in range(6)], routes=ROUTES)
     Worker(engine, registry, policy).run(until_idle=True)
     _, asgi = web(engine, registry, policy, directory / "storeops.toml")
     return {"app": asgi, "token": token(engine, "owner")}

@@ -185,7 +185,7 @@ def test_dead_letters_listed_and_rerun(cli: Cli, tmp_path: Path) -> None:
     assert dead["status"] == "dead" and "probe failure on attempt 1" in dead["last_error"]
     assert cli("events", "rerun", str(dead["id"])).exit_code == 0
     refused = cli("events", "rerun", str(dead["id"]))
-    assert refused.exit_code == 2 and "only dead events can be re-run" in refused.output
+    assert refused.exit_code == 2 and "only dead ones can be re-run" in refused.output
 
 
 def test_policy_check_names_the_bad_key(cli: Cli, tmp_path: Path) -> None:
@@ -434,3 +434,17 @@ def test_a_storefront_import_takes_a_file_of_many_and_names_a_bad_one(cli: Cli, 
     # --backfill is for a storefront's records only
     refused = cli("ingest", "email", "--backfill", str(path))
     assert refused.exit_code == 2 and "--backfill imports a storefront's records" in refused.output
+
+
+def test_desks_lists_what_each_desk_defines_and_subscribes_to(cli: Cli) -> None:
+    described = {desk["desk"]: desk for desk in cli.json("desks", "--json")}
+    assert set(described) == {"orders", "support", "inventory", "probe"}
+    assert "order.created" in described["orders"]["defines"]
+    assert "order.created" in described["orders"]["subscribes"]
+    assert (
+        "refund.created" in described["orders"]["defines"] and "refund.created" not in described["orders"]["subscribes"]
+    )
+    assert "handoff.resolved" in described["inventory"]["subscribes"]
+    assert described["probe"]["subscribes"] == ["probe.step", "handoff.resolved"]
+    text = cli("desks").stdout
+    assert "subscribes:" in text and "probe.step" in text

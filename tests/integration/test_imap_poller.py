@@ -13,6 +13,7 @@ from storeops.engine.events import NewEvent, parse_new_event
 from storeops.engine.queue import ingest
 from storeops.errors import StoreopsError
 from storeops.storage.schema import events
+from tests.conftest import ROUTES
 
 FIRST = (
     b"From: Ana Lima <ana@example.test>\r\nSubject: Where is my parcel?\r\nMessage-ID: <m1@example.test>\r\n"
@@ -72,7 +73,7 @@ def _store(engine: Engine, registry: Registry, *, fail: bool = False) -> Any:
             raise RuntimeError("database went away")
         parsed = [parse_new_event(e.model_dump(mode="json"), registry.payload_models) for e in new]
         with engine.begin() as conn:
-            result = ingest(conn, parsed)
+            result = ingest(conn, parsed, routes=ROUTES)
         return len(result.ids), result.duplicates
 
     return store

@@ -16,13 +16,13 @@ from storeops.engine.queue import ingest
 from storeops.engine.worker import Worker
 from storeops.errors import Conflict, InvalidInput, NotFound
 from storeops.storage.schema import handoffs
-from tests.conftest import step
+from tests.conftest import ROUTES, step
 from tests.probe_desk import probe_log
 
 
 def _hand_off(engine: Engine, registry: Registry, policy: Policy, subject: str = "thing:1") -> dict:
     with engine.begin() as conn:
-        ingest(conn, [step(subject, 7, handoff=True)])
+        ingest(conn, [step(subject, 7, handoff=True)], routes=ROUTES)
     Worker(engine, registry, policy).run(until_idle=True)
     with engine.connect() as conn:
         [handoff] = list_handoffs(conn, desk="probe")

@@ -20,7 +20,7 @@ from storeops.engine.queue import ingest
 from storeops.engine.scheduler import fire_due
 from storeops.engine.worker import Worker
 from storeops.storage.schema import outbox, timers
-from tests.conftest import make_policy
+from tests.conftest import ROUTES, make_policy
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -44,7 +44,7 @@ def product(sku: str, *, backfill: bool = False, at: datetime = T0, **facts: Any
 
 def run(engine: Engine, registry: Registry, *events: NewEvent, policy: dict[str, Any] | None = None) -> Worker:
     with engine.begin() as conn:
-        ingest(conn, list(events))
+        ingest(conn, list(events), routes=ROUTES)
     worker = Worker(engine, registry, make_policy(policy or {}))
     worker.run(until_idle=True)
     return worker

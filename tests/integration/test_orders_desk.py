@@ -20,7 +20,7 @@ from storeops.engine.queue import ingest
 from storeops.engine.scheduler import fire_due
 from storeops.engine.worker import Worker
 from storeops.storage.schema import outbox
-from tests.conftest import make_policy
+from tests.conftest import ROUTES, make_policy
 
 # Recent, so the tracking timers orders start lie in the future and fire only when a test says so.
 T0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
@@ -93,7 +93,7 @@ class Store:
 
     def send(self, *new: NewEvent) -> None:
         with self.engine.begin() as conn:
-            ingest(conn, list(new))
+            ingest(conn, list(new), routes=ROUTES)
         Worker(self.engine, self.registry, self.policy).run(until_idle=True)
 
     def order(self, number: str) -> Any:
@@ -457,7 +457,7 @@ def test_two_workers_on_shared_stock_account_for_every_unit(postgres_url: str, r
         for n in range(300)
     ]
     with engine.begin() as conn:
-        ingest(conn, new)
+        ingest(conn, new, routes=ROUTES)
     # when two workers decide them at once, in small batches
     workers = [Worker(engine, registry, store.policy, batch_size=6) for _ in range(2)]
     threads = [threading.Thread(target=w.run, kwargs={"until_idle": True}) for w in workers]

@@ -14,11 +14,11 @@ from storeops.connectors.local import FileConnector
 from storeops.engine.desk import Registry
 from storeops.engine.outbox import dispatch
 from storeops.engine.policy import Policy
-from storeops.engine.queue import ingest
+from storeops.engine.queue import event_states, ingest
 from storeops.engine.scheduler import fire_due, schedule
 from storeops.engine.worker import Worker
 from storeops.storage.schema import events, outbox, timers
-from tests.conftest import step
+from tests.conftest import ROUTES, step
 
 
 class FlakyConnector:
@@ -40,14 +40,14 @@ def test_outbox_rows_commit_with_the_decision_and_are_sent_after(
     engine: Engine, registry: Registry, policy: Policy, tmp_path: Path
 ) -> None:
     with engine.begin() as conn:
-        ingest(conn, [step("thing:1", 3, outbox=True, external_id="e-1")])
+        ingest(conn, [step("thing:1", 3, outbox=True, external_id="e-1")], routes=ROUTES)
     worker = Worker(engine, registry, policy)
     worker.run_batch()
     # the decision committed an outbox row; nothing has been sent yet
     with engine.connect() as conn:
         row = conn.execute(select(outbox)).one()
     assert (row.connector, row.action, row.status, row.payload) == ("warehouse", "probe.ship", "pending", {"seq": 3})
-    assert row.idempotency_key == "test:e-1:probe.ship:0"
+    assert row.idempotency_key == "test:e-1:probe:probe.ship:0"  # source:external id:desk:action:index
     # when dispatched to the local file connector, the message lands on disk once
     assert dispatch(engine, {"warehouse": FileConnector("warehouse", tmp_path)}) == 1
     [written] = list((tmp_path / "warehouse" / "probe.ship").glob("*.json"))
@@ -57,7 +57,7 @@ def test_outbox_rows_commit_with_the_decision_and_are_sent_after(
 
 def test_a_failing_connector_is_retried_then_dead_lettered(engine: Engine, registry: Registry, policy: Policy) -> None:
     with engine.begin() as conn:
-        ingest(conn, [step("thing:1", 1, outbox=True), step("thing:2", 2, outbox=True)])
+        ingest(conn, [step("thing:1", 1, outbox=True), step("thing:2", 2, outbox=True)], routes=ROUTES)
     Worker(engine, registry, policy).run_batch()
     flaky = FlakyConnector(failures=1)
     # first pass: the first message fails, the second goes through
@@ -67,7 +67,7 @@ def test_a_failing_connector_is_retried_then_dead_lettered(engine: Engine, regis
     assert len({key for _, _, key in flaky.received}) == 2
     # a connector that always fails: dead after max_attempts, with the error kept
     with engine.begin() as conn:
-        ingest(conn, [step("thing:3", 3, outbox=True)])
+        ingest(conn, [step("thing:3", 3, outbox=True)], routes=ROUTES)
     Worker(engine, registry, policy).run_batch()
     broken = FlakyConnector(failures=100)
     for _ in range(3):
@@ -79,7 +79,7 @@ def test_a_failing_connector_is_retried_then_dead_lettered(engine: Engine, regis
 
 def test_a_message_for_an_unknown_connector_is_dead_at_once(engine: Engine, registry: Registry, policy: Policy) -> None:
     with engine.begin() as conn:
-        ingest(conn, [step("thing:1", 1, outbox=True)])
+        ingest(conn, [step("thing:1", 1, outbox=True)], routes=ROUTES)
     Worker(engine, registry, policy).run_batch()
     assert dispatch(engine, {}) == 0
     with engine.connect() as conn:
@@ -153,7 +153,7 @@ def test_a_batch_writes_its_deferred_rows_and_drops_those_of_a_failed_handler(
     # "thing:1" fails once after setting its timer: the batch is redone with a savepoint per
     # event, and the failed handler's waiting timer row must go with its savepoint.
     with engine.begin() as conn:
-        ingest(conn, [step("thing:1", 1, timer=True, fail_times=1), step("thing:2", 2, timer=True)])
+        ingest(conn, [step("thing:1", 1, timer=True, fail_times=1), step("thing:2", 2, timer=True)], routes=ROUTES)
     worker = Worker(engine, registry, policy)
     stats = worker.run_batch()
     assert (stats.done, stats.failed) == (1, 1)
@@ -189,10 +189,12 @@ def test_a_row_the_database_refuses_at_the_end_of_the_batch_fails_only_its_own_e
     engine: Engine, registry: Registry, policy: Policy
 ) -> None:
     with engine.begin() as conn:
-        ingest(conn, [step("thing:1", 1, bad_later=True), step("thing:2", 2, timer=True)])
+        ingest(conn, [step("thing:1", 1, bad_later=True), step("thing:2", 2, timer=True)], routes=ROUTES)
     stats = Worker(engine, registry, policy).run_batch()
     assert (stats.done, stats.failed) == (1, 1)
     assert _timer_keys(engine) == ["probe:thing:2"]
     with engine.connect() as conn:
-        failed = conn.execute(select(events.c.subject, events.c.last_error).where(events.c.status != "done")).one()
+        failed = conn.execute(
+            select(event_states.c.subject, event_states.c.last_error).where(event_states.c.status != "done")
+        ).one()
     assert failed.subject == "thing:1" and "IntegrityError" in failed.last_error

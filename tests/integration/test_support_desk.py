@@ -22,7 +22,7 @@ from storeops.engine.queue import ingest
 from storeops.engine.worker import Worker
 from storeops.errors import InvalidInput
 from storeops.storage.schema import outbox
-from tests.conftest import make_policy
+from tests.conftest import ROUTES, make_policy
 from tests.integration.test_orders_desk import order_event
 
 _ids = itertools.count()
@@ -62,7 +62,7 @@ def run(
     engine: Engine, registry: Registry, *new: NewEvent, policy: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
     with engine.begin() as conn:
-        ingest(conn, list(new))
+        ingest(conn, list(new), routes=ROUTES)
     Worker(engine, registry, make_policy(policy)).run(until_idle=True)
     with engine.connect() as conn:
         return [entry for entry in read_audit(conn, desk="support")]
@@ -337,7 +337,7 @@ def test_an_llm_draft_reaches_the_handoff_only_when_it_promises_nothing_beyond_p
         worker = Worker(engine, registry, policy, connectors=application.connectors())
         for text in ("This is ridiculous, my parcel is a week late!", "Worst shop ever, still no parcel!!"):
             with engine.begin() as conn:
-                ingest(conn, [message(text, customer=None)])
+                ingest(conn, [message(text, customer=None)], routes=ROUTES)
             worker.run(until_idle=True)  # hand off, send the draft request, decide the draft
             worker.run(until_idle=True)
     assert [s["auth"] for s in seen] == ["Bearer sk-test", "Bearer sk-test"]

@@ -14,10 +14,10 @@ from storeops.engine.decisions import HandoffRequest
 from storeops.engine.desk import Registry
 from storeops.engine.inbox import InboxQuery, SlaState, open_handoff, search_inbox
 from storeops.engine.policy import Policy
-from storeops.engine.queue import ingest
+from storeops.engine.queue import event_states, ingest
 from storeops.engine.worker import Worker
 from storeops.storage.schema import audit_log, events, handoffs
-from tests.conftest import make_policy, served, step
+from tests.conftest import ROUTES, make_policy, served, step
 from tests.web_helpers import PASSWORD, csrf_in, person, sign_in, token, web
 
 
@@ -39,7 +39,7 @@ def _support_handoff(engine: Engine, subject: str = "ticket:chat:1") -> int:
 
 def _probe_handoff(engine: Engine, registry: Registry, policy: Policy, subject: str = "thing:2") -> int:
     with engine.begin() as conn:
-        ingest(conn, [step(subject, 1, handoff=True)])
+        ingest(conn, [step(subject, 1, handoff=True)], routes=ROUTES)
     Worker(engine, registry, policy).run(until_idle=True)
     with engine.connect() as conn:
         return int(conn.execute(select(handoffs.c.id).where(handoffs.c.subject == subject)).scalar_one())
@@ -166,7 +166,9 @@ def test_a_role_sees_and_resolves_only_its_own_handoffs_and_the_desk_resumes(
             "user:ops@example.com",
             "looks fine",
         )
-        resumed = conn.execute(select(events.c.kind, events.c.status).where(events.c.subject == "thing:2")).all()
+        resumed = conn.execute(
+            select(event_states.c.kind, event_states.c.status).where(event_states.c.subject == "thing:2")
+        ).all()
     assert ("handoff.resolved", "pending") in resumed
     Worker(engine, registry, policy).run(until_idle=True)
     with engine.connect() as conn:
@@ -266,7 +268,7 @@ def test_events_api_stores_all_or_nothing_and_only_for_owner_or_ops(
 
 def test_dead_letters_page_and_api_rerun(engine: Engine, registry: Registry, policy: Policy, tmp_path: Path) -> None:
     with engine.begin() as conn:
-        ingest(conn, [step("thing:5", 1, fail_times=99)])
+        ingest(conn, [step("thing:5", 1, fail_times=99)], routes=ROUTES)
     worker = Worker(engine, registry, policy)
     for _ in range(5):
         worker.run(until_idle=True)
@@ -287,7 +289,9 @@ def test_dead_letters_page_and_api_rerun(engine: Engine, registry: Registry, pol
         missing = http.post("/api/v1/events/999/rerun", headers={"Authorization": f"Bearer {owner}"})
         assert missing.status_code == 404
     with engine.connect() as conn:
-        assert conn.execute(select(events.c.status).where(events.c.id == dead["id"])).scalar_one() == "pending"
+        assert (
+            conn.execute(select(event_states.c.status).where(event_states.c.id == dead["id"])).scalar_one() == "pending"
+        )
 
 
 def test_policy_edits_are_validated_versioned_audited_and_reach_the_worker(
@@ -395,7 +399,7 @@ def test_dashboard_and_subject_pages_show_what_happened(
     engine: Engine, registry: Registry, policy: Policy, tmp_path: Path, path: str
 ) -> None:
     with engine.begin() as conn:
-        ingest(conn, [step("thing:1", 1), step("thing:2", 1, handoff=True)])
+        ingest(conn, [step("thing:1", 1), step("thing:2", 1, handoff=True)], routes=ROUTES)
     Worker(engine, registry, policy).run(until_idle=True)
     _, asgi = web(engine, registry, policy, tmp_path / "storeops.toml")
     person(engine, "boss@example.com", "owner")
@@ -461,7 +465,7 @@ def test_figures_cover_only_the_desks_chosen_or_allowed(
     engine: Engine, registry: Registry, policy: Policy, tmp_path: Path
 ) -> None:
     with engine.begin() as conn:
-        ingest(conn, [step("thing:1", 1), step("thing:2", 1, handoff=True)])
+        ingest(conn, [step("thing:1", 1), step("thing:2", 1, handoff=True)], routes=ROUTES)
     Worker(engine, registry, policy).run(until_idle=True)
     _, asgi = web(engine, registry, policy, tmp_path / "storeops.toml")
     person(engine, "boss@example.com", "owner")

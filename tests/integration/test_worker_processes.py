@@ -14,17 +14,18 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, Table, delete, func, select
 
 from storeops.engine.desk import Registry
 from storeops.engine.policy import Policy
-from storeops.engine.queue import ingest
+from storeops.engine.queue import event_states, ingest
 from storeops.engine.worker import Worker
 from storeops.storage.db import create_db_engine, read_only
 from storeops.storage.migrate import upgrade
-from storeops.storage.schema import audit_log, events
-from tests.conftest import _create_database, _drop_database, step
-from tests.probe_desk import probe_log, probe_metadata
+from storeops.storage.schema import audit_log
+from tests.conftest import ROUTES, _create_database, _drop_database, step
+from tests.probe_desk import DESK as PROBE_DESK
+from tests.probe_desk import SHADOW_DESK, probe_log, probe_metadata, shadow_log
 
 pytestmark = pytest.mark.slow
 
@@ -32,12 +33,12 @@ REPO = Path(__file__).resolve().parents[2]
 DESKS = "storeops.desks.orders:DESK,storeops.desks.support:DESK,storeops.desks.inventory:DESK,tests.probe_desk:DESK"
 
 
-def spawn_worker(url: str, *args: str) -> subprocess.Popen[bytes]:
+def spawn_worker(url: str, *args: str, desks: str = DESKS) -> subprocess.Popen[bytes]:
     """``storeops work`` in its own process, with the probe desk wired in."""
     env = {
         **os.environ,
         "STOREOPS_DATABASE_URL": url,
-        "STOREOPS_DESKS": DESKS,
+        "STOREOPS_DESKS": desks,
         "PYTHONPATH": str(REPO),
     }
     env.pop("STOREOPS_POLICY_FILE", None)
@@ -70,20 +71,21 @@ def applied(engine: Engine) -> int:
         return int(conn.execute(select(func.count()).select_from(probe_log)).scalar_one())
 
 
-def check_exactly_once_in_order(engine: Engine, expected: dict[str, list[int]]) -> None:
-    """Every event applied once; each subject's steps in order and never two at a time."""
+def check_exactly_once_in_order(
+    engine: Engine, expected: dict[str, list[int]], log: Table = probe_log, desks: int = 1
+) -> None:
+    """Every event applied once (by the desk keeping ``log``); each subject's steps in order and
+    never two at a time. ``desks``: how many desks each event is delivered to."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(
-                probe_log.c.event_id, probe_log.c.subject, probe_log.c.seq, probe_log.c.started, probe_log.c.ended
-            ).order_by(probe_log.c.id)
+            select(log.c.event_id, log.c.subject, log.c.seq, log.c.started, log.c.ended).order_by(log.c.id)
         ).all()
-        statuses = dict(conn.execute(select(events.c.status, func.count()).group_by(events.c.status)).all())
+        statuses = dict(conn.execute(select(event_states.c.status, func.count()).group_by(event_states.c.status)).all())
         decisions = conn.execute(select(func.count()).select_from(audit_log)).scalar_one()
     event_ids = [row.event_id for row in rows]
     assert len(event_ids) == len(set(event_ids)), "an event was applied twice"
-    assert statuses == {"done": sum(len(v) for v in expected.values())}
-    assert decisions == len(rows)
+    assert statuses == {"done": desks * sum(len(v) for v in expected.values())}
+    assert decisions == desks * len(rows)
     by_subject: dict[str, list] = defaultdict(list)
     for row in rows:
         by_subject[row.subject].append(row)
@@ -104,14 +106,14 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(
     # given 400 slow-ish events over 20 subjects
     expected = {f"thing:{s}": list(range(20)) for s in range(20)}
     with engine.begin() as conn:
-        ingest(conn, [step(f"thing:{s}", seq, sleep_ms=3) for seq in range(20) for s in range(20)])
+        ingest(conn, [step(f"thing:{s}", seq, sleep_ms=3) for seq in range(20) for s in range(20)], routes=ROUTES)
     # when a worker has committed some batches and is inside another, it is SIGKILLed
     worker = spawn_worker(url, "--batch", "25")
     wait_for(lambda: applied(engine) >= 50)
     stop(worker, signal.SIGKILL)
     # then what it committed is consistent (no half batch) and some work was left
     with engine.connect() as conn:
-        done = conn.execute(select(func.count()).where(events.c.status == "done")).scalar_one()
+        done = conn.execute(select(func.count()).where(event_states.c.status == "done")).scalar_one()
     assert done == applied(engine) < 400
     # and a new worker finishes the rest: everything once, each subject in order
     Worker(engine, registry, policy).run(until_idle=True)
@@ -125,14 +127,14 @@ def test_sigterm_lets_a_worker_finish_its_batch(postgres_url: str) -> None:
     upgrade(engine)
     probe_metadata.create_all(engine)
     with engine.begin() as conn:
-        ingest(conn, [step(f"thing:{s}", 0, sleep_ms=20) for s in range(200)])
+        ingest(conn, [step(f"thing:{s}", 0, sleep_ms=20) for s in range(200)], routes=ROUTES)
     worker = spawn_worker(postgres_url, "--batch", "50")
     assert worker.stderr is not None and b"running" in worker.stderr.readline()
     wait_for(lambda: applied(engine) >= 1)
     code, err = stop(worker, signal.SIGTERM)
     assert code == 0, err
     with engine.connect() as conn:
-        done = conn.execute(select(func.count()).where(events.c.status == "done")).scalar_one()
+        done = conn.execute(select(func.count()).where(event_states.c.status == "done")).scalar_one()
     assert done == applied(engine) and done % 50 == 0
     engine.dispose()
 
@@ -164,7 +166,7 @@ def test_four_workers_keep_per_subject_order(postgres_server: str, subjects: lis
         position = 0
         for size in [*chunks, len(batch)]:
             with engine.begin() as conn:
-                ingest(conn, batch[position : position + size])
+                ingest(conn, batch[position : position + size], routes=ROUTES)
             position += size
             time.sleep(0.05)
         wait_for(lambda: applied(engine) == len(batch), timeout=120)
@@ -178,3 +180,43 @@ def test_four_workers_keep_per_subject_order(postgres_server: str, subjects: lis
     finally:
         engine.dispose()
         _drop_database(postgres_server, url)
+
+
+FANNED_DESKS = f"{DESKS},tests.probe_desk:SHADOW_DESK"
+
+
+def shadowed(engine: Engine) -> int:
+    with read_only(engine).connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(shadow_log)).scalar_one())
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_fan_out_holds_once_and_in_order_per_desk_through_kills(backend: str, request: pytest.FixtureRequest) -> None:
+    """Each step goes to the probe desk and the shadow desk. SQLite: one worker at a time, killed
+    mid-run and replaced. PostgreSQL: four workers, one killed mid-run and replaced."""
+    from storeops.desks import builtin_desks
+
+    url = str(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url"))
+    engine = create_db_engine(url)
+    upgrade(engine)
+    probe_metadata.create_all(engine)
+    routes = Registry([*builtin_desks(), PROBE_DESK, SHADOW_DESK])
+    expected = {f"thing:{s}": list(range(12)) for s in range(16)}
+    with engine.begin() as conn:
+        ingest(
+            conn,
+            [step(f"thing:{s}", seq, sleep_ms=2, shadow_sleep_ms=1) for seq in range(12) for s in range(16)],
+            routes=routes,
+        )
+    count = 1 if backend == "sqlite" else 4
+    workers = [spawn_worker(url, "--batch", "10", desks=FANNED_DESKS) for _ in range(count)]
+    wait_for(lambda: applied(engine) + shadowed(engine) >= 60)
+    stop(workers.pop(0), signal.SIGKILL)
+    workers.append(spawn_worker(url, "--batch", "10", desks=FANNED_DESKS))
+    wait_for(lambda: applied(engine) == shadowed(engine) == 192, timeout=180)
+    for worker in workers:
+        code, err = stop(worker, signal.SIGTERM)
+        assert code == 0, err
+    check_exactly_once_in_order(engine, expected, probe_log, desks=2)
+    check_exactly_once_in_order(engine, expected, shadow_log, desks=2)
+    engine.dispose()

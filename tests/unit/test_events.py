@@ -68,7 +68,7 @@ def test_an_event_must_be_an_object() -> None:
         parse_new_event([1, 2], MODELS)
 
 
-def test_registry_refuses_a_kind_defined_twice_and_handlers_for_undefined_kinds() -> None:
+def test_registry_refuses_a_kind_defined_twice_and_subscriptions_to_undefined_kinds() -> None:
     class Thing(Payload):
         pass
 
@@ -77,7 +77,10 @@ def test_registry_refuses_a_kind_defined_twice_and_handlers_for_undefined_kinds(
     with pytest.raises(StoreopsError, match="defined twice"):
         Registry([a, b])
     c = Desk(name="c", kinds={}, handlers={"thing.happened": lambda e, ctx: None})
-    with pytest.raises(StoreopsError, match="does not define it"):
+    with pytest.raises(StoreopsError, match="which no desk defines"):
         Registry([c])
+    # subscribing to a kind another desk defines is what fan-out is for
+    assert Registry([a, c]).subscribers("thing.happened", {}) == [("c", True)]
+    assert Registry([a]).subscribers("thing.happened", {}) == [("a", False)]
     with pytest.raises(StoreopsError, match="two desks are named"):
         Registry([a, Desk(name="a", kinds={})])

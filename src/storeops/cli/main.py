@@ -17,33 +17,33 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from storeops.accounts import (
+    Principal,
+    Role,
     add_user,
-    create_token,
     list_users,
     parse_role,
-    revoke_token,
-    set_disabled,
     set_password,
 )
 from storeops.bootstrap import App, bootstrap
 from storeops.cli.output import console, err_console, fail, print_json, report_tables
 from storeops.clock import ensure_utc
+from storeops.commands import events as event_commands
+from storeops.commands import handoffs as handoff_commands
+from storeops.commands import people
 from storeops.connectors.base import Connector
 from storeops.engine.audit import read_audit
 from storeops.engine.events import NewEvent, parse_new_event
-from storeops.engine.inbox import Resolution, list_handoffs, resolve_handoff
+from storeops.engine.inbox import Resolution, list_handoffs
 from storeops.engine.metrics import compute_report
 from storeops.engine.policy import policy_defaults_dict, record_policy_version
-from storeops.engine.queue import ingest, list_events, rerun
+from storeops.engine.queue import ingest, list_events, pending_count
 from storeops.engine.worker import Worker
 from storeops.errors import Conflict, DatabaseUnavailable, InvalidInput, StoreopsError
 from storeops.storage.db import read_only
 from storeops.storage.migrate import upgrade
-from storeops.storage.schema import events
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -118,6 +118,11 @@ def _actor(name: str | None) -> str:
     return f"user:{name or os.environ.get('USER') or getpass.getuser()}"
 
 
+def _operator(name: str | None = None) -> Principal:
+    """Who acts from the command line: whoever may run storeops on the store's machine is its owner."""
+    return Principal(actor=_actor(name), role=Role.OWNER)
+
+
 # --- db, policy -------------------------------------------------------------------------------
 
 
@@ -136,6 +141,24 @@ def policy_check() -> None:
     with _errors():
         application = _app(check=False)
         console.print(f"policy OK ({application.policy.source}), digest {application.policy.digest[:12]}")
+
+
+@policy_app.command("set")
+def policy_set(
+    key: Annotated[str, typer.Argument(metavar="SECTION.KEY", help="e.g. orders.high_value_threshold")],
+    value: Annotated[str, typer.Argument(help='The value in TOML syntax, e.g. \'"750.00"\' or 0.8.')],
+) -> None:
+    """Change one policy value: validated against every desk's policy, written to the policy file
+    with its comments kept, versioned and audited; running workers pick it up within a second."""
+    from storeops.commands.policy import change_policy
+
+    with _errors():
+        section, dot, name = key.partition(".")
+        if not dot or not section or not name:
+            raise InvalidInput(f"{key!r}: say SECTION.KEY, e.g. orders.high_value_threshold", field="key")
+        application = _app()
+        version = change_policy(application, _operator(), section, name, value)
+        console.print(f"[{section}] {name} saved in {application.policy_path}; policy version {version}")
 
 
 @policy_app.command("show")
@@ -159,25 +182,22 @@ def policy_show(
 # --- events in ----------------------------------------------------------------------------------
 
 
-def _read_jsonl(path: Path, application: App) -> list[NewEvent]:
+def _read_jsonl(path: Path) -> list[tuple[str, str, Any]]:
+    """The raw events of a JSON-lines file, each labelled with its line (``events.jsonl:3``)."""
     try:
         handle = path.open(encoding="utf-8")
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-    parsed: list[NewEvent] = []
+    items: list[tuple[str, str, Any]] = []
     with handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                raw = json.loads(line)
+                items.append((f"{path}:{number}", "", json.loads(line)))
             except json.JSONDecodeError as exc:
                 raise InvalidInput(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            try:
-                parsed.append(parse_new_event(raw, application.registry.payload_models))
-            except InvalidInput as exc:
-                raise InvalidInput(f"{path}:{number}: {exc.message}", field=exc.field) from None
-    return parsed
+    return items
 
 
 @app.command("ingest")
@@ -222,7 +242,9 @@ def ingest_command(
                     "--topic and --backfill go with a storefront file: "
                     "storeops ingest shopify [--backfill] --topic orders/create FILE.json"
                 )
-            parsed = _read_jsonl(Path(first), application)
+            result = event_commands.ingest(application, _operator(), _read_jsonl(Path(first)))
+            console.print(_stored(len(result.ids), result.duplicates))
+            return
         else:
             from storeops.intake import SOURCES
 
@@ -248,8 +270,7 @@ def ingest_command(
                     return _ingest_storefront(application, first, topic, second, raw, backfill=backfill)
             except InvalidInput as exc:
                 raise InvalidInput(f"{second}: {exc.message}", field=exc.field) from None
-        with application.engine.begin() as conn:
-            result = ingest(conn, parsed)
+        result = event_commands.ingest_parsed(application, _operator(), parsed)
         console.print(_stored(len(result.ids), result.duplicates))
 
 
@@ -265,40 +286,26 @@ def _ingest_storefront(
 ) -> None:
     """A storefront file of one or many payloads: read and validate all of it, then store it in
     chunks with a progress bar; an import (``backfill``) is recorded in the audit log as one."""
-    from storeops.engine.audit import AuditEntry, write_audit
-    from storeops.engine.decisions import Outcome
-    from storeops.intake import store_in_chunks, storefront_file_events
+    from storeops.intake import storefront_file_events
 
     with _progress() as progress:
         reading = progress.add_task(f"reading {path.name}", total=None)
         parsed = storefront_file_events(
             application, source, topic, raw, backfill=backfill, progress=lambda n: progress.advance(reading, n)
         )
-        storing = progress.add_task("storing", total=len(parsed))
-        result = store_in_chunks(application, parsed, progress=lambda n: progress.advance(storing, n))
-    if backfill:
-        with application.engine.begin() as conn:
-            write_audit(
-                conn,
-                [
-                    AuditEntry(
-                        at=datetime.now(UTC),
-                        actor=_actor(None),
-                        desk="engine",
-                        subject=f"store:{source}",
-                        action="store.import",
-                        outcome=Outcome.HUMAN,
-                        evidence={
-                            "source": source,
-                            "topic": topic,
-                            "file": str(path),
-                            "events": len(parsed),
-                            "new": len(result.ids),
-                            "duplicates": result.duplicates,
-                        },
-                    )
-                ],
+        if backfill:
+            storing = progress.add_task("storing", total=len(parsed))
+            result = event_commands.import_events(
+                application,
+                _operator(),
+                source,
+                topic,
+                str(path),
+                parsed,
+                progress=lambda n: progress.advance(storing, n),
             )
+        else:
+            result = event_commands.ingest_parsed(application, _operator(), parsed)
     console.print(
         _stored(len(result.ids), result.duplicates) + (" (an import: the store's starting state)" if backfill else "")
     )
@@ -367,7 +374,30 @@ def _simulate_into(
     with _progress() as progress:
         label = f"simulating {days} days" + (" through the engine" if worker else "")
         task = progress.add_task(label, total=days + 1)
-        return replay(application.engine, days, seed, start, worker, on_day=lambda: progress.advance(task))
+        return replay(
+            application.engine,
+            days,
+            seed,
+            start,
+            worker,
+            on_day=lambda: progress.advance(task),
+            routes=application.registry,
+        )
+
+
+@app.command("desks")
+def desks_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON (docs/cli.md).")] = False) -> None:
+    """The desks this store runs: the event kinds each defines and the kinds each subscribes to."""
+    with _errors():
+        application = _app(check=False)
+        described = application.registry.describe()
+        if as_json:
+            print_json(described)
+            return
+        for desk in described:
+            console.print(f"[bold]{desk['desk']}[/] (for {desk['default_role']})", highlight=False)
+            console.print(f"  defines:    {', '.join(desk['defines']) or '—'}", highlight=False)
+            console.print(f"  subscribes: {', '.join(desk['subscribes']) or '—'}", highlight=False)
 
 
 # --- the worker ------------------------------------------------------------------------------
@@ -375,7 +405,7 @@ def _simulate_into(
 
 def _pending(application: App) -> int:
     with read_only(application.engine).connect() as conn:
-        return int(conn.execute(select(func.count()).where(events.c.status == "pending")).scalar_one())
+        return pending_count(conn)
 
 
 def _work_until_idle(
@@ -459,8 +489,7 @@ def users_add(
     with _errors():
         application = _app()
         password = _read_password(password_stdin)
-        with application.engine.begin() as conn:
-            add_user(conn, email, role, password)
+        people.add_user(application, _operator(), email, role, password)
         console.print(f"added {email.strip().lower()} as {parse_role(role).value}")
 
 
@@ -490,8 +519,7 @@ def users_passwd(
     with _errors():
         application = _app()
         password = _read_password(password_stdin)
-        with application.engine.begin() as conn:
-            set_password(conn, email, password)
+        people.set_password(application, _operator(), email, password)
         console.print(f"password of {email} changed; their sessions ended")
 
 
@@ -500,8 +528,7 @@ def users_disable(email: Annotated[str, typer.Argument(help="Who may no longer s
     """Refuse a person's sign-in and end their sessions (their past actions stay in the audit log)."""
     with _errors():
         application = _app()
-        with application.engine.begin() as conn:
-            set_disabled(conn, email, True)
+        people.set_access(application, _operator(), email, disabled=True)
         console.print(f"{email} disabled and signed out")
 
 
@@ -510,8 +537,7 @@ def users_enable(email: Annotated[str, typer.Argument(help="Who may sign in agai
     """Let a disabled person sign in again."""
     with _errors():
         application = _app()
-        with application.engine.begin() as conn:
-            set_disabled(conn, email, False)
+        people.set_access(application, _operator(), email, disabled=False)
         console.print(f"{email} enabled")
 
 
@@ -523,8 +549,7 @@ def tokens_create(
     """Create an API token; it is printed once and stored only as a digest."""
     with _errors():
         application = _app()
-        with application.engine.begin() as conn:
-            secret = create_token(conn, role, name)
+        secret = people.create_token(application, _operator(), role, name)
         err_console.print(f"token {name!r} for role {parse_role(role).value}; send it as 'Authorization: Bearer …'")
         print(secret)
 
@@ -534,8 +559,7 @@ def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]
     """Revoke every live token with this name."""
     with _errors():
         application = _app()
-        with application.engine.begin() as conn:
-            count = revoke_token(conn, name)
+        count = people.revoke_token(application, _operator(), name)
         console.print(f"revoked {count} token{'s' if count != 1 else ''} named {name!r}")
 
 
@@ -585,6 +609,18 @@ def handoffs_list(
         console.print(table)
 
 
+@handoffs_app.command("claim")
+def handoffs_claim(
+    handoff_id: Annotated[int, typer.Argument(help="The handoff's id.")],
+    actor: Annotated[str | None, typer.Option("--as", help="Who takes it (default: the login name).")] = None,
+) -> None:
+    """Take a handoff so nobody else works on it (exit 2 when someone already has)."""
+    with _errors():
+        application = _app()
+        handoff_commands.claim(application, _operator(actor), handoff_id)
+        console.print(f"handoff {handoff_id} claimed by {_actor(actor)}")
+
+
 @handoffs_app.command("resolve")
 def handoffs_resolve(
     handoff_id: Annotated[int, typer.Argument(help="The handoff's id.")],
@@ -615,8 +651,7 @@ def handoffs_resolve(
                 raise InvalidInput('--modify takes a JSON object of changes, e.g. {"shipping_address": {...}}')
         resolution = Resolution.MODIFY if changes else Resolution.APPROVE if approve else Resolution.REJECT
         application = _app()
-        with application.engine.begin() as conn:
-            resolve_handoff(conn, handoff_id, resolution, _actor(actor), note=note, changes=changes)
+        handoff_commands.resolve(application, _operator(actor), handoff_id, resolution, note=note, changes=changes)
         done = {Resolution.APPROVE: "approved", Resolution.REJECT: "rejected", Resolution.MODIFY: "modified"}
         console.print(f"handoff {handoff_id} {done[resolution]}; the desk resumes on the next worker run")
 
@@ -691,7 +726,8 @@ def events_dead(
         for row in rows:
             last = (row["last_error"] or "").strip().splitlines()
             console.print(
-                f"{row['id']}  {row['kind']}  {row['subject']}  attempts={row['attempts']}  {last[-1] if last else ''}",
+                f"{row['id']}  {row['desk']}  {row['kind']}  {row['subject']}  attempts={row['attempts']}  "
+                f"{last[-1] if last else ''}",
                 highlight=False,
             )
         if not rows:
@@ -699,13 +735,15 @@ def events_dead(
 
 
 @events_app.command("rerun")
-def events_rerun(event_id: Annotated[int, typer.Argument(help="Id of a dead event.")]) -> None:
-    """Put a dead event back in the queue with fresh attempts."""
+def events_rerun(
+    event_id: Annotated[int, typer.Argument(help="Id of a dead event.")],
+    desk: Annotated[str | None, typer.Option(help="Only its delivery to this desk (default: every dead one).")] = None,
+) -> None:
+    """Put a dead event back in the queue with fresh attempts (each desk it died at)."""
     with _errors():
         application = _app()
-        with application.engine.begin() as conn:
-            rerun(conn, event_id)
-        console.print(f"event {event_id} queued again")
+        desks = event_commands.rerun(application, _operator(), event_id, desk=desk)
+        console.print(f"event {event_id} queued again for {', '.join(desks)}")
 
 
 class ModelName(StrEnum):
@@ -780,7 +818,7 @@ def support_poll_imap(
         def store(new: list[NewEvent]) -> tuple[int, int]:
             parsed = [parse_new_event(e.model_dump(mode="json"), application.registry.payload_models) for e in new]
             with application.engine.begin() as conn:
-                result = ingest(conn, parsed)
+                result = ingest(conn, parsed, routes=application.registry)
             return len(result.ids), result.duplicates
 
         while True:

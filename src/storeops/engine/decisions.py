@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from storeops.errors import StoreopsError
 from storeops.money import Money
+
+if TYPE_CHECKING:
+    from storeops.engine.events import NewEvent
 
 
 class Outcome(enum.StrEnum):
@@ -65,6 +70,21 @@ class Decision:
     subject: str | None = None
     """What the decision is about when that is not the event's subject: a Shopify stock report
     arrives as ``stock:shopify:<item>`` and is decided, audited and handed off as ``sku:<SKU>``."""
+    follow_ups: tuple[NewEvent, ...] = ()
+    """Events this decision sets in motion (a cancellation the support desk asks of the orders
+    desk, a purchase order the reorder run drafted): validated and stored by the worker in the
+    decision's own transaction, then delivered like any other event."""
+
+    def __post_init__(self) -> None:
+        # Evidence goes into a JSON column with the decision; refusing it here makes a bad value a
+        # failure of the handler that built it (retried, then dead-lettered) instead of a failed
+        # commit of a whole batch.
+        try:
+            json.dumps(self.evidence, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise StoreopsError(
+                f"decision {self.action!r}: evidence must be JSON (numbers, text, lists, objects): {exc}"
+            ) from None
 
     @property
     def outcome(self) -> Outcome:

@@ -8,7 +8,7 @@ import importlib
 import inspect
 import itertools
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -43,7 +43,9 @@ class Desk:
     kinds: dict[str, type[Payload]]
     """Event kinds this desk defines, with their payload models."""
     handlers: dict[str, Handler] = field(default_factory=dict)
-    """Handlers by event kind; a defined kind without one is stored and counted as unhandled."""
+    """The kinds this desk subscribes to, each with its handler: its own kinds and any other desk's
+    (the returns desk reads ``order.created``). Every subscribing desk gets its own delivery of an
+    event. A defined kind no desk subscribes to is stored and counted as unhandled."""
     on_handoff_resolved: Handler | None = None
     """Called with the ``handoff.resolved`` event of this desk's handoffs."""
     on_timer: Handler | None = None
@@ -66,44 +68,88 @@ class Desk:
     """Default minutes a person spends on each task kind this desk automates."""
 
 
+ADDRESSED_KINDS = ("handoff.resolved", "clock.tick")
+"""Engine kinds addressed to one desk by their payload's ``desk`` (its handoff, its timer)."""
+
+
 class Registry:
-    """Maps event kinds to their payload models, desks and handlers."""
+    """Maps event kinds to their payload models, the desk that defines each, and the desks that
+    subscribe to each with their handlers (an event is delivered once to every subscriber)."""
 
     def __init__(self, desks: Sequence[Desk]) -> None:
         self.desks: dict[str, Desk] = {}
         self.payload_models: dict[str, type[Payload]] = dict(ENGINE_KINDS)
         self.kind_desk: dict[str, str] = {}
+        self.kind_subscribers: dict[str, list[str]] = {}
         self._reason_texts: dict[str, str] | None = None
         for desk in desks:
             if desk.name in self.desks:
                 raise StoreopsError(f"two desks are named {desk.name!r}")
+            if not desk.name.isidentifier() or len(desk.name) > 32:
+                raise StoreopsError(f"desk name {desk.name!r} must be a short identifier")
             self.desks[desk.name] = desk
             for kind, model in desk.kinds.items():
                 if kind in self.payload_models:
                     raise StoreopsError(f"event kind {kind!r} is defined twice (again by desk {desk.name!r})")
                 self.payload_models[kind] = model
                 self.kind_desk[kind] = desk.name
+        for desk in desks:
             for kind in desk.handlers:
-                if kind not in desk.kinds:
-                    raise StoreopsError(f"desk {desk.name!r} handles {kind!r} but does not define it")
+                if kind not in self.payload_models or kind in ADDRESSED_KINDS:
+                    raise StoreopsError(
+                        f"desk {desk.name!r} subscribes to {kind!r}, which no desk defines"
+                        if kind not in ADDRESSED_KINDS
+                        else f"desk {desk.name!r} handles {kind!r} through on_handoff_resolved / on_timer"
+                    )
+                self.kind_subscribers.setdefault(kind, []).append(desk.name)
 
-    def route(self, event: Event) -> tuple[str, Handler | None]:
-        """The desk responsible for ``event`` and its handler (None when unhandled)."""
-        if event.kind in ("handoff.resolved", "clock.tick"):
-            name = str(event.payload.get("desk", ""))
-            desk = self.desks.get(name)
-            if desk is None:
-                return name or "engine", None
-            return name, desk.on_handoff_resolved if event.kind == "handoff.resolved" else desk.on_timer
-        name = self.kind_desk.get(event.kind, "engine")
-        desk = self.desks.get(name)
-        return name, desk.handlers.get(event.kind) if desk else None
+    def subscribers(self, kind: str, payload: Mapping[str, Any]) -> list[tuple[str, bool]]:
+        """``(desk, handled)`` for each desk an event of ``kind`` is delivered to. The engine's own
+        kinds go to the desk their payload names; a kind nobody subscribes to goes, unhandled, to
+        the desk that defines it (so it is counted there)."""
+        if kind in ADDRESSED_KINDS:
+            name = str(payload.get("desk") or "")
+            return [(name or "engine", self.handler(name or "engine", kind) is not None)]
+        subscribed = self.kind_subscribers.get(kind)
+        if subscribed:
+            return [(name, True) for name in subscribed]
+        return [(self.kind_desk.get(kind, "engine"), False)]
 
-    def lock_keys(self, event: Event) -> Sequence[str]:
-        """The shared keys ``event``'s handler will update (empty when its desk declares none)."""
-        name = self.kind_desk.get(event.kind)
-        desk = self.desks.get(name) if name else None
+    def handler(self, desk_name: str, kind: str) -> Handler | None:
+        """The handler ``desk_name`` runs for ``kind`` (None when it does not handle it)."""
+        desk = self.desks.get(desk_name)
+        if desk is None:
+            return None
+        if kind == "handoff.resolved":
+            return desk.on_handoff_resolved
+        if kind == "clock.tick":
+            return desk.on_timer
+        return desk.handlers.get(kind)
+
+    def lock_keys(self, desk_name: str, event: Event) -> Sequence[str]:
+        """The shared keys ``desk_name``'s handler of ``event`` will update (empty when it declares none)."""
+        desk = self.desks.get(desk_name)
         return desk.lock_keys(event) if desk and desk.lock_keys else ()
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each desk with the kinds it defines and the kinds it subscribes to (``storeops desks``)."""
+        out = []
+        for name, desk in self.desks.items():
+            subscribes = sorted(desk.handlers)
+            if desk.on_handoff_resolved is not None:
+                subscribes.append("handoff.resolved")
+            if desk.on_timer is not None:
+                subscribes.append("clock.tick")
+            out.append(
+                {
+                    "desk": name,
+                    "defines": sorted(desk.kinds),
+                    "subscribes": subscribes,
+                    "default_role": desk.default_role,
+                    "reasons": sorted(member_docs(desk.reasons)) if desk.reasons is not None else [],
+                }
+            )
+        return out
 
     def reason_texts(self) -> dict[str, str]:
         """Every desk's reason codes in plain words (the docstring under each enum member).

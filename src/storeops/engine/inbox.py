@@ -18,7 +18,7 @@ from storeops.clock import utcnow
 from storeops.engine.audit import AuditEntry, write_audit
 from storeops.engine.decisions import HandoffRequest, Outcome
 from storeops.engine.events import NewEvent
-from storeops.engine.queue import ingest
+from storeops.engine.queue import ADDRESSED, ingest
 from storeops.errors import Conflict, InvalidInput, NotFound
 from storeops.storage.schema import handoffs
 from storeops.storage.types import row_json
@@ -198,7 +198,7 @@ def resolve_handoff(
             "changes": changes or {},
         },
     )
-    return ingest(conn, [event], now=now).ids[0]
+    return ingest(conn, [event], routes=ADDRESSED, now=now).ids[0]
 
 
 def expire_handoffs(conn: Connection, *, now: datetime, after_hours: int) -> int:

@@ -12,8 +12,8 @@ from sqlalchemy import ColumnElement, Connection, func, select
 
 from storeops.engine.decisions import Outcome
 from storeops.engine.policy import Policy
-from storeops.engine.queue import EventStatus
-from storeops.storage.schema import audit_log, events, handoffs
+from storeops.engine.queue import DeliveryStatus
+from storeops.storage.schema import audit_log, deliveries, events, handoffs
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -127,17 +127,18 @@ def compute_report(
         if reason_list:
             reasons[name].update(reason_list)
 
-    event_filter: list[ColumnElement[bool]] = [] if only_desks is None else [events.c.desk.in_(only_desks)]
+    event_filter: list[ColumnElement[bool]] = [] if only_desks is None else [deliveries.c.desk.in_(only_desks)]
     if since is not None:
         event_filter.append(events.c.received_at >= since)
     if until is not None:
         event_filter.append(events.c.received_at < until)
     for name, status, count in conn.execute(
-        select(events.c.desk, events.c.status, func.count())
-        .where(*event_filter, events.c.status.in_([EventStatus.UNHANDLED.value, EventStatus.DEAD.value]))
-        .group_by(events.c.desk, events.c.status)
+        select(deliveries.c.desk, deliveries.c.status, func.count())
+        .select_from(deliveries.join(events, events.c.id == deliveries.c.event_id))
+        .where(*event_filter, deliveries.c.status.in_([DeliveryStatus.UNHANDLED.value, DeliveryStatus.DEAD.value]))
+        .group_by(deliveries.c.desk, deliveries.c.status)
     ):
-        if status == EventStatus.UNHANDLED.value:
+        if status == DeliveryStatus.UNHANDLED.value:
             desk(name or "engine").unhandled += count
         else:
             desk(name or "engine").dead += count

@@ -1,9 +1,11 @@
-"""The event queue, a table: idempotent ingest, per-subject ordered claims, retries, dead letters.
+"""The event queue, two tables: events stored once (idempotent ingest) and one delivery per desk
+that subscribes to an event's kind. Claims are per delivery, in order per desk and subject, with
+retries and dead letters per delivery, so a desk that fails or lags holds back only itself.
 
 Claiming and handling happen in one transaction: the claimed rows stay locked (PostgreSQL:
-``FOR UPDATE SKIP LOCKED`` plus a transaction advisory lock per subject; SQLite: the single
-writer lock) until the handler's effects and the done-mark commit together. A worker that dies
-mid-batch therefore leaves its events pending and nothing of their effects behind.
+``FOR UPDATE SKIP LOCKED`` plus a transaction advisory lock per desk and subject; SQLite: the
+single writer lock) until the handler's effects and the done-mark commit together. A worker that
+dies mid-batch therefore leaves its deliveries pending and nothing of their effects behind.
 """
 
 from __future__ import annotations
@@ -11,24 +13,24 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, exists, literal, select, text, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storeops.clock import utcnow
 from storeops.engine.events import Event, NewEvent
 from storeops.errors import Conflict, NotFound
-from storeops.storage.schema import events
+from storeops.storage.schema import deliveries, events
 from storeops.storage.types import row_json
 
 
-class EventStatus(enum.StrEnum):
-    """Where an event is in the queue."""
+class DeliveryStatus(enum.StrEnum):
+    """Where an event's delivery to one desk is."""
 
     PENDING = "pending"
     """Waiting to be handled (again, after ``run_after`` when a previous attempt failed)."""
@@ -38,6 +40,31 @@ class EventStatus(enum.StrEnum):
     """A defined kind that no desk handles yet: stored and counted, not an error."""
     DEAD = "dead"
     """Failed ``max_attempts`` times; kept with its error until someone re-runs it."""
+
+
+EventStatus = DeliveryStatus
+"""The name this enum had when an event had one status; kept for readers of older code."""
+
+
+class Routes(Protocol):
+    """Who an event goes to: the engine's registry of desks."""
+
+    def subscribers(self, kind: str, payload: Mapping[str, Any]) -> Sequence[tuple[str, bool]]:
+        """``(desk, handled)`` for every desk that gets an event of ``kind``; ``handled`` is False
+        for a defined kind no desk handles yet (its delivery is stored as unhandled)."""
+        ...
+
+
+class _Addressed:
+    """Routes for events addressed to one desk by their payload (a handoff's resolution, a timer):
+    what the engine's own writers use, with no registry at hand. A desk that turns out not to
+    handle the event has its delivery marked unhandled when a worker claims it."""
+
+    def subscribers(self, kind: str, payload: Mapping[str, Any]) -> Sequence[tuple[str, bool]]:
+        return [(str(payload.get("desk") or "engine"), True)]
+
+
+ADDRESSED: Routes = _Addressed()
 
 
 @dataclass(frozen=True)
@@ -54,8 +81,27 @@ def _insert_for(conn: Connection) -> Any:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
-def ingest(conn: Connection, new_events: Sequence[NewEvent], *, now: datetime | None = None) -> IngestResult:
-    """Queue ``new_events`` in the caller's transaction, once per (source, external id)."""
+_INSERT_EVENTS: dict[str, Any] = {}
+
+
+def _insert_events(dialect: str) -> Any:
+    if dialect not in _INSERT_EVENTS:
+        _INSERT_EVENTS[dialect] = (
+            (pg_insert if dialect == "postgresql" else sqlite_insert)(events)
+            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+            .returning(events.c.id, events.c.source, events.c.external_id)
+        )
+    return _INSERT_EVENTS[dialect]
+
+
+INSERT_DELIVERY = deliveries.insert()
+
+
+def ingest(
+    conn: Connection, new_events: Sequence[NewEvent], *, routes: Routes, now: datetime | None = None
+) -> IngestResult:
+    """Queue ``new_events`` in the caller's transaction, once per (source, external id), with a
+    delivery to every desk ``routes`` names for each new one."""
     if not new_events:
         return IngestResult()
     now = now or utcnow()
@@ -68,34 +114,56 @@ def ingest(conn: Connection, new_events: Sequence[NewEvent], *, now: datetime | 
             "occurred_at": e.occurred_at,
             "received_at": now,
             "payload": e.payload,
-            "status": EventStatus.PENDING.value,
-            "attempts": 0,
-            "run_after": now,
         }
         for e in new_events
     ]
-    statement = (
-        _insert_for(conn)(events)
-        .on_conflict_do_nothing(index_elements=["source", "external_id"])
-        .returning(events.c.id)
-    )
-    if len(rows) == 1:
-        ids = [int(i) for i in conn.execute(statement.values(rows[0])).scalars()]
-    else:
-        ids = [int(i) for i in conn.execute(statement, rows).scalars()]
+    statement = _insert_events(conn.dialect.name)
+    single = len(rows) == 1  # one row is faster as a plain INSERT than as an executemany
+    inserted = conn.execute(statement.values(rows[0])).all() if single else conn.execute(statement, rows).all()
+    if not inserted:
+        return IngestResult(duplicates=len(rows))
+    by_key = {(e.source, e.external_id): e for e in new_events}
+    ids = []
+    planned = []
+    # Deliveries follow the events' order, so a desk's deliveries of one subject keep it.
+    for event_id, source, external_id in sorted(inserted, key=lambda row: int(row[0])):
+        event = by_key[(source, external_id)]
+        ids.append(int(event_id))
+        for desk, handled in routes.subscribers(event.kind, event.payload):
+            planned.append(
+                {
+                    "event_id": event_id,
+                    "desk": desk,
+                    "subject": event.subject,
+                    "status": (DeliveryStatus.PENDING if handled else DeliveryStatus.UNHANDLED).value,
+                    "attempts": 0,
+                    "run_after": now,
+                    "processed_at": None if handled else now,
+                }
+            )
+    if planned:
+        conn.execute(INSERT_DELIVERY, planned)
     return IngestResult(ids=ids, duplicates=len(rows) - len(ids))
 
 
-_CLAIMED_COLUMNS = (
-    "id",
-    "source",
-    "external_id",
-    "kind",
-    "subject",
-    "occurred_at",
-    "received_at",
-    "payload",
-    "attempts",
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A claimed delivery: which desk handles which event, and how often it tried before."""
+
+    id: int
+    desk: str
+    event: Event
+
+
+_EVENT_COLUMNS = (
+    events.c.id,
+    events.c.source,
+    events.c.external_id,
+    events.c.kind,
+    events.c.subject,
+    events.c.occurred_at,
+    events.c.received_at,
+    events.c.payload,
 )
 
 
@@ -119,56 +187,62 @@ def lock_shared(conn: Connection, keys: Sequence[str]) -> None:
     )
 
 
-def claim(conn: Connection, limit: int, *, now: datetime) -> list[Event]:
-    """Claim up to ``limit`` due events, oldest first, at most one per subject, in the caller's
-    transaction. An event is due only when no earlier event of its subject is still pending, so
-    a subject's events are handled in order and never two at once."""
-    earlier = events.alias("earlier")
-    query = (
-        select(*(events.c[name] for name in _CLAIMED_COLUMNS))
-        .where(
-            events.c.status == EventStatus.PENDING.value,
-            events.c.run_after <= now,
-            ~exists(
-                select(literal(1)).where(
-                    earlier.c.subject == events.c.subject,
-                    earlier.c.id < events.c.id,
-                    earlier.c.status == EventStatus.PENDING.value,
+_EARLIER = deliveries.alias("earlier")
+CLAIM = (
+    select(deliveries.c.id, deliveries.c.desk, deliveries.c.attempts, *_EVENT_COLUMNS)
+    .select_from(deliveries.join(events, events.c.id == deliveries.c.event_id))
+    .where(
+        deliveries.c.status == DeliveryStatus.PENDING.value,
+        deliveries.c.run_after <= bindparam("now", type_=deliveries.c.run_after.type),
+        ~exists(
+            select(literal(1)).where(
+                and_(
+                    _EARLIER.c.desk == deliveries.c.desk,
+                    _EARLIER.c.subject == deliveries.c.subject,
+                    _EARLIER.c.event_id < deliveries.c.event_id,
+                    _EARLIER.c.status == DeliveryStatus.PENDING.value,
                 )
-            ),
-        )
-        .order_by(events.c.id)
-        .limit(limit)
+            )
+        ),
     )
+    .order_by(deliveries.c.event_id, deliveries.c.id)
+)
+
+
+def claim(conn: Connection, limit: int, *, now: datetime) -> list[Delivery]:
+    """Claim up to ``limit`` due deliveries, oldest event first, at most one per desk and subject,
+    in the caller's transaction. A delivery is due only when no earlier delivery of its subject
+    to the same desk is still pending, so each desk handles a subject's events in order and never
+    two at once — whatever the other desks are doing."""
     postgres = conn.dialect.name == "postgresql"
+    query = CLAIM.limit(limit)
     if postgres:
-        query = query.with_for_update(skip_locked=True, of=events)
-    rows = conn.execute(query).all()
+        query = query.with_for_update(skip_locked=True, of=deliveries)
+    rows = conn.execute(query, {"now": now}).all()
     if postgres and rows:
-        # Row locks cannot stop two workers from taking two events of one subject when an earlier
-        # event's insert commits after a later one was claimed; the subject lock can.
-        keys = [subject_lock_key(row.subject) for row in rows]
+        # Row locks cannot stop two workers from taking two deliveries of one desk and subject when
+        # an earlier event's insert commits after a later one was claimed; the subject lock can.
+        keys = [subject_lock_key(f"{row.desk}|{row.subject}") for row in rows]
         got = conn.execute(
             text("SELECT k, pg_try_advisory_xact_lock(k) AS ok FROM unnest(CAST(:keys AS bigint[])) AS k"),
             {"keys": keys},
         ).all()
         held = {k for k, ok in got if ok}
         rows = [row for row, key in zip(rows, keys, strict=True) if key in held]
-    # The selected columns are Event's fields, in order.
-    return [Event(*row) for row in rows]
+    # After the delivery's id, desk and attempts come Event's fields in order (attempts last).
+    return [Delivery(row[0], row[1], Event(*row[3:], attempts=row[2])) for row in rows]
 
 
-def mark_finished(conn: Connection, finished: Sequence[tuple[int, EventStatus, str]], *, now: datetime) -> None:
-    """Mark claimed events done or unhandled (with the desk that owns them): one UPDATE per
-    (status, desk) group rather than one per event."""
-    groups: dict[tuple[EventStatus, str], list[int]] = defaultdict(list)
-    for event_id, status, desk in finished:
-        groups[(status, desk)].append(event_id)
-    for (status, desk), ids in groups.items():
+def mark_finished(conn: Connection, finished: Sequence[tuple[int, DeliveryStatus]], *, now: datetime) -> None:
+    """Mark claimed deliveries done or unhandled: one UPDATE per status rather than one per delivery."""
+    groups: dict[DeliveryStatus, list[int]] = defaultdict(list)
+    for delivery_id, status in finished:
+        groups[status].append(delivery_id)
+    for status, ids in groups.items():
         conn.execute(
-            update(events)
-            .where(events.c.id.in_(ids))
-            .values(status=status.value, desk=desk, processed_at=now, last_error=None)
+            update(deliveries)
+            .where(deliveries.c.id.in_(ids))
+            .values(status=status.value, processed_at=now, last_error=None)
         )
 
 
@@ -179,46 +253,64 @@ def retry_delay(attempts: int, base_seconds: float, max_seconds: float) -> timed
 
 def mark_failed(
     conn: Connection,
-    event: Event,
+    delivery: Delivery,
     error: str,
     *,
-    desk: str,
     now: datetime,
     max_attempts: int,
     base_seconds: float,
     max_seconds: float,
-) -> EventStatus:
-    """Record a failed attempt: retry later with backoff, or dead-letter after ``max_attempts``."""
-    attempts = event.attempts + 1
-    status = EventStatus.DEAD if attempts >= max_attempts else EventStatus.PENDING
+    only_if_pending: bool = False,
+) -> DeliveryStatus:
+    """Record a failed attempt: retry later with backoff, or dead-letter after ``max_attempts``.
+    ``only_if_pending``: from outside the transaction that claimed it, and only if nobody has
+    finished or retried it meanwhile."""
+    attempts = delivery.event.attempts + 1
+    status = DeliveryStatus.DEAD if attempts >= max_attempts else DeliveryStatus.PENDING
+    where = [deliveries.c.id == delivery.id]
+    if only_if_pending:
+        where += [
+            deliveries.c.status == DeliveryStatus.PENDING.value,
+            deliveries.c.attempts == delivery.event.attempts,
+        ]
     conn.execute(
-        update(events)
-        .where(events.c.id == event.id)
+        update(deliveries)
+        .where(*where)
         .values(
             status=status.value,
             attempts=attempts,
-            desk=desk,
             last_error=error[-8000:],
             run_after=now + retry_delay(attempts, base_seconds, max_seconds),
-            processed_at=now if status is EventStatus.DEAD else None,
+            processed_at=now if status is DeliveryStatus.DEAD else None,
         )
     )
     return status
 
 
-def rerun(conn: Connection, event_id: int, *, now: datetime | None = None) -> None:
-    """Put a dead-lettered event back in the queue with a fresh set of attempts."""
+def rerun(conn: Connection, event_id: int, *, desk: str | None = None, now: datetime | None = None) -> list[str]:
+    """Put an event's dead deliveries (to every desk, or to ``desk``) back in the queue with a fresh
+    set of attempts; returns the desks it goes back to."""
     now = now or utcnow()
-    result = conn.execute(
-        update(events)
-        .where(events.c.id == event_id, events.c.status == EventStatus.DEAD.value)
-        .values(status=EventStatus.PENDING.value, attempts=0, run_after=now, processed_at=None)
-    )
-    if result.rowcount == 0:
-        status = conn.execute(select(events.c.status).where(events.c.id == event_id)).scalar()
-        if status is None:
+    where = [deliveries.c.event_id == event_id, deliveries.c.status == DeliveryStatus.DEAD.value]
+    if desk is not None:
+        where.append(deliveries.c.desk == desk)
+    desks = [str(d) for d in conn.execute(select(deliveries.c.desk).where(*where).order_by(deliveries.c.id)).scalars()]
+    if not desks:
+        known = conn.execute(select(events.c.id).where(events.c.id == event_id)).scalar()
+        if known is None:
             raise NotFound(f"event {event_id} does not exist")
-        raise Conflict(f"event {event_id} is {status}, not dead; only dead events can be re-run")
+        states = conn.execute(
+            select(deliveries.c.desk, deliveries.c.status).where(deliveries.c.event_id == event_id)
+        ).all()
+        said = ", ".join(f"{row.status} at {row.desk}" for row in states) or "delivered to no desk"
+        to = f" to {desk}" if desk else ""
+        raise Conflict(f"event {event_id} has no dead delivery{to} ({said}); only dead ones can be re-run")
+    conn.execute(
+        update(deliveries)
+        .where(*where)
+        .values(status=DeliveryStatus.PENDING.value, attempts=0, run_after=now, processed_at=None)
+    )
+    return desks
 
 
 EVENT_JSON_COLUMNS = (
@@ -238,8 +330,40 @@ EVENT_JSON_COLUMNS = (
 
 
 def event_json(row: Any) -> dict[str, Any]:
-    """One stored event in the documented JSON shape."""
+    """One event's delivery to one desk in the documented JSON shape (``id`` is the event's)."""
     return row_json(row, EVENT_JSON_COLUMNS)
+
+
+_LISTED = select(
+    *_EVENT_COLUMNS,
+    deliveries.c.status,
+    deliveries.c.attempts,
+    deliveries.c.desk,
+    deliveries.c.last_error,
+    deliveries.c.id.label("delivery_id"),
+).select_from(deliveries.join(events, events.c.id == deliveries.c.event_id))
+
+
+event_states = (
+    select(
+        events.c.id,
+        events.c.source,
+        events.c.external_id,
+        events.c.kind,
+        events.c.subject,
+        events.c.occurred_at,
+        events.c.received_at,
+        deliveries.c.desk,
+        deliveries.c.status,
+        deliveries.c.attempts,
+        deliveries.c.last_error,
+        deliveries.c.processed_at,
+    )
+    .select_from(deliveries.join(events, events.c.id == deliveries.c.event_id))
+    .subquery("event_states")
+)
+"""Each event's delivery to each desk, one row per event and desk (``id`` is the event's): a read
+model for reports, benchmarks and tests."""
 
 
 def list_events(
@@ -250,10 +374,20 @@ def list_events(
     after_id: int = 0,
     desks: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Stored events oldest first, optionally of one status (e.g. ``dead``) and of some desks."""
-    query = select(events).where(events.c.id > after_id).order_by(events.c.id).limit(limit)
+    """Events' deliveries, oldest first, optionally of one status (e.g. ``dead``) and of some desks:
+    one row per event and desk."""
+    query = _LISTED.where(events.c.id > after_id).order_by(events.c.id, deliveries.c.id).limit(limit)
     if status is not None:
-        query = query.where(events.c.status == status)
+        query = query.where(deliveries.c.status == status)
     if desks is not None:
-        query = query.where(events.c.desk.in_(list(desks)))
+        query = query.where(deliveries.c.desk.in_(list(desks)))
     return [event_json(row._mapping) for row in conn.execute(query)]
+
+
+def pending_count(conn: Connection) -> int:
+    """Deliveries still waiting to be handled (what ``work --until-idle`` drains)."""
+    return int(
+        conn.execute(
+            select(func.count()).select_from(deliveries).where(deliveries.c.status == DeliveryStatus.PENDING.value)
+        ).scalar_one()
+    )

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storeops.engine.events import NewEvent
-from storeops.engine.queue import ingest
+from storeops.engine.queue import ADDRESSED, ingest
 from storeops.engine.writebehind import flush, write_later
 from storeops.storage.schema import timers
 
@@ -132,4 +132,4 @@ def fire_due(conn: Connection, *, now: datetime, limit: int = 500) -> int:
             conn.execute(update(timers).where(timers.c.id == row.id).values(fire_at=slot + step * (missed + 1)))
         else:
             conn.execute(delete(timers).where(timers.c.id == row.id))
-    return len(ingest(conn, new_events).ids)
+    return len(ingest(conn, new_events, routes=ADDRESSED).ids)

@@ -21,11 +21,11 @@ from storeops.engine.audit import AuditEntry, write_audit
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision
 from storeops.engine.desk import Registry
-from storeops.engine.events import Event
+from storeops.engine.events import Event, parse_new_event
 from storeops.engine.inbox import expire_handoffs, open_handoff
 from storeops.engine.outbox import dispatch, enqueue, outbox_row
 from storeops.engine.policy import Policy, PolicyFile, record_policy_version
-from storeops.engine.queue import EventStatus, claim, lock_shared, mark_failed, mark_finished
+from storeops.engine.queue import Delivery, DeliveryStatus, claim, ingest, lock_shared, mark_failed, mark_finished
 from storeops.engine.scheduler import fire_due
 from storeops.engine.writebehind import buffered, discard, flush
 
@@ -61,10 +61,6 @@ class WorkerStats:
         self.unhandled += batch.unhandled
         self.failed += batch.failed
         self.dead += batch.dead
-
-
-class _HandlerFailed(Exception):
-    """A handler raised during an optimistic batch; the batch is redone event by event."""
 
 
 class Worker:
@@ -115,38 +111,83 @@ class Worker:
     # --- one batch -------------------------------------------------------------------------
 
     def run_batch(self) -> BatchStats:
-        """Claim and handle one batch. Fast path: the whole batch in one transaction; if a handler
-        raises, that transaction is rolled back and the batch redone with a savepoint per event,
-        so one bad event costs only its own retry."""
+        """Claim and handle one batch. Fast path: the whole batch in one transaction. If anything
+        fails after the claim — a handler, or the writes after it — that transaction is rolled
+        back and the batch redone with a savepoint per delivery, so one bad event costs only its
+        own retry; should even that fail outside the savepoints (a desk's end-of-batch work), the
+        deliveries are taken one per transaction, and the one that fails is marked failed alone."""
         try:
             with self.engine.begin() as conn, buffered(conn):
-                return self._handle_batch(conn, careful=False)
-        except _HandlerFailed:
+                return self._handle_batch(conn, careful=False, limit=self.batch_size)
+        except Exception:
+            log.debug("batch failed; redoing it delivery by delivery", exc_info=True)
+        try:
             with self.engine.begin() as conn, buffered(conn):
-                return self._handle_batch(conn, careful=True)
+                return self._handle_batch(conn, careful=True, limit=self.batch_size)
+        except Exception:
+            log.warning("batch failed outside its deliveries; taking them one at a time", exc_info=True)
+        return self._one_by_one(self.batch_size)
 
-    def _handle_batch(self, conn: Connection, *, careful: bool) -> BatchStats:
+    def _one_by_one(self, count: int) -> BatchStats:
+        stats = BatchStats()
+        for _ in range(count):
+            claimed: list[Delivery] = []
+            try:
+                with self.engine.begin() as conn, buffered(conn):
+                    one = self._handle_batch(conn, careful=True, limit=1, claimed=claimed)
+            except Exception:
+                if not claimed:
+                    raise
+                with self.engine.begin() as conn:
+                    status = self._fail(conn, claimed[0], traceback.format_exc(limit=8), utcnow(), only_if_pending=True)
+                stats.claimed += 1
+                stats.failed += 1
+                stats.dead += status is DeliveryStatus.DEAD
+                continue
+            if not one.claimed:
+                break
+            for name in ("claimed", "done", "unhandled", "failed", "dead"):
+                setattr(stats, name, getattr(stats, name) + getattr(one, name))
+        return stats
+
+    def _fail(
+        self, conn: Connection, delivery: Delivery, error: str, now: datetime, *, only_if_pending: bool = False
+    ) -> DeliveryStatus:
+        return mark_failed(
+            conn,
+            delivery,
+            error,
+            now=now,
+            max_attempts=self.policy.engine.max_attempts,
+            base_seconds=self.policy.engine.retry_base_seconds,
+            max_seconds=self.policy.engine.retry_max_seconds,
+            only_if_pending=only_if_pending,
+        )
+
+    def _handle_batch(
+        self, conn: Connection, *, careful: bool, limit: int, claimed: list[Delivery] | None = None
+    ) -> BatchStats:
         now = utcnow()
-        batch = claim(conn, self.batch_size, now=now)
-        lock_shared(conn, [key for event in batch for key in self.registry.lock_keys(event)])
+        batch = claim(conn, limit, now=now)
+        if claimed is not None:
+            claimed.extend(batch)
+        lock_shared(conn, [key for d in batch for key in self.registry.lock_keys(d.desk, d.event)])
         stats = BatchStats(claimed=len(batch))
-        finished: list[tuple[int, EventStatus, str]] = []
+        finished: list[tuple[int, DeliveryStatus]] = []
         audit: list[AuditEntry] = []
         outbox_rows: list[dict[str, Any]] = []
-        for event in batch:
-            desk, handler = self.registry.route(event)
+        for delivery in batch:
+            event, desk = delivery.event, delivery.desk
+            handler = self.registry.handler(desk, event.kind)
             if handler is None:
-                finished.append((event.id, EventStatus.UNHANDLED, desk))
+                finished.append((delivery.id, DeliveryStatus.UNHANDLED))
                 stats.unhandled += 1
                 continue
             context = HandlerContext(conn=conn, policy=self.policy, now=now, desk=desk)
             if not careful:
-                try:
-                    decision = handler(event, context)
-                except Exception as exc:
-                    raise _HandlerFailed from exc
+                decision = handler(event, context)
                 self._record(conn, event, desk, decision, now, audit, outbox_rows)
-                finished.append((event.id, EventStatus.DONE, desk))
+                finished.append((delivery.id, DeliveryStatus.DONE))
                 stats.done += 1
                 continue
             savepoint = conn.begin_nested()
@@ -162,28 +203,16 @@ class Worker:
             except Exception:
                 discard(conn)
                 savepoint.rollback()
-                status = mark_failed(
-                    conn,
-                    event,
-                    traceback.format_exc(limit=8),
-                    desk=desk,
-                    now=now,
-                    max_attempts=self.policy.engine.max_attempts,
-                    base_seconds=self.policy.engine.retry_base_seconds,
-                    max_seconds=self.policy.engine.retry_max_seconds,
-                )
+                status = self._fail(conn, delivery, traceback.format_exc(limit=8), now)
                 stats.failed += 1
-                if status is EventStatus.DEAD:
+                if status is DeliveryStatus.DEAD:
                     stats.dead += 1
                 continue
-            finished.append((event.id, EventStatus.DONE, desk))
+            finished.append((delivery.id, DeliveryStatus.DONE))
             stats.done += 1
-        try:
-            flush(conn)
-        except Exception as exc:
-            # A row some handler left for the end failed: redo the batch event by event, where
-            # each event's rows are written in its own savepoint and the culprit is retried alone.
-            raise _HandlerFailed from exc
+        # A row some handler left for the end failing here sends the batch down the careful path,
+        # where each delivery's rows are written in its own savepoint and the culprit is retried alone.
+        flush(conn)
         if batch:
             outbox_rows += self._after_batch(conn, now)
         write_audit(conn, audit)
@@ -224,6 +253,12 @@ class Worker:
         """The one writer of a decision: its handoff, its audit row and its outbox rows."""
         if decision is None:
             return
+        if decision.follow_ups:
+            # Validated like any ingest; a bad follow-up fails the handler's delivery, not the batch.
+            follow_ups = [
+                parse_new_event(e.model_dump(mode="json"), self.registry.payload_models) for e in decision.follow_ups
+            ]
+            ingest(conn, follow_ups, routes=self.registry, now=now)
         reasons = decision.reason_codes()
         subject = decision.subject or event.subject
         handoff_id = None
@@ -258,7 +293,7 @@ class Worker:
             )
         )
         for index, message in enumerate(decision.outbox):
-            key = message.idempotency_key or f"{event.source}:{event.external_id}:{message.action}:{index}"
+            key = message.idempotency_key or f"{event.source}:{event.external_id}:{desk}:{message.action}:{index}"
             outbox_rows.append(
                 outbox_row(
                     connector=message.connector,

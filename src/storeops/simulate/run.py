@@ -14,7 +14,7 @@ from typing import IO
 from sqlalchemy import Engine, insert
 
 from storeops.engine.events import NewEvent
-from storeops.engine.queue import ingest
+from storeops.engine.queue import Routes, ingest
 from storeops.engine.worker import Worker
 from storeops.simulate import inventory, orders, support
 from storeops.simulate.truth import Truth
@@ -53,10 +53,10 @@ def simulate(days: int, seed: int, start: datetime = DEFAULT_START) -> Iterator[
         yield today
 
 
-def to_database(engine: Engine, day: list[tuple[NewEvent, list[Truth]]]) -> tuple[int, int]:
+def to_database(engine: Engine, day: list[tuple[NewEvent, list[Truth]]], routes: Routes) -> tuple[int, int]:
     """Ingest a day's events and store its truth (new events only); returns (new, duplicates)."""
     with engine.begin() as conn:
-        result = ingest(conn, [event for event, _ in day])
+        result = ingest(conn, [event for event, _ in day], routes=routes)
         if result.ids:
             truths = [asdict(t) for _, ts in day for t in ts]
             if truths:
@@ -84,13 +84,15 @@ def replay(
     start: datetime,
     worker: Worker | None = None,
     on_day: Callable[[], None] | None = None,
+    *,
+    routes: Routes,
 ) -> tuple[int, int]:
     """Queue the catalogue and each simulated day's events; with a worker, decide each day before
     the next arrives (as a live store would), its timers firing by the simulated clock rather
     than the wall clock. Returns (new events, duplicates)."""
     new = duplicates = 0
     for index, day in enumerate(simulate(days, seed, start)):
-        added, seen = to_database(engine, day)
+        added, seen = to_database(engine, day, routes)
         new += added
         duplicates += seen
         if worker is not None:

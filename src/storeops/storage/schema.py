@@ -38,16 +38,29 @@ events = Table(
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     Column("payload", Json, nullable=False),
-    # pending → done | unhandled | dead; see engine.queue.EventStatus
+    UniqueConstraint("source", "external_id"),
+)
+
+# An event's passage to one desk that subscribes to its kind: stored once, delivered to each.
+# Claiming, per-subject order, retries and dead letters are per delivery, so a desk that fails or
+# lags holds back only itself.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", Id, nullable=False),
+    Column("desk", String(32), nullable=False),
+    # the event's subject, kept here so a desk's order per subject is read from this table alone
+    Column("subject", String(255), nullable=False),
+    # pending → done | unhandled | dead; see engine.queue.DeliveryStatus
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("run_after", UTCDateTime, nullable=False),
     Column("processed_at", UTCDateTime),
-    Column("desk", String(32)),
     Column("last_error", Text),
-    UniqueConstraint("source", "external_id"),
-    Index(None, "status", "id"),
-    Index(None, "subject", "status", "id"),
+    UniqueConstraint("event_id", "desk"),
+    Index(None, "status", "event_id"),
+    Index(None, "desk", "subject", "status", "event_id"),
 )
 
 audit_log = Table(

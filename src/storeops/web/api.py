@@ -15,11 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 from storeops.accounts import Principal, Role
 from storeops.clock import utcnow
+from storeops.commands import events as commands_events
 from storeops.engine.audit import read_audit
-from storeops.engine.events import ENGINE_KINDS, parse_new_event
 from storeops.engine.inbox import InboxQuery, SlaState, search_inbox
 from storeops.engine.metrics import compute_report
-from storeops.engine.queue import ingest, list_events
+from storeops.engine.queue import list_events
 from storeops.errors import Forbidden, InvalidInput, NotFound
 from storeops.storage.db import read_only
 from storeops.web.pages import (
@@ -219,7 +219,7 @@ def policy_patch(request: Request, principal: ApiUser, change: PolicyChange) -> 
 async def events_ingest(request: Request, principal: ApiUser) -> dict[str, Any]:
     """Body: one event object or an array of up to 1000, each ``{"source", "external_id", "kind",
     "subject", "occurred_at", "payload"}``. All or nothing: one bad event stores none."""
-    if principal.role not in (Role.OWNER, Role.OPS):
+    if principal.role not in (Role.OWNER, *commands_events.INGESTERS):
         raise Forbidden("only owner and ops tokens ingest events")
     try:
         raw = await request.json()
@@ -229,23 +229,8 @@ async def events_ingest(request: Request, principal: ApiUser) -> dict[str, Any]:
     if not items or len(items) > MAX_EVENTS:
         raise InvalidInput(f"send 1 to {MAX_EVENTS} events", field="events")
     application = storeops_app(request)
-    parsed = []
-    for index, item in enumerate(items):
-        try:
-            event = parse_new_event(item, application.registry.payload_models)
-        except InvalidInput as exc:
-            raise InvalidInput(
-                f"event {index}: {exc.message}", field=f"{index}.{exc.field or ''}".rstrip(".")
-            ) from None
-        if event.kind in ENGINE_KINDS:
-            raise InvalidInput(f"event {index}: {event.kind} is the engine's own kind", field=f"{index}.kind")
-        parsed.append(event)
-
-    def store() -> Any:
-        with application.engine.begin() as conn:
-            return ingest(conn, parsed)
-
-    result = await run_in_threadpool(store)
+    labelled = [(f"event {index}", str(index), item) for index, item in enumerate(items)]
+    result = await run_in_threadpool(commands_events.ingest, application, principal, labelled)
     return {"stored": len(result.ids), "ids": result.ids, "duplicates": result.duplicates}
 
 

@@ -26,28 +26,26 @@ from storeops.accounts import (
     SESSION_HOURS,
     Principal,
     Role,
-    add_user,
     authenticate,
     end_session,
     list_users,
-    set_disabled,
     start_session,
 )
 from storeops.bootstrap import App
 from storeops.clock import utcnow
-from storeops.engine.audit import AuditEntry, read_audit, write_audit
-from storeops.engine.decisions import Outcome
+from storeops.commands import events as commands_events
+from storeops.commands import handoffs as commands_handoffs
+from storeops.commands import people as commands_people
+from storeops.commands import policy as commands_policy
+from storeops.engine.audit import read_audit
 from storeops.engine.inbox import (
     InboxQuery,
     SlaState,
-    claim_handoff,
-    get_handoff,
-    resolve_handoff,
     search_inbox,
 )
 from storeops.engine.metrics import compute_report, daily_figures
-from storeops.engine.policy import edit_policy_value, policy_defaults_dict, record_policy_version
-from storeops.engine.queue import list_events, rerun
+from storeops.engine.policy import policy_defaults_dict
+from storeops.engine.queue import list_events
 from storeops.errors import Forbidden, InvalidInput, NotFound, StoreopsError
 from storeops.storage.db import read_only
 from storeops.storage.schema import audit_log, handoffs
@@ -76,9 +74,7 @@ router = APIRouter(include_in_schema=False)
 
 def visible_desks(application: App, principal: Principal) -> list[str] | None:
     """The desks whose audit rows and dead letters ``principal`` sees (None: all of them)."""
-    if principal.is_owner:
-        return None
-    return [desk.name for desk in application.desks if desk.default_role == principal.role.value]
+    return commands_events.visible_desks(application, principal)
 
 
 def _render(request: Request, template: str, principal: Principal | None, **context: Any) -> HTMLResponse:
@@ -238,12 +234,7 @@ def _minutes(value: str | None) -> int | None:
     return int(value) or None
 
 
-def visible_handoff(conn: Connection, handoff_id: int, principal: Principal) -> dict[str, Any]:
-    """The handoff when ``principal``'s role may see it; Forbidden otherwise."""
-    handoff = get_handoff(conn, handoff_id)
-    if not principal.sees(handoff["role"]):
-        raise Forbidden(f"handoff {handoff_id} is for the {handoff['role']} role; you are {principal.role.value}")
-    return handoff
+visible_handoff = commands_handoffs.visible_handoff
 
 
 def resolve_as(
@@ -254,17 +245,13 @@ def resolve_as(
     note: str | None,
     changes: dict[str, Any] | None,
 ) -> int:
-    """Resolve one handoff on behalf of ``principal`` after checking their role may."""
-    with application.engine.begin() as conn:
-        visible_handoff(conn, handoff_id, principal)
-        return resolve_handoff(conn, handoff_id, resolution, principal.actor, note=note, changes=changes)
+    """Resolve one handoff on behalf of ``principal`` (the command checks their role may)."""
+    return commands_handoffs.resolve(application, principal, handoff_id, resolution, note=note, changes=changes)
 
 
 def claim_as(application: App, principal: Principal, handoff_id: int) -> None:
-    """Claim one handoff on behalf of ``principal`` after checking their role may."""
-    with application.engine.begin() as conn:
-        visible_handoff(conn, handoff_id, principal)
-        claim_handoff(conn, handoff_id, principal.actor)
+    """Claim one handoff on behalf of ``principal`` (the command checks their role may)."""
+    commands_handoffs.claim(application, principal, handoff_id)
 
 
 def parse_changes(text: str) -> dict[str, Any] | None:
@@ -504,29 +491,7 @@ def policy_edit(
 
 def change_policy(application: App, principal: Principal, section: str, key: str, value: str) -> int:
     """Validate and write one policy value, record its version and audit the edit; returns the version."""
-    if not principal.is_owner:
-        raise Forbidden("only the owner changes the policy")
-    old = application.policy.as_dict().get(section, {}).get(key)
-    policy = edit_policy_value(application.policy_path, section, key, value, application.desks)
-    with application.engine.begin() as conn:
-        version = record_policy_version(conn, policy)
-        write_audit(
-            conn,
-            [
-                AuditEntry(
-                    at=utcnow(),
-                    actor=principal.actor,
-                    desk="engine",
-                    subject=f"policy:{section}.{key}",
-                    action="policy.edit",
-                    outcome=Outcome.HUMAN,
-                    evidence={"section": section, "key": key, "old": old, "new": policy.as_dict()[section][key]},
-                    policy_version=version,
-                )
-            ],
-        )
-    application.policy = policy
-    return version
+    return commands_policy.change_policy(application, principal, section, key, value)
 
 
 # --- people -------------------------------------------------------------------------------------
@@ -535,23 +500,6 @@ def change_policy(application: App, principal: Principal, section: str, key: str
 def _owner(principal: Principal) -> None:
     if not principal.is_owner:
         raise Forbidden("only the owner manages people")
-
-
-def _audit_people(conn: Connection, principal: Principal, action: str, email: str, evidence: dict[str, Any]) -> None:
-    write_audit(
-        conn,
-        [
-            AuditEntry(
-                at=utcnow(),
-                actor=principal.actor,
-                desk="engine",
-                subject=f"user:{email.strip().lower()}",
-                action=action,
-                outcome=Outcome.HUMAN,
-                evidence=evidence,
-            )
-        ],
-    )
 
 
 @router.get("/users", response_class=HTMLResponse)
@@ -572,9 +520,7 @@ def users_add(
 ) -> RedirectResponse:
     _owner(principal)
     try:
-        with storeops_app(request).engine.begin() as conn:
-            add_user(conn, email, role, password)
-            _audit_people(conn, principal, "user.add", email, {"role": role})
+        commands_people.add_user(storeops_app(request), principal, email, role, password)
     except StoreopsError as exc:
         return _back("/users", err=exc.message)
     return _back("/users", msg=f"{email.strip().lower()} can sign in now.")
@@ -591,9 +537,7 @@ def users_access(
     if disable and principal.actor == f"user:{email.strip().lower()}":
         return _back("/users", err="You cannot disable yourself.")
     try:
-        with storeops_app(request).engine.begin() as conn:
-            set_disabled(conn, email, disable)
-            _audit_people(conn, principal, "user.disable" if disable else "user.enable", email, {})
+        commands_people.set_access(storeops_app(request), principal, email, disabled=disable)
     except StoreopsError as exc:
         return _back("/users", err=exc.message)
     return _back("/users", msg=f"{email} {'disabled and signed out' if disable else 'enabled'}.")
@@ -619,13 +563,6 @@ def dead_rerun(request: Request, principal: FormUser, event_id: HandoffId) -> Re
     return _back("/dead", msg=f"Event {event_id} is queued again.")
 
 
-def rerun_as(application: App, principal: Principal, event_id: int) -> None:
-    """Queue a dead event of ``principal``'s desks again; NotFound for any other event."""
-    with read_only(application.engine).connect() as conn:
-        found = list_events(
-            conn, status="dead", after_id=event_id - 1, limit=1, desks=visible_desks(application, principal)
-        )
-    if not found or found[0]["id"] != event_id:
-        raise NotFound(f"event {event_id} is not a dead event of your desks")
-    with application.engine.begin() as conn:
-        rerun(conn, event_id)
+def rerun_as(application: App, principal: Principal, event_id: int) -> list[str]:
+    """Queue an event's dead deliveries to ``principal``'s desks again; NotFound when it has none."""
+    return commands_events.rerun(application, principal, event_id)

@@ -39,7 +39,6 @@ from storeops.desks.inventory.tables import channel_items, channel_reports_waiti
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event, NewEvent
-from storeops.engine.queue import ingest
 from storeops.engine.scheduler import schedule
 from storeops.errors import InvalidInput
 from storeops.money import Money
@@ -490,8 +489,8 @@ def timer_fired(event: Event, ctx: HandlerContext) -> Decision | None:
         )
         for found in anomalies
     ]
-    ingest(ctx.conn, follow_ups, now=ctx.now)
     return Decision(
+        follow_ups=tuple(follow_ups),
         action="inventory.reorder_run",
         evidence={
             "as_of": as_of.isoformat(),

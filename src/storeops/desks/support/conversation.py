@@ -17,7 +17,7 @@ from storeops.engine.desk import Registry
 from storeops.engine.events import parse_new_event
 from storeops.engine.queue import ingest
 from storeops.storage.db import read_only
-from storeops.storage.schema import audit_log, events, handoffs
+from storeops.storage.schema import audit_log, deliveries, handoffs
 
 
 def submit(
@@ -49,14 +49,16 @@ def submit(
     }
     event = parse_new_event(raw, registry.payload_models)
     with engine.begin() as conn:
-        [event_id] = ingest(conn, [event]).ids
+        [event_id] = ingest(conn, [event], routes=registry).ids
     return event_id, conversation
 
 
 def answer(engine: Engine, event_id: int, conversation: str) -> dict[str, Any] | None:
     """The decision on a queued message in the documented shape, or None while it is pending."""
     with read_only(engine).connect() as conn:
-        status = conn.execute(select(events.c.status).where(events.c.id == event_id)).scalar()
+        status = conn.execute(
+            select(deliveries.c.status).where(deliveries.c.event_id == event_id, deliveries.c.desk == "support")
+        ).scalar()
         decision = conn.execute(select(audit_log).where(audit_log.c.event_id == event_id)).first()
         if decision is None:
             if status == "dead":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -21,7 +22,6 @@ from storeops.desks.support.reasons import SupportReason
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event, NewEvent
-from storeops.engine.queue import ingest
 from storeops.storage.schema import handoffs
 
 MODELS: SupportModels | None = None
@@ -188,29 +188,28 @@ def _cancellation(
             "you can return it: write to us with the order number and we will send you a return label."
         )
         return _answer(event, message, evidence, reply)
-    ingest(
-        ctx.conn,
-        [
-            NewEvent(
-                source="storeops.support",
-                external_id=f"{event.source}:{event.external_id}:cancel",
-                kind="order.cancel_requested",
-                subject=order.subject,
-                occurred_at=event.occurred_at,
-                payload={
-                    "order_number": order.number,
-                    "reason": "the customer asked support to cancel",
-                    "conversation_id": message.conversation_id,
-                },
-            )
-        ],
-        now=ctx.now,
+    cancel_request = (
+        NewEvent(
+            source="storeops.support",
+            external_id=f"{event.source}:{event.external_id}:cancel",
+            kind="order.cancel_requested",
+            subject=order.subject,
+            occurred_at=event.occurred_at,
+            payload={
+                "order_number": order.number,
+                "reason": "the customer asked support to cancel",
+                "conversation_id": message.conversation_id,
+            },
+        ),
     )
     reply = (
         f"Your order {order.number} is being cancelled now, and the full amount goes back to your payment "
         "method within 5 business days. You will get a confirmation email."
     )
-    return _answer(event, message, evidence, reply, action="support.cancel", order=order.subject)
+    return replace(
+        _answer(event, message, evidence, reply, action="support.cancel", order=order.subject),
+        follow_ups=cancel_request,
+    )
 
 
 def _return(
@@ -238,32 +237,31 @@ def _return(
         evidence["return_window_days"] = policy.return_window_days
         return _hand_off(event, message, understanding, [SupportReason.RETURN_REQUESTED], evidence, ctx)
     rma = "RMA-" + hashlib.sha256(order.subject.encode()).hexdigest()[:8].upper()
-    ingest(
-        ctx.conn,
-        [
-            NewEvent(
-                source="storeops.support",
-                external_id=f"{order.subject}:{rma}",
-                kind="return.requested",
-                subject=f"return:{rma}",
-                occurred_at=event.occurred_at,
-                payload={
-                    "rma": rma,
-                    "order_number": order.number,
-                    "order_subject": order.subject,
-                    "conversation_id": message.conversation_id,
-                    "customer_email": message.customer_email,
-                    "text": message.text,
-                },
-            )
-        ],
-        now=ctx.now,
+    return_request = (
+        NewEvent(
+            source="storeops.support",
+            external_id=f"{order.subject}:{rma}",
+            kind="return.requested",
+            subject=f"return:{rma}",
+            occurred_at=event.occurred_at,
+            payload={
+                "rma": rma,
+                "order_number": order.number,
+                "order_subject": order.subject,
+                "conversation_id": message.conversation_id,
+                "customer_email": message.customer_email,
+                "text": message.text,
+            },
+        ),
     )
     reply = (
         f"Your return is open: {rma} for order {order.number}. Pack the items with a note of {rma}, "
         f"send them within {policy.return_window_days} days of delivery, and we refund you once they arrive."
     )
-    return _answer(event, message, evidence, reply, action="support.return_opened", rma=rma, order=order.subject)
+    return replace(
+        _answer(event, message, evidence, reply, action="support.return_opened", rma=rma, order=order.subject),
+        follow_ups=return_request,
+    )
 
 
 def return_requested(event: Event, ctx: HandlerContext) -> Decision:
