@@ -146,7 +146,7 @@ def policy_check() -> None:
 @policy_app.command("set")
 def policy_set(
     key: Annotated[str, typer.Argument(metavar="SECTION.KEY", help="e.g. orders.high_value_threshold")],
-    value: Annotated[str, typer.Argument(help='The value in TOML syntax, e.g. \'"750.00"\' or 0.8.')],
+    value: Annotated[str, typer.Argument(help="The value in TOML syntax, e.g. '\"750.00\"' or 0.8.")],
 ) -> None:
     """Change one policy value: validated against every desk's policy, written to the policy file
     with its comments kept, versioned and audited; running workers pick it up within a second."""

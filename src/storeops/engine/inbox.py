@@ -201,6 +201,39 @@ def resolve_handoff(
     return ingest(conn, [event], routes=ADDRESSED, now=now).ids[0]
 
 
+def revise_suggestion(
+    conn: Connection, *, event_id: int, suggestion: str, actor: str, desk: str, now: datetime, evidence: dict[str, Any]
+) -> int | None:
+    """Replace the suggestion of the still-open handoff raised by event ``event_id`` (a model's
+    draft arrived after the handoff), with its audit row; returns the handoff's id, or None when
+    nobody waits on it any more (already decided: a late draft helps nobody)."""
+    row = conn.execute(
+        select(handoffs.c.id, handoffs.c.subject, handoffs.c.reasons, handoffs.c.suggestion).where(
+            handoffs.c.event_id == event_id, handoffs.c.desk == desk, handoffs.c.state.in_(ACTIVE)
+        )
+    ).first()
+    if row is None:
+        return None
+    conn.execute(update(handoffs).where(handoffs.c.id == row.id).values(suggestion=suggestion))
+    write_audit(
+        conn,
+        [
+            AuditEntry(
+                at=now,
+                actor=actor,
+                desk=desk,
+                subject=row.subject,
+                action="handoff.revise",
+                outcome=Outcome.AUTOMATIC,
+                reasons=list(row.reasons),
+                evidence={**evidence, "previous_suggestion": row.suggestion, "suggestion": suggestion},
+                handoff_id=int(row.id),
+            )
+        ],
+    )
+    return int(row.id)
+
+
 def expire_handoffs(conn: Connection, *, now: datetime, after_hours: int) -> int:
     """Expire open or claimed handoffs whose due time passed more than ``after_hours`` ago."""
     if after_hours <= 0:

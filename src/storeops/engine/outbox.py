@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -42,6 +42,57 @@ def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         return
     factory = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     conn.execute(factory(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]), list(rows))
+
+
+_REPLACE_PENDING = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("queued"), outbox.c.attempts == 0, outbox.c.next_attempt_at <= bindparam("now"))
+    .values(payload=bindparam("payload"))
+)
+
+
+def waiting_messages(
+    conn: Connection, *, connector: str, action: str, subjects: Sequence[str], now: datetime
+) -> list[tuple[int, dict[str, Any]]]:
+    """``(id, payload)`` of the messages of ``connector``/``action`` about ``subjects`` that no sender
+    has taken yet (never tried, due now): what a desk may still replace instead of queueing another."""
+    if not subjects:
+        return []
+    rows = conn.execute(
+        select(outbox.c.id, outbox.c.payload).where(
+            # As an expression the status cannot steer SQLite (which keeps no statistics) to the
+            # (status, next_attempt_at) index, a scan of every pending message; the subject index
+            # finds these subjects' few.
+            (outbox.c.status + "") == OutboxStatus.PENDING.value,
+            outbox.c.connector == connector,
+            outbox.c.action == action,
+            outbox.c.attempts == 0,
+            outbox.c.next_attempt_at <= now,
+            outbox.c.subject.in_(sorted(set(subjects))),
+        )
+    )
+    return [(int(row.id), dict(row.payload)) for row in rows]
+
+
+def replace_pending(conn: Connection, replacements: Sequence[tuple[int, dict[str, Any]]], *, now: datetime) -> set[int]:
+    """Put new payloads into still-waiting messages, in the caller's transaction (one statement for
+    all); returns the ids that took them. The WHERE re-checks that no sender leased a message
+    meanwhile; a message leased after the UPDATE and before the re-read counts as missed, so the
+    caller queues its payload anew — a second send of the same content, never a lost one."""
+    if not replacements:
+        return set()
+    conn.execute(
+        _REPLACE_PENDING, [{"queued": queued, "payload": payload, "now": now} for queued, payload in replacements]
+    )
+    return set(
+        conn.execute(
+            select(outbox.c.id).where(
+                outbox.c.id.in_([queued for queued, _ in replacements]),
+                outbox.c.attempts == 0,
+                outbox.c.next_attempt_at <= now,
+            )
+        ).scalars()
+    )
 
 
 def outbox_row(

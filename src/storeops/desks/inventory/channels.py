@@ -13,9 +13,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, tuple_, update
+from sqlalchemy import Connection, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -23,38 +22,13 @@ from storeops.desks.inventory.ledger import stock_levels, take_changed
 from storeops.desks.inventory.policy import InventoryPolicy
 from storeops.desks.inventory.tables import channel_levels
 from storeops.engine.decisions import OutboxMessage
-from storeops.engine.outbox import OutboxStatus
+from storeops.engine.outbox import replace_pending, waiting_messages
 from storeops.engine.policy import Policy
-from storeops.storage.schema import outbox
 
 
 def shown(available: int, buffer: int) -> int:
     """What a channel with ``buffer`` units of safety shows for sale."""
     return max(0, available - buffer)
-
-
-REPLACE_WAITING = (
-    update(outbox)
-    .where(outbox.c.id == bindparam("queued"), outbox.c.attempts == 0, outbox.c.next_attempt_at <= bindparam("now"))
-    .values(payload=bindparam("payload"))
-)
-
-
-def _replace_waiting(updates: list[dict[str, Any]], conn: Connection, now: datetime) -> set[int]:
-    """Put the new figures into the still-waiting messages (one statement for all); returns the ids
-    that took them. The WHERE re-checks that no sender leased a message meanwhile; a message
-    leased after the UPDATE and before the re-read is counted as missed, so its figure is queued
-    anew — a second push of the same figure, never a lost one."""
-    if not updates:
-        return set()
-    conn.execute(REPLACE_WAITING, [{**u, "now": now} for u in updates])
-    return set(
-        conn.execute(
-            select(outbox.c.id).where(
-                outbox.c.id.in_([u["queued"] for u in updates]), outbox.c.attempts == 0, outbox.c.next_attempt_at <= now
-            )
-        ).scalars()
-    )
 
 
 def push_changed(conn: Connection, policy: Policy, now: datetime) -> Sequence[OutboxMessage]:
@@ -77,19 +51,9 @@ def push_changed(conn: Connection, policy: Policy, now: datetime) -> Sequence[Ou
         )
     }
     waiting = {
-        (row.payload["channel"], row.payload["sku"], row.payload["location"]): row.id
-        for row in conn.execute(
-            select(outbox.c.id, outbox.c.payload).where(
-                # As an expression the status cannot steer SQLite (which keeps no statistics) to
-                # the (status, next_attempt_at) index, a scan of every pending message; the
-                # subject index finds these SKUs' few.
-                (outbox.c.status + "") == OutboxStatus.PENDING.value,
-                outbox.c.connector == "channels",
-                outbox.c.action == "stock.set",
-                outbox.c.attempts == 0,
-                outbox.c.next_attempt_at <= now,
-                outbox.c.subject.in_(sorted({f"sku:{sku}" for sku, _ in pairs})),
-            )
+        (payload["channel"], payload["sku"], payload["location"]): message_id
+        for message_id, payload in waiting_messages(
+            conn, connector="channels", action="stock.set", subjects=[f"sku:{sku}" for sku, _ in pairs], now=now
         )
     }
     rows = []
@@ -109,10 +73,8 @@ def push_changed(conn: Connection, policy: Policy, now: datetime) -> Sequence[Ou
                 subject=f"sku:{sku}",
             )
             candidates.append((waiting.get((channel, sku, location)), message))
-    replaced = _replace_waiting(
-        [{"queued": queued, "payload": message.payload} for queued, message in candidates if queued is not None],
-        conn,
-        now,
+    replaced = replace_pending(
+        conn, [(queued, message.payload) for queued, message in candidates if queued is not None], now=now
     )
     messages = [message for queued, message in candidates if queued not in replaced]
     if rows:

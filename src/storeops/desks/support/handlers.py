@@ -11,7 +11,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from storeops.desks.orders.tables import customer_record, orders
 from storeops.desks.support.events import DraftReady, MessageReceived, ReturnRequested
@@ -22,6 +22,7 @@ from storeops.desks.support.reasons import SupportReason
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event, NewEvent
+from storeops.engine.inbox import revise_suggestion
 from storeops.storage.schema import handoffs
 
 MODELS: SupportModels | None = None
@@ -374,5 +375,13 @@ def draft_ready(event: Event, ctx: HandlerContext) -> Decision | None:
     evidence: dict[str, Any] = {"handoff_id": row.id, "model": ready.model, "draft": ready.draft}
     if promises:
         return Decision(action="support.draft_rejected", evidence={**evidence, "outside_policy": promises})
-    ctx.conn.execute(update(handoffs).where(handoffs.c.id == row.id).values(suggestion=ready.draft))
+    revise_suggestion(
+        ctx.conn,
+        event_id=ready.event_id,
+        suggestion=ready.draft,
+        actor=f"automation:support.drafter@{ready.model or 'llm'}",
+        desk=ctx.desk,
+        now=ctx.now,
+        evidence={"model": ready.model},
+    )
     return Decision(action="support.draft_added", evidence=evidence, task="support.draft")
