@@ -29,6 +29,7 @@ test: $(DEV_STAMP) services browser
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q $(ARGS)
 
 ## Start the local PostgreSQL cluster when one is installed but not running.

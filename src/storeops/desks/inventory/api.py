@@ -1,12 +1,34 @@
-"""What other desks may ask of the inventory desk (its tables are its own)."""
+"""What other desks may ask of the inventory desk (its tables are its own): which SKUs the store
+sells, stock levels, and the ledger movements an order causes — reserving, releasing, selling."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select
 
+from storeops.desks.inventory.ledger import (
+    Cause,
+    Level,
+    levels,
+    move,
+    release_reference,
+    reserve_all,
+    reserve_committed,
+)
 from storeops.desks.inventory.tables import products
+
+__all__ = [
+    "Cause",
+    "Level",
+    "catalogue_skus",
+    "levels",
+    "record_sale",
+    "release_reference",
+    "reserve_all",
+    "reserve_committed",
+]
 
 _IN_CATALOGUE = select(products.c.sku).where(products.c.sku.in_(bindparam("skus", expanding=True)))
 
@@ -18,4 +40,6 @@ def catalogue_skus(conn: Connection, skus: Sequence[str]) -> set[str]:
     return {str(sku) for sku in conn.execute(_IN_CATALOGUE, {"skus": sorted(set(skus))}).scalars()}
 
 
-__all__ = ["catalogue_skus"]
+def record_sale(conn: Connection, *, sku: str, location: str, quantity: int, reference: str, at: datetime) -> None:
+    """Units that left the shelf in a sale nobody reserved first (the storefront fulfilled it)."""
+    move(conn, sku=sku, location=location, cause=Cause.SALE, reference=reference, at=at, on_hand=-quantity)

@@ -10,8 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from storeops.desks.inventory.api import catalogue_skus
-from storeops.desks.inventory.ledger import levels, reserve_all, reserve_committed
+from storeops.desks.inventory.api import catalogue_skus, levels, reserve_all, reserve_committed
 from storeops.desks.orders.policy import OrdersPolicy, Rate, Zone
 from storeops.money import Money
 

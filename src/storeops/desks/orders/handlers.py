@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, case, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from storeops.desks.inventory.ledger import Cause, move, release_reference
+from storeops.desks.inventory.api import Cause, record_sale, release_reference
 from storeops.desks.orders import fulfilment
 from storeops.desks.orders.events import (
     CustomerUpdated,
@@ -350,14 +350,13 @@ def _record_as_is(
         if isinstance(planned, fulfilment.Plan):
             for shipment in planned.shipments:
                 for line in shipment.lines:
-                    move(
+                    record_sale(
                         ctx.conn,
                         sku=str(line["sku"]),
                         location=shipment.warehouse,
-                        cause=Cause.SALE,
+                        quantity=int(line["quantity"]),
                         reference=f"order:{event.subject}",
                         at=event.occurred_at,
-                        on_hand=-int(line["quantity"]),
                     )
             evidence["sold_from"] = [shipment.warehouse for shipment in planned.shipments]
         else:

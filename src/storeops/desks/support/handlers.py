@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from storeops.desks.orders.tables import customer_record, orders
+from storeops.desks.orders import api as orders_api
 from storeops.desks.support.events import DraftReady, MessageReceived, ReturnRequested
 from storeops.desks.support.knowledge import knowledge_base
 from storeops.desks.support.nlu import SupportModels, Understanding
@@ -75,7 +75,7 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
     if top is None or top.confidence < policy.intent_confidence_threshold:
         reasons.append(SupportReason.LOW_CONFIDENCE)
     if message.customer_id:
-        customer = customer_record(conn, f"customer:{event.source}:{message.customer_id}")
+        customer = orders_api.customer(conn, f"customer:{event.source}:{message.customer_id}")
         vip_value = ctx.policy.money(policy.vip_lifetime_value).minor
         if customer is not None and (set(customer.tags) & set(policy.vip_tags) or customer.lifetime_minor >= vip_value):
             reasons.append(SupportReason.VIP_CUSTOMER)
@@ -135,32 +135,17 @@ def _order_number(message: MessageReceived, understanding: Understanding) -> str
     return message.order_number or (understanding.order_numbers[0] if understanding.order_numbers else None)
 
 
-def _verified_order(ctx: HandlerContext, message: MessageReceived, understanding: Understanding) -> Any:
+def _verified_order(
+    ctx: HandlerContext, message: MessageReceived, understanding: Understanding
+) -> orders_api.OrderView | None:
     """The order the message names, only when it belongs to whoever wrote (else None)."""
     number = _order_number(message, understanding)
     if not number:
         return None
-    order = ctx.conn.execute(
-        select(
-            orders.c.subject,
-            orders.c.number,
-            orders.c.status,
-            orders.c.tracking_number,
-            orders.c.email,
-            orders.c.customer,
-            orders.c.placed_at,
-            orders.c.last_scan_at,
-            orders.c.total_minor,
-            orders.c.currency,
-        )
-        .where(orders.c.number == number)
-        .limit(1)
-    ).first()
-    verified = order is not None and (
-        (message.customer_email and order.email and message.customer_email.lower() == order.email.lower())
-        or (message.customer_id and order.customer.endswith(f":{message.customer_id}"))
-    )
-    return order if verified else None
+    order = orders_api.order_by_number(ctx.conn, number)
+    if order is None or not order.belongs_to(email=message.customer_email, customer_id=message.customer_id):
+        return None
+    return order
 
 
 def _answer(event: Event, message: MessageReceived, evidence: dict[str, Any], reply: str, **more: Any) -> Decision:
