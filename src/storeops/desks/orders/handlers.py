@@ -6,15 +6,11 @@ stock moves by conditional updates) and writes only through the handler's transa
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, update
 
 from storeops.desks.inventory.api import Cause, record_sale, release_reference
 from storeops.desks.orders import fulfilment
@@ -29,7 +25,26 @@ from storeops.desks.orders.events import (
 from storeops.desks.orders.policy import OrdersPolicy
 from storeops.desks.orders.reasons import OrderReason
 from storeops.desks.orders.risk import OrderFacts, RiskModel, RuleRiskModel, compute_features, order_history
-from storeops.desks.orders.tables import customers, orders
+from storeops.desks.orders.rules import (
+    FAILED_PAYMENT,
+    Limits,
+    OrderCase,
+    assess,
+    blocking_problems,
+    line_signature,
+    problem_reasons,
+    suggestion,
+    to_store_currency,
+)
+from storeops.desks.orders.tables import (
+    INSERT_ORDER,
+    MARK_FULFILLING,
+    ORDER_BY_SUBJECT,
+    OrderStatus,
+    orders,
+    record_customer_statement,
+    upsert_customer_statement,
+)
 from storeops.desks.orders.validate import address_key, check_address, contact_warnings, same_destination
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
@@ -37,32 +52,6 @@ from storeops.engine.events import Event
 from storeops.engine.scheduler import cancel, schedule
 from storeops.engine.writebehind import flush, write_later
 from storeops.money import Money, currency_exponent
-
-
-class OrderStatus(enum.StrEnum):
-    """Where an order is."""
-
-    HELD = "held"
-    """Waiting for a person (see its open handoff)."""
-    FULFILLING = "fulfilling"
-    """Stock reserved, sent to the warehouse, label made."""
-    SHIPPED = "shipped"
-    """The carrier has it."""
-    DELIVERED = "delivered"
-    """Delivered to the customer."""
-    CANCELLED = "cancelled"
-    """Cancelled by the storefront or rejected by a person; stock released."""
-
-
-BLOCKING_ADDRESS_PROBLEMS = (
-    "shipping_address_missing",
-    "shipping_country_unknown",
-    "shipping_street_missing",
-    "shipping_city_missing",
-    "shipping_postal_code_invalid",
-    "shipping_postal_code_missing",
-)
-FAILED_PAYMENT = frozenset({"voided", "failed", "declined", "refunded"})
 
 RISK_MODEL: RiskModel = RuleRiskModel()
 """The model scoring orders; replaced at start-up by ``use_risk_model`` when one is trained."""
@@ -74,63 +63,9 @@ def use_risk_model(model: RiskModel) -> None:
     RISK_MODEL = model
 
 
-def _upsert(conn: Connection) -> Any:
-    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-
-
-def to_store_currency(minor: int, currency: str, store_currency: str, rates: dict[str, str]) -> int | None:
-    """``minor`` units of ``currency`` in the store's minor units; None when no rate is known."""
-    if currency == store_currency:
-        return minor
-    rate = rates.get(currency)
-    if rate is None:
-        return None
-    amount = Decimal(minor).scaleb(-currency_exponent(currency)) * Decimal(rate)
-    return int(amount.scaleb(currency_exponent(store_currency)).to_integral_value())
-
-
-ORDER_BY_SUBJECT = select(orders).where(orders.c.subject == bindparam("subject"))
-INSERT_ORDER = insert(orders)
-MARK_FULFILLING = (
-    update(orders)
-    .where(orders.c.subject == bindparam("b_subject"))
-    .values(
-        status=OrderStatus.FULFILLING.value,
-        carrier=bindparam("b_carrier"),
-        service=bindparam("b_service"),
-        tracking_number=bindparam("b_tracking"),
-        allocation=bindparam("b_allocation", type_=orders.c.allocation.type),
-        updated_at=bindparam("b_now"),
-    )
-)
-_UPSERT_CUSTOMER: dict[str, Any] = {}
-
-
-def _upsert_customer_statement(dialect: str) -> Any:
-    """INSERT … ON CONFLICT DO UPDATE of a customer, counting the order, built once per dialect."""
-    if dialect not in _UPSERT_CUSTOMER:
-        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(customers)
-        _UPSERT_CUSTOMER[dialect] = statement.on_conflict_do_update(
-            index_elements=["key"],
-            set_={
-                "email": statement.excluded.email,
-                "tags": statement.excluded.tags,
-                "orders_count": customers.c.orders_count + 1,
-                "lifetime_minor": customers.c.lifetime_minor + statement.excluded.lifetime_minor,
-                "failed_payments": customers.c.failed_payments + statement.excluded.failed_payments,
-                "updated_at": statement.excluded.updated_at,
-            },
-        )
-    return _UPSERT_CUSTOMER[dialect]
-
-
 def _order(conn: Connection, subject: str) -> Any:
     row = conn.execute(ORDER_BY_SUBJECT, {"subject": subject}).first()
     return row._mapping if row is not None else None
-
-
-def _signature(lines: list[dict[str, Any]]) -> str:
-    return ",".join(sorted(f"{line['sku']}x{line['quantity']}" for line in lines))[:512]
 
 
 def lock_keys(event: Event) -> list[str]:
@@ -187,7 +122,7 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
     history = order_history(
         conn,
         facts,
-        signature=_signature(lines),
+        signature=line_signature(lines),
         mismatch_since=placed_at - timedelta(days=policy.address_mismatch_window_days),
         duplicate_since=placed_at - timedelta(minutes=policy.duplicate_window_minutes)
         if policy.duplicate_window_minutes
@@ -208,7 +143,7 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
         total_minor=placed.total_minor,
         store_total_minor=store_total,
         lines=lines,
-        line_signature=_signature(lines),
+        line_signature=line_signature(lines),
         shipping_address=shipping_check.address,
         billing_address=billing.address,
         address_key=facts.address_key,
@@ -227,9 +162,7 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
     if placed.storefront_status in ("fulfilled", "cancelled"):
         return _record_as_is(event, ctx, placed, row, policy)
 
-    problems = [p for p in shipping_check.problems if p in BLOCKING_ADDRESS_PROBLEMS]
-    if (placed.payment_status or "").lower() in FAILED_PAYMENT:
-        problems.append(f"payment_{placed.payment_status}")
+    problems = blocking_problems(shipping_check.problems, placed.payment_status)
     reference = f"order:{event.subject}"
     order_plan: fulfilment.Plan | None = None
     # An open order imported with the store: the storefront's stock figures already left its units
@@ -243,16 +176,21 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
             problems += fulfilment.reserve_plan(conn, planned, reference, now, committed=committed)
             order_plan = None if problems else planned
 
-    reasons: list[OrderReason] = []
-    if store_total is None or store_total >= threshold.minor:
-        reasons.append(OrderReason.ORDER_VALUE_OVER_THRESHOLD)
-    if score >= policy.risk_threshold:
-        reasons.append(OrderReason.FRAUD_SIGNAL)
-    if mismatch and mismatch_count >= policy.address_mismatch_repeat:
-        reasons.append(OrderReason.REPEATED_ADDRESS_MISMATCH)
-    if duplicate:
-        reasons.append(OrderReason.DUPLICATE_ORDER)
-    reasons += problem_reasons(problems)
+    reasons = assess(
+        OrderCase(
+            store_total_minor=store_total,
+            risk_score=score,
+            mismatch=mismatch,
+            earlier_mismatches=history.mismatches,
+            duplicate_of=duplicate,
+            problems=problems,
+        ),
+        Limits(
+            threshold_minor=threshold.minor,
+            risk_threshold=policy.risk_threshold,
+            mismatch_repeat=policy.address_mismatch_repeat,
+        ),
+    )
 
     evidence: dict[str, Any] = {
         "total_minor": placed.total_minor,
@@ -307,7 +245,7 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
             actor=actor,
             handoff=HandoffRequest(
                 role="ops",
-                suggestion=_suggest(reasons, evidence),
+                suggestion=suggestion(reasons, evidence),
                 priority=1 if OrderReason.FRAUD_SIGNAL in reasons else 2,
                 amount=Money(placed.total_minor, placed.currency),
             ),
@@ -318,17 +256,6 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
     return Decision(
         action="order.fulfil", evidence=evidence, task="order.fulfil", outbox=shipping.messages, actor=actor
     )
-
-
-def problem_reasons(problems: list[str]) -> list[OrderReason]:
-    """The reason codes of an order's problems: stock not yet counted for a SKU the storefront sells
-    is its own reason (a person counts it); anything else that blocks the order is ``order_invalid``."""
-    reasons = []
-    if any(problem.startswith("stock_not_counted:") for problem in problems):
-        reasons.append(OrderReason.STOCK_NOT_COUNTED)
-    if any(not problem.startswith("stock_not_counted:") for problem in problems):
-        reasons.append(OrderReason.ORDER_INVALID)
-    return reasons
 
 
 def _record_as_is(
@@ -365,31 +292,12 @@ def _record_as_is(
     return Decision(action=action, evidence=evidence)
 
 
-def _suggest(reasons: list[OrderReason], evidence: dict[str, Any]) -> str:
-    if OrderReason.ORDER_INVALID in reasons:
-        return "Fix what is listed under problems (address, SKU, stock or payment), then approve; reject cancels."
-    if OrderReason.STOCK_NOT_COUNTED in reasons:
-        skus = ", ".join(p.split(":", 1)[1] for p in evidence["problems"] if p.startswith("stock_not_counted:"))
-        return (
-            f"No stock level has reached storeops for {skus}: count it (storeops ingest stock-count) or import "
-            "the store's inventory levels, then approve to ship; reject cancels."
-        )
-    if OrderReason.DUPLICATE_ORDER in reasons:
-        return f"Looks like a repeat of {evidence['duplicate_of']}: reject to cancel it, approve if both are wanted."
-    if OrderReason.FRAUD_SIGNAL in reasons:
-        factors = "; ".join(f.get("why", f["factor"]) for f in evidence["risk"]["factors"]) or "see the score"
-        return f"Risky ({evidence['risk']['score']:.2f}): {factors}. Verify the customer before approving."
-    if OrderReason.REPEATED_ADDRESS_MISMATCH in reasons:
-        return "Ships away from the billing address again: confirm with the customer, then approve or reject."
-    return "High-value order: approve to ship, reject to cancel and refund."
-
-
 def _upsert_customer(conn: Connection, key: str, placed: OrderPlaced, now: datetime) -> None:
     """Count the order on its customer's record, at the end of the worker's batch: nothing in the
     order path reads the record back (``tables.customer_record`` flushes for those who do)."""
     write_later(
         conn,
-        _upsert_customer_statement(conn.dialect.name),
+        upsert_customer_statement(conn.dialect.name),
         {
             "key": key,
             "email": placed.customer.email,
@@ -511,7 +419,7 @@ def handoff_resolved(event: Event, ctx: HandlerContext) -> Decision | None:
         changes = dict(event.payload.get("changes") or {})
         if "shipping_address" in changes:
             check = check_address({**address, **changes["shipping_address"]}, "shipping")
-            blocking = [p for p in check.problems if p in BLOCKING_ADDRESS_PROBLEMS]
+            blocking = blocking_problems(check.problems, None)
             if blocking:
                 return _hold_again(conn, order, blocking, now)
             address = check.address
@@ -619,34 +527,6 @@ def order_cancel_requested(event: Event, ctx: HandlerContext) -> Decision | None
     return _cancel(ctx.conn, order, ctx.now, reason=request.reason or "the customer asked to cancel", refund=True)
 
 
-_RECORD_CUSTOMER: dict[str, Any] = {}
-
-
-def _record_customer_statement(dialect: str) -> Any:
-    """INSERT … ON CONFLICT DO UPDATE of the storefront's customer record, built once per dialect:
-    email, tags and sign-up time as the storefront says; lifetime spend the larger of the
-    storefront's figure and the orders storeops counted (a storefront may report none)."""
-    if dialect not in _RECORD_CUSTOMER:
-        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(customers)
-        excluded = statement.excluded
-        _RECORD_CUSTOMER[dialect] = statement.on_conflict_do_update(
-            index_elements=["key"],
-            set_={
-                "email": excluded.email,
-                "tags": excluded.tags,
-                "signed_up_at": case(
-                    (excluded.signed_up_at.is_(None), customers.c.signed_up_at), else_=excluded.signed_up_at
-                ),
-                "lifetime_minor": case(
-                    (excluded.lifetime_minor > customers.c.lifetime_minor, excluded.lifetime_minor),
-                    else_=customers.c.lifetime_minor,
-                ),
-                "updated_at": excluded.updated_at,
-            },
-        )
-    return _RECORD_CUSTOMER[dialect]
-
-
 def customer_updated(event: Event, ctx: HandlerContext) -> Decision:
     """The storefront created or changed a customer: keep its tags (VIP), email, sign-up time and
     lifetime spend, which the support desk's VIP rule reads."""
@@ -661,7 +541,7 @@ def customer_updated(event: Event, ctx: HandlerContext) -> Decision:
     key = f"customer:{event.source}:{record.customer.id}"
     flush(ctx.conn)  # orders counted earlier in this batch come first, as they happened
     ctx.conn.execute(
-        _record_customer_statement(ctx.conn.dialect.name),
+        record_customer_statement(ctx.conn.dialect.name),
         {
             "key": key,
             "email": record.customer.email,

@@ -1,14 +1,34 @@
-"""The orders desk's own state: orders and the customers who place them."""
+"""The orders desk's own state: orders and the customers who place them, and the statements that
+write them (built once: per-order statement building costs more than running the statements)."""
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
-from sqlalchemy import Column, Connection, Float, Index, Integer, String, Table, select
+from sqlalchemy import Column, Connection, Float, Index, Integer, String, Table, bindparam, case, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storeops.engine.writebehind import flush
 from storeops.storage.schema import metadata
 from storeops.storage.types import Id, Json, UTCDateTime, row_json
+
+
+class OrderStatus(enum.StrEnum):
+    """Where an order is."""
+
+    HELD = "held"
+    """Waiting for a person (see its open handoff)."""
+    FULFILLING = "fulfilling"
+    """Stock reserved, sent to the warehouse, label made."""
+    SHIPPED = "shipped"
+    """The carrier has it."""
+    DELIVERED = "delivered"
+    """Delivered to the customer."""
+    CANCELLED = "cancelled"
+    """Cancelled by the storefront or rejected by a person; stock released."""
+
 
 orders = Table(
     "orders",
@@ -18,7 +38,7 @@ orders = Table(
     Column("source", String(64), nullable=False),
     Column("number", String(128), nullable=False),
     Column("customer", String(255), nullable=False),
-    # see orders.state.OrderStatus
+    # see OrderStatus
     Column("status", String(16), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("total_minor", Id, nullable=False),
@@ -96,3 +116,66 @@ def list_orders(conn: Connection, limit: int, offset: int) -> list[dict[str, Any
     """Orders newest first, in the API's JSON shape."""
     rows = conn.execute(select(orders).order_by(orders.c.id.desc()).limit(limit).offset(offset))
     return [row_json(dict(row._mapping), ORDER_JSON_COLUMNS) for row in rows]
+
+
+ORDER_BY_SUBJECT = select(orders).where(orders.c.subject == bindparam("subject"))
+INSERT_ORDER = insert(orders)
+MARK_FULFILLING = (
+    update(orders)
+    .where(orders.c.subject == bindparam("b_subject"))
+    .values(
+        status=OrderStatus.FULFILLING.value,
+        carrier=bindparam("b_carrier"),
+        service=bindparam("b_service"),
+        tracking_number=bindparam("b_tracking"),
+        allocation=bindparam("b_allocation", type_=orders.c.allocation.type),
+        updated_at=bindparam("b_now"),
+    )
+)
+_UPSERT_CUSTOMER: dict[str, Any] = {}
+
+
+def upsert_customer_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE of a customer, counting the order, built once per dialect."""
+    if dialect not in _UPSERT_CUSTOMER:
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(customers)
+        _UPSERT_CUSTOMER[dialect] = statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "email": statement.excluded.email,
+                "tags": statement.excluded.tags,
+                "orders_count": customers.c.orders_count + 1,
+                "lifetime_minor": customers.c.lifetime_minor + statement.excluded.lifetime_minor,
+                "failed_payments": customers.c.failed_payments + statement.excluded.failed_payments,
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+    return _UPSERT_CUSTOMER[dialect]
+
+
+_RECORD_CUSTOMER: dict[str, Any] = {}
+
+
+def record_customer_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE of the storefront's customer record, built once per dialect:
+    email, tags and sign-up time as the storefront says; lifetime spend the larger of the
+    storefront's figure and the orders storeops counted (a storefront may report none)."""
+    if dialect not in _RECORD_CUSTOMER:
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(customers)
+        excluded = statement.excluded
+        _RECORD_CUSTOMER[dialect] = statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "email": excluded.email,
+                "tags": excluded.tags,
+                "signed_up_at": case(
+                    (excluded.signed_up_at.is_(None), customers.c.signed_up_at), else_=excluded.signed_up_at
+                ),
+                "lifetime_minor": case(
+                    (excluded.lifetime_minor > customers.c.lifetime_minor, excluded.lifetime_minor),
+                    else_=customers.c.lifetime_minor,
+                ),
+                "updated_at": excluded.updated_at,
+            },
+        )
+    return _RECORD_CUSTOMER[dialect]
