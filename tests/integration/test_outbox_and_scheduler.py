@@ -164,18 +164,25 @@ def test_a_batch_writes_its_deferred_rows_and_drops_those_of_a_failed_handler(
 
 def test_write_later_waits_only_inside_a_buffer_and_readers_see_waiting_rows(engine: Engine) -> None:
     from storeops.engine.scheduler import cancel
-    from storeops.engine.writebehind import KEY, buffered
+    from storeops.engine.writebehind import KEY, UnitOfWork, buffered
+    from storeops.storage.schema import audit_log
 
     at = datetime(2026, 1, 1, tzinfo=UTC)
     with engine.begin() as conn:
         schedule(conn, key="now", kind="probe.ignored", subject="s:1", at=at)
-        assert conn.execute(select(timers.c.key)).scalars().all() == ["now"]  # no buffer: written at once
-        with buffered(conn):
+        assert UnitOfWork.of(conn) is None  # no unit of work: written at once
+        with buffered(conn) as uow:
             schedule(conn, key="later", kind="probe.ignored", subject="s:2", at=at)
             schedule(conn, key="gone", kind="probe.ignored", subject="s:3", at=at)
-            assert conn.execute(select(timers.c.key).order_by(timers.c.key)).scalars().all() == ["now"]
-            cancel(conn, "gone")  # set earlier in the same batch: cancel writes it first, then removes it
-            assert fire_due(conn, now=at + timedelta(minutes=1)) == 2  # "now" and the waiting "later"
+            assert len(uow.rows[next(iter(uow.rows))]) == 2 and uow.tables == {"timers"}
+            conn.execute(select(audit_log.c.id)).all()  # another table: the timers keep waiting
+            assert uow.rows
+            # a statement that touches the timers writes them first: nobody has to remember to
+            assert conn.execute(select(timers.c.key).order_by(timers.c.key)).scalars().all() == ["gone", "later", "now"]
+            assert not uow.rows
+            schedule(conn, key="gone", kind="probe.ignored", subject="s:3", at=at)
+            cancel(conn, "gone")  # set again in the same batch: the delete writes it first, then removes it
+            assert fire_due(conn, now=at + timedelta(minutes=1)) == 2  # "now" and "later"
         assert KEY not in conn.info
     with pytest.raises(RuntimeError), engine.begin() as conn, buffered(conn):
         schedule(conn, key="never", kind="probe.ignored", subject="s:4", at=at)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storeops.engine.events import NewEvent
 from storeops.engine.queue import ADDRESSED, ingest
-from storeops.engine.writebehind import flush, write_later
+from storeops.engine.writebehind import write_later
 from storeops.storage.schema import timers
 
 
@@ -71,8 +71,8 @@ def schedule(
 
 
 def cancel(conn: Connection, key: str) -> None:
-    """Remove the timer ``key`` (nothing when there is none), including one set earlier in this batch."""
-    flush(conn)
+    """Remove the timer ``key`` (nothing when there is none), including one set earlier in this batch
+    (the delete writes the batch's waiting timers first)."""
     conn.execute(delete(timers).where(timers.c.key == key))
 
 
@@ -108,7 +108,6 @@ def fire_due(conn: Connection, *, now: datetime, limit: int = 500) -> int:
     A recurring timer that missed several slots (the workers were down) fires once and moves to
     its next future slot, rather than flooding the queue with catch-up runs.
     """
-    flush(conn)
     query = select(timers).where(timers.c.fire_at <= now).order_by(timers.c.fire_at).limit(limit)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)

@@ -3,7 +3,7 @@
 ``stock_levels`` is a running sum of ``stock_movements`` kept in the same transaction by the
 one writer here (``move``), so on-hand and reserved are always the sum of their movements once
 the transaction commits. Inside a worker's batch the movement rows are written at the end of
-the batch (``engine.writebehind``): anything here that reads movements flushes them first.
+the batch (``engine.writebehind``): any statement that touches them writes them first.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import Column, Connection, Index, Integer, String, Table, bindpa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from storeops.engine.writebehind import flush, write_later
+from storeops.engine.writebehind import write_later
 from storeops.storage.schema import metadata
 from storeops.storage.types import Id, UTCDateTime
 
@@ -256,7 +256,6 @@ def reserve_committed(conn: Connection, items: Sequence[tuple[str, str, int]], *
 def release_reference(conn: Connection, reference: str, *, at: datetime, cause: Cause = Cause.RELEASE) -> int:
     """Give back everything still reserved under ``reference``; ``cause=SALE`` ships it instead
     (reserved and on hand both go down). Returns units moved."""
-    flush(conn)
     rows = conn.execute(HELD_BY_REFERENCE, {"reference": reference}).all()
     moved = 0
     for sku, location, held in rows:

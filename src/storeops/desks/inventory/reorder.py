@@ -32,7 +32,6 @@ from storeops.desks.inventory.forecast import correct_stockouts, forecast_many
 from storeops.desks.inventory.ledger import Cause, stock_levels, stock_movements
 from storeops.desks.inventory.policy import InventoryPolicy
 from storeops.desks.inventory.tables import products, purchase_orders
-from storeops.engine.writebehind import flush
 
 
 class PoState(enum.StrEnum):
@@ -87,7 +86,6 @@ def daily_sales(
     sold: dict[tuple[str, str], np.ndarray] = {key: np.zeros(days) for key in keys}
     delta: dict[tuple[str, str], np.ndarray] = {key: np.zeros(days + 1) for key in keys}
     wanted = set(keys)
-    flush(conn)  # this batch's movements, so closing stock and sales agree with today's levels
     rows = conn.execute(
         select(
             stock_movements.c.sku,

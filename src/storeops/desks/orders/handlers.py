@@ -50,7 +50,7 @@ from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event
 from storeops.engine.scheduler import cancel, schedule
-from storeops.engine.writebehind import flush, write_later
+from storeops.engine.writebehind import write_later
 from storeops.money import Money, currency_exponent
 
 RISK_MODEL: RiskModel = RuleRiskModel()
@@ -294,7 +294,7 @@ def _record_as_is(
 
 def _upsert_customer(conn: Connection, key: str, placed: OrderPlaced, now: datetime) -> None:
     """Count the order on its customer's record, at the end of the worker's batch: nothing in the
-    order path reads the record back (``tables.customer_record`` flushes for those who do)."""
+    order path reads the record back (a statement that does, writes it first: ``engine.writebehind``)."""
     write_later(
         conn,
         upsert_customer_statement(conn.dialect.name),
@@ -539,7 +539,6 @@ def customer_updated(event: Event, ctx: HandlerContext) -> Decision:
             record.total_spent_minor, record.currency or store_currency, store_currency, policy.exchange_rates
         )
     key = f"customer:{event.source}:{record.customer.id}"
-    flush(ctx.conn)  # orders counted earlier in this batch come first, as they happened
     ctx.conn.execute(
         record_customer_statement(ctx.conn.dialect.name),
         {

@@ -10,7 +10,6 @@ from sqlalchemy import Column, Connection, Float, Index, Integer, String, Table,
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from storeops.engine.writebehind import flush
 from storeops.storage.schema import metadata
 from storeops.storage.types import Id, Json, UTCDateTime, row_json
 
@@ -89,7 +88,6 @@ customers = Table(
 
 def customer_record(conn: Connection, key: str) -> Any:
     """The customer ``key``'s tags and lifetime spend (a row), or None when never seen."""
-    flush(conn)
     return conn.execute(select(customers.c.tags, customers.c.lifetime_minor).where(customers.c.key == key)).first()
 
 
