@@ -585,7 +585,8 @@ def audit_command(
         for row in rows:
             reasons = f" [{', '.join(row['reasons'])}]" if row["reasons"] else ""
             console.print(
-                f"{row['at'][:19]}  {row['actor']:<28} {row['subject']:<28} {row['action']}{reasons}", highlight=False
+                f"{row['occurred_at'][:19]}  {row['actor']:<28} {row['subject']:<28} {row['action']}{reasons}",
+                highlight=False,
             )
         if not rows:
             console.print("no audit entries")
@@ -606,7 +607,10 @@ def report_command(
     since: Annotated[str | None, typer.Option(help="Start of the period (ISO 8601 with offset).")] = None,
     until: Annotated[str | None, typer.Option(help="End of the period (ISO 8601 with offset).")] = None,
 ) -> None:
-    """Per-desk figures: events, automation rate, handoffs by reason, latency, time saved."""
+    """Per-desk figures: events, automation rate, handoffs by reason, latency, time saved.
+
+    The period goes by when things happened (an event's own time), not when storeops recorded
+    them, so a replayed or imported history is reported on its own days."""
     with _errors():
         application = _app()
         start, end = _parse_time(since, "since"), _parse_time(until, "until")
