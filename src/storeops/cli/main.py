@@ -268,7 +268,11 @@ def simulate_command(
         str | None, typer.Option(help="First simulated day, e.g. 2026-01-05 (default: the last day is today).")
     ] = None,
 ) -> None:
-    """Simulate a store and queue its events (or write them to --out), with ground truth kept apart."""
+    """Simulate a store and queue its events (or write them to --out), with ground truth kept apart.
+
+    Nothing decides while this runs, so nothing reaches the simulated warehouse and no order
+    ships: there are no tracking scans. `storeops demo` lets storeops decide day by day, and the
+    simulated warehouse ships what storeops sends it."""
     from storeops.simulate.run import simulate, truth_path, write_jsonl
 
     with _errors():
@@ -313,7 +317,15 @@ def _simulate_into(
     with _progress() as progress:
         label = f"simulating {days} days" + (" through the engine" if worker else "")
         task = progress.add_task(label, total=days + 1)
-        return replay(application.engine, days, seed, start, worker, on_day=lambda: progress.advance(task))
+        return replay(
+            application.engine,
+            days,
+            seed,
+            start,
+            worker,
+            on_day=lambda: progress.advance(task),
+            team=worker is not None,
+        )
 
 
 # --- the worker ------------------------------------------------------------------------------
@@ -569,7 +581,7 @@ def handoffs_resolve(
 
 @app.command("audit")
 def audit_command(
-    subject: Annotated[str | None, typer.Option(help="Only this subject, e.g. order:sim:1042.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Only this subject, e.g. order:sim:7-1042.")] = None,
     desk: Annotated[str | None, typer.Option(help="Only this desk.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stable JSON array (docs/cli.md).")] = False,
     limit: Annotated[int, typer.Option(min=1, max=1000000)] = 200,
@@ -843,7 +855,11 @@ def demo_command(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
 ) -> None:
-    """Migrate the database, simulate a store through the engine, print the summary, serve the app."""
+    """Migrate the database, simulate a store through the engine, print the summary, serve the app.
+
+    storeops decides each simulated day before the next: the simulated warehouse ships only the
+    orders storeops sent it, and a simulated ops person (user:sim-ops) resolves the orders
+    desk's handoffs a few hours after they arise, so held orders ship once approved."""
     with _errors():
         application = _app(need_schema=False)
         upgrade(application.engine)
