@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +240,21 @@ def test_a_second_seed_into_the_same_store_brings_its_own_orders_customers_and_t
     assert stored == numbers["7"] | numbers["8"]
     # and the same seed again stores nothing twice
     assert "stored 0 new events" in cli("simulate", "--days", "2", "--seed", "8").stdout
+
+
+def test_a_store_holds_only_what_has_happened(cli: Cli) -> None:
+    # a simulation into the store whose last day is today stops at the present
+    before = datetime.now(UTC)
+    assert cli("simulate", "--days", "1").exit_code == 0
+    engine = create_db_engine(cli.url)
+    with engine.connect() as conn:
+        latest = conn.execute(select(func.max(events.c.occurred_at))).scalar_one()
+    engine.dispose()
+    assert latest is not None and latest <= datetime.now(UTC)
+    assert latest >= before.replace(hour=0, minute=0, second=0, microsecond=0)
+    # and days still to come are refused, naming the option
+    result = cli("simulate", "--days", "2", "--start", "2999-01-01")
+    assert result.exit_code == 2 and "--start: 2999-01-01 is in the future" in result.stderr
 
 
 def test_simulate_to_files_is_deterministic_and_keeps_truth_apart(tmp_path: Path) -> None:

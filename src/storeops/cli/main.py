@@ -292,6 +292,7 @@ def simulate_command(
                 raise InvalidInput(f"cannot write {exc.filename}: {exc.strerror}") from None
             console.print(f"wrote {total:,} events to {out} and their ground truth to {truth}")
             return
+        _has_happened(first_day)
         application = _app()
         new, duplicates = _simulate_into(application, days, seed, first_day)
         console.print(f"stored {new:,} new events ({duplicates:,} already there)")
@@ -307,6 +308,16 @@ def _start_day(text: str | None, days: int) -> datetime:
     except ValueError:
         raise InvalidInput(f"--start: {text!r} is not a date such as 2026-01-05") from None
     return (day if day.tzinfo else day.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _has_happened(start: datetime) -> datetime:
+    """``start`` when it is not in the future: a store holds only what has happened."""
+    if start > datetime.now(UTC):
+        raise InvalidInput(
+            f"--start: {start.date().isoformat()} is in the future; a store holds only days that have "
+            "happened (`storeops simulate --out FILE` writes future days to a file)"
+        )
+    return start
 
 
 def _simulate_into(
@@ -861,6 +872,7 @@ def demo_command(
     orders storeops sent it, and a simulated ops person (user:sim-ops) resolves the orders
     desk's handoffs a few hours after they arise, so held orders ship once approved."""
     with _errors():
+        first_day = _has_happened(_start_day(start, days))
         application = _app(need_schema=False)
         upgrade(application.engine)
         with application.engine.begin() as conn:
@@ -875,7 +887,7 @@ def demo_command(
         worker = Worker(
             application.engine, application.registry, application.policy, connectors=application.connectors()
         )
-        new, duplicates = _simulate_into(application, days, seed, _start_day(start, days), worker)
+        new, duplicates = _simulate_into(application, days, seed, first_day, worker)
         err_console.print(f"decided {new:,} new events ({duplicates:,} were already stored from an earlier run)")
         with read_only(application.engine).connect() as conn:
             report = compute_report(conn, application.policy, desk_names=[d.name for d in application.desks])

@@ -45,9 +45,12 @@ DESK_MODULES: list[DayModule] = [orders.day_events, support.day_events, inventor
 class Simulation:
     """A seeded store lived one day at a time, whose warehouse acts on what storeops sent it."""
 
-    def __init__(self, seed: int, start: datetime = DEFAULT_START) -> None:
+    def __init__(self, seed: int, start: datetime = DEFAULT_START, *, horizon: datetime | None = None) -> None:
         self.world = build_world(seed, start)
         self.start = start
+        self.horizon = horizon
+        """Nothing at or after this moment is released: it has not happened yet (a store's
+        simulation that ends today stops at the present)."""
         self.labels: dict[str, set[str]] = defaultdict(set)
         """Ground truth seen so far, by subject (what the simulated ops team knows)."""
         self._waiting: list[tuple[datetime, int, NewEvent, list[Truth]]] = []
@@ -76,6 +79,8 @@ class Simulation:
         for event, truths in items:
             heapq.heappush(self._waiting, (event.occurred_at, next(self._order), event, truths))
         end = day + timedelta(days=1)
+        if self.horizon is not None:
+            end = min(end, self.horizon)
         today = []
         while self._waiting and self._waiting[0][0] < end:
             _, _, event, truths = heapq.heappop(self._waiting)
@@ -186,9 +191,10 @@ def replay(
     the next arrives (as a live store would), its timers firing by the simulated clock rather
     than the wall clock, and after each day the simulated warehouse reads what storeops sent it.
     Without a worker nothing is sent, so no order ships. With ``team`` (and a worker), a
-    simulated ops person works the orders desk's inbox (``simulate.team``). Returns (new
-    events, duplicates)."""
-    simulation = Simulation(seed, start)
+    simulated ops person works the orders desk's inbox (``simulate.team``). A store holds only
+    what has happened: a last day that is today ends now. Returns (new events, duplicates)."""
+    now = datetime.now(UTC)
+    simulation = Simulation(seed, start, horizon=now)
     # Without a worker nothing decides while the store lives: the warehouse hears nothing (not
     # even what an earlier run sent), so the same seed queues the same events whatever the store.
     reader = SentReader(engine, simulation.order_prefix) if worker is not None else None
@@ -200,7 +206,7 @@ def replay(
     if on_day is not None:
         on_day()
     for index in range(days):
-        end = start + timedelta(days=index + 1)
+        end = min(start + timedelta(days=index + 1), now)
         day = simulation.day(index)
         if worker is None or reader is None:
             added, seen = to_database(engine, day)
