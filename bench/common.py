@@ -67,7 +67,8 @@ def spawn_workers(url: str, count: int, desks: str, policy_file: Path, *options:
         "STOREOPS_DATABASE_URL": url,
         "STOREOPS_DESKS": desks,
         "STOREOPS_POLICY_FILE": str(policy_file),
-        "PYTHONPATH": str(REPO),
+        # src first: a checkout other than the installed one (bench.versus's base) runs its own code
+        "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}",
     }
     workers = [
         subprocess.Popen(

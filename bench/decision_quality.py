@@ -47,7 +47,7 @@ def main() -> None:
         upgrade(engine)
         worker = Worker(engine, registry, policy)
         console.print(f"simulating {args.days} days (seed {args.seed}) through the engine …")
-        replay(engine, args.days, args.seed, start, worker)
+        replay(engine, args.days, args.seed, start, worker, team=True, routes=registry)
         with engine.connect() as conn:
             truth: dict[str, set[str]] = defaultdict(set)
             for subject, label in conn.execute(select(sim_truth.c.subject, sim_truth.c.label)):

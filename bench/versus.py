@@ -73,6 +73,9 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
+        # Older benchmarks start their workers with PYTHONPATH set to the checkout's root only: a
+        # link there makes them import the old tree's storeops rather than the installed one.
+        (old_tree / "storeops").symlink_to(old_tree / "src" / "storeops")
         try:
             old: list[dict[str, float]] = []
             new: list[dict[str, float]] = []

@@ -1,9 +1,10 @@
 """Regenerate docs/screenshots/{inbox,dashboard}.png from a simulated store:
 
-    .venv/bin/python scripts/screenshots.py [--days 14]
+    .venv/bin/python scripts/screenshots.py [--days 30]
 
-Runs the demo's simulation into a temporary database, signs an owner in with Debian's chromium
-(Playwright, headless) and photographs the inbox and the dashboard.
+Runs `make demo`'s simulation (30 days ending today) into a temporary database, signs an owner
+in with Debian's chromium (Playwright, headless) and photographs the inbox and the dashboard of
+the last 30 days.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ PASSWORD = "screenshot-password"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--days", type=int, default=30)
     args = parser.parse_args()
     chromium = os.environ.get("STOREOPS_CHROMIUM") or shutil.which("chromium")
     if chromium is None:
@@ -36,9 +37,7 @@ def main() -> None:
             "STOREOPS_MODELS_DIR": os.environ.get("STOREOPS_MODELS_DIR", str(REPO / "storeops-models")),
         }
         storeops = [sys.executable, "-m", "storeops.cli.main"]
-        subprocess.run(
-            [*storeops, "demo", "--days", str(args.days), "--start", "2026-11-01", "--no-serve"], env=env, check=True
-        )
+        subprocess.run([*storeops, "demo", "--days", str(args.days), "--no-serve"], env=env, check=True)
         subprocess.run(
             [*storeops, "users", "add", "owner@example.com", "--role", "owner", "--password-stdin"],
             env=env,
@@ -47,10 +46,10 @@ def main() -> None:
             check=True,
         )
         os.environ.update(env)
-        _photograph(chromium)
+        _photograph(chromium, args.days)
 
 
-def _photograph(chromium: str) -> None:
+def _photograph(chromium: str, days: int) -> None:
     from playwright.sync_api import sync_playwright
     from tests.conftest import served
     from tests.e2e.conftest import CHROMIUM_FLAGS
@@ -69,7 +68,7 @@ def _photograph(chromium: str) -> None:
         page.click("button[type=submit]")
         page.wait_for_url("**/inbox")
         page.screenshot(path=str(OUT / "inbox.png"))
-        page.goto(base + "/dashboard?days=30")
+        page.goto(base + f"/dashboard?days={max(30, days)}")
         page.screenshot(path=str(OUT / "dashboard.png"), full_page=True)
         page.goto("about:blank")
         browser.close()

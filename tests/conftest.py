@@ -127,14 +127,22 @@ def policy() -> Policy:
 _counter = iter(range(1, 10**9))
 
 
-def step(subject: str, seq: int, *, source: str = "test", external_id: str | None = None, **payload: Any) -> NewEvent:
-    """A ``probe.step`` event."""
+def step(
+    subject: str,
+    seq: int,
+    *,
+    source: str = "test",
+    external_id: str | None = None,
+    occurred_at: datetime | None = None,
+    **payload: Any,
+) -> NewEvent:
+    """A ``probe.step`` event (that happened on 2026-01-01 unless ``occurred_at`` says when)."""
     return NewEvent(
         source=source,
         external_id=external_id or f"step-{next(_counter)}-{uuid.uuid4().hex[:6]}",
         kind="probe.step",
         subject=subject,
-        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+        occurred_at=occurred_at or datetime(2026, 1, 1, tzinfo=UTC),
         payload={"seq": seq, **payload},
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
 from storeops.cli.main import app
+from storeops.desks.orders.tables import orders
 from storeops.storage.db import create_db_engine
 from storeops.storage.schema import events
 from tests.probe_desk import probe_metadata
@@ -207,6 +209,52 @@ def test_simulate_into_the_database_is_idempotent(cli: Cli) -> None:
     second = cli("simulate", "--days", "2", "--seed", "3")
     assert f"stored 0 new events ({stored:,} already there)" in second.stdout
     assert cli.count_events() == stored
+
+
+def test_a_second_seed_into_the_same_store_brings_its_own_orders_customers_and_tickets(cli: Cli) -> None:
+    # given a store holding seed 7's simulation
+    assert cli("simulate", "--days", "2", "--seed", "7").exit_code == 0
+    # when seed 8's is simulated into it
+    second = cli("simulate", "--days", "2", "--seed", "8")
+    assert second.exit_code == 0 and "(0 already there)" in second.stdout
+    # then no order, customer or ticket has events from both
+    engine = create_db_engine(cli.url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(events.c.subject, events.c.external_id, events.c.kind, events.c.payload)).all()
+    by_seed: dict[str, set[str]] = {"7": set(), "8": set()}
+    numbers: dict[str, set[str]] = {"7": set(), "8": set()}
+    for subject, external_id, kind, payload in rows:
+        seed = external_id.split("-")[1]
+        if not subject.startswith("sku:"):
+            by_seed[seed].add(subject)
+        if kind == "order.created":
+            numbers[seed].add(payload["order_number"])
+    assert numbers["7"] and numbers["8"] and not numbers["7"] & numbers["8"]
+    assert {s.split(":")[0] for s in by_seed["8"]} >= {"order", "customer", "ticket"}
+    assert not by_seed["7"] & by_seed["8"]
+    # and when storeops decides them, each seed's orders are orders of their own
+    assert cli("work", "--until-idle").exit_code == 0
+    with engine.connect() as conn:
+        stored = set(conn.execute(select(orders.c.number)).scalars())
+    engine.dispose()
+    assert stored == numbers["7"] | numbers["8"]
+    # and the same seed again stores nothing twice
+    assert "stored 0 new events" in cli("simulate", "--days", "2", "--seed", "8").stdout
+
+
+def test_a_store_holds_only_what_has_happened(cli: Cli) -> None:
+    # a simulation into the store whose last day is today stops at the present
+    before = datetime.now(UTC)
+    assert cli("simulate", "--days", "1").exit_code == 0
+    engine = create_db_engine(cli.url)
+    with engine.connect() as conn:
+        latest = conn.execute(select(func.max(events.c.occurred_at))).scalar_one()
+    engine.dispose()
+    assert latest is not None and latest <= datetime.now(UTC)
+    assert latest >= before.replace(hour=0, minute=0, second=0, microsecond=0)
+    # and days still to come are refused, naming the option
+    result = cli("simulate", "--days", "2", "--start", "2999-01-01")
+    assert result.exit_code == 2 and "--start: 2999-01-01 is in the future" in result.stderr
 
 
 def test_simulate_to_files_is_deterministic_and_keeps_truth_apart(tmp_path: Path) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
 
-from storeops.clock import utcnow
 from storeops.engine.audit import read_audit
 from storeops.engine.desk import Registry
 from storeops.engine.inbox import claim_handoff, expire_handoffs, list_handoffs, resolve_handoff
@@ -42,6 +41,11 @@ def test_a_decision_with_a_handoff_opens_it_with_reasons_evidence_and_due_time(
         row = conn.execute(select(handoffs).where(handoffs.c.id == handoff["id"])).one()
         [audit] = read_audit(conn, subject="thing:1")
     assert row.due_at - row.created_at == timedelta(minutes=policy.sla_minutes("probe"))
+    # the case arose, and its decision happened, when its event did (step() events happened on
+    # 2026-01-01); the audit row also says when it was recorded: now
+    assert handoff["created_at"] == audit["occurred_at"] == "2026-01-01T00:00:00+00:00"
+    assert audit["recorded_at"] == audit["at"]
+    assert datetime.fromisoformat(audit["recorded_at"]) > datetime.fromisoformat(audit["occurred_at"])
     assert audit["outcome"] == "handoff" and audit["handoff_id"] == handoff["id"]
     assert audit["reasons"] == ["needs_person"] and audit["policy_version"] == policy.version
 
@@ -51,9 +55,10 @@ def test_resolving_resumes_the_desk_through_the_queue(
     engine: Engine, registry: Registry, policy: Policy, resolution: str
 ) -> None:
     handoff = _hand_off(engine, registry, policy)
-    # when a person resolves it
+    # when a person resolves it (on 2 January, recorded only now: a replayed history)
+    decided = datetime(2026, 1, 2, tzinfo=UTC)
     with engine.begin() as conn:
-        resolve_handoff(conn, handoff["id"], resolution, "user:ana", note="looked fine")
+        resolve_handoff(conn, handoff["id"], resolution, "user:ana", note="looked fine", now=decided)
     # then nothing resumes before a worker runs (the resolution waits in the queue) ...
     with engine.connect() as conn:
         assert conn.execute(select(probe_log.c.seq).where(probe_log.c.seq == -1)).first() is None
@@ -72,6 +77,9 @@ def test_resolving_resumes_the_desk_through_the_queue(
     ]
     assert trail[1]["evidence"]["note"] == "looked fine"
     assert tuple(state) == ("resolved", "user:ana")
+    # and the person's action and the desk's resumption happened when the person decided
+    assert [a["occurred_at"] for a in trail[1:]] == [decided.isoformat()] * 2
+    assert all(datetime.fromisoformat(a["recorded_at"]) > decided for a in trail)
 
 
 def test_a_handoff_is_resolved_once(engine: Engine, registry: Registry, policy: Policy) -> None:
@@ -104,7 +112,7 @@ def test_modify_needs_the_changes(engine: Engine, registry: Registry, policy: Po
 
 def test_overdue_handoffs_expire_only_when_policy_says_so(engine: Engine, registry: Registry, policy: Policy) -> None:
     handoff = _hand_off(engine, registry, policy)
-    due = utcnow() + timedelta(minutes=policy.sla_minutes("probe"))
+    due = datetime.fromisoformat(handoff["due_at"])
     with engine.begin() as conn:
         assert expire_handoffs(conn, now=due + timedelta(hours=5), after_hours=0) == 0
         # just before the grace period ends: still open

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 
 from storeops.desks import builtin_desks
+from storeops.engine.audit import read_audit
 from storeops.storage.db import create_db_engine
 from storeops.storage.migrate import downgrade, upgrade
-from storeops.storage.schema import metadata
+from storeops.storage.schema import audit_log, metadata
 
 builtin_desks()  # registers the desks' own tables in the metadata
 
@@ -48,4 +51,34 @@ def test_upgrade_twice_is_a_no_op(db_url: str) -> None:
     upgrade(engine)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    engine.dispose()
+
+
+def test_audit_rows_written_before_0009_happened_when_they_were_recorded(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    # given an audit row written by a storeops that knew only the recording time
+    upgrade(engine, "0006")
+    recorded = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    with engine.begin() as conn:
+        # only the columns audit_log had before 0009
+        conn.execute(
+            insert(audit_log).values(
+                at=recorded,
+                actor="user:ana",
+                desk="orders",
+                subject="order:1",
+                action="handoff.approve",
+                outcome="human",
+                reasons=[],
+                evidence={},
+            )
+        )
+    # when migrated
+    upgrade(engine)
+    # then it happened when it was recorded, and reads as both
+    with engine.connect() as conn:
+        [row] = read_audit(conn)
+    assert row["occurred_at"] == row["recorded_at"] == row["at"] == recorded.isoformat()
+    downgrade(engine, "0006")
+    upgrade(engine)
     engine.dispose()

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 
+from storeops.clock import utcnow
 from storeops.engine.decisions import HandoffRequest
 from storeops.engine.desk import Registry
 from storeops.engine.inbox import InboxQuery, SlaState, open_handoff, search_inbox
@@ -39,7 +40,8 @@ def _support_handoff(engine: Engine, subject: str = "ticket:chat:1") -> int:
 
 def _probe_handoff(engine: Engine, registry: Registry, policy: Policy, subject: str = "thing:2") -> int:
     with engine.begin() as conn:
-        ingest(conn, [step(subject, 1, handoff=True)], routes=ROUTES)
+        # happening now, so its handoff is not yet overdue
+        ingest(conn, [step(subject, 1, handoff=True, occurred_at=utcnow())], routes=ROUTES)
     Worker(engine, registry, policy).run(until_idle=True)
     with engine.connect() as conn:
         return int(conn.execute(select(handoffs.c.id).where(handoffs.c.subject == subject)).scalar_one())
@@ -398,8 +400,13 @@ def test_sla_state_boundaries_and_filters(engine: Engine) -> None:
 def test_dashboard_and_subject_pages_show_what_happened(
     engine: Engine, registry: Registry, policy: Policy, tmp_path: Path, path: str
 ) -> None:
+    now = utcnow()
     with engine.begin() as conn:
-        ingest(conn, [step("thing:1", 1), step("thing:2", 1, handoff=True)], routes=ROUTES)
+        ingest(
+            conn,
+            [step("thing:1", 1, occurred_at=now), step("thing:2", 1, handoff=True, occurred_at=now)],
+            routes=ROUTES,
+        )
     Worker(engine, registry, policy).run(until_idle=True)
     _, asgi = web(engine, registry, policy, tmp_path / "storeops.toml")
     person(engine, "boss@example.com", "owner")
@@ -464,8 +471,13 @@ def test_the_owner_adds_and_disables_people_and_nobody_else_may(
 def test_figures_cover_only_the_desks_chosen_or_allowed(
     engine: Engine, registry: Registry, policy: Policy, tmp_path: Path
 ) -> None:
+    now = utcnow()  # the dashboard shows the last days
     with engine.begin() as conn:
-        ingest(conn, [step("thing:1", 1), step("thing:2", 1, handoff=True)], routes=ROUTES)
+        ingest(
+            conn,
+            [step("thing:1", 1, occurred_at=now), step("thing:2", 1, handoff=True, occurred_at=now)],
+            routes=ROUTES,
+        )
     Worker(engine, registry, policy).run(until_idle=True)
     _, asgi = web(engine, registry, policy, tmp_path / "storeops.toml")
     person(engine, "boss@example.com", "owner")

@@ -39,7 +39,7 @@ def spawn_worker(url: str, *args: str, desks: str = DESKS) -> subprocess.Popen[b
         **os.environ,
         "STOREOPS_DATABASE_URL": url,
         "STOREOPS_DESKS": desks,
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}",
     }
     env.pop("STOREOPS_POLICY_FILE", None)
     return subprocess.Popen(

@@ -329,7 +329,11 @@ def simulate_command(
         str | None, typer.Option(help="First simulated day, e.g. 2026-01-05 (default: the last day is today).")
     ] = None,
 ) -> None:
-    """Simulate a store and queue its events (or write them to --out), with ground truth kept apart."""
+    """Simulate a store and queue its events (or write them to --out), with ground truth kept apart.
+
+    Nothing decides while this runs, so nothing reaches the simulated warehouse and no order
+    ships: there are no tracking scans. `storeops demo` lets storeops decide day by day, and the
+    simulated warehouse ships what storeops sends it."""
     from storeops.simulate.run import simulate, truth_path, write_jsonl
 
     with _errors():
@@ -349,6 +353,7 @@ def simulate_command(
                 raise InvalidInput(f"cannot write {exc.filename}: {exc.strerror}") from None
             console.print(f"wrote {total:,} events to {out} and their ground truth to {truth}")
             return
+        _has_happened(first_day)
         application = _app()
         new, duplicates = _simulate_into(application, days, seed, first_day)
         console.print(f"stored {new:,} new events ({duplicates:,} already there)")
@@ -366,6 +371,16 @@ def _start_day(text: str | None, days: int) -> datetime:
     return (day if day.tzinfo else day.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+def _has_happened(start: datetime) -> datetime:
+    """``start`` when it is not in the future: a store holds only what has happened."""
+    if start > datetime.now(UTC):
+        raise InvalidInput(
+            f"--start: {start.date().isoformat()} is in the future; a store holds only days that have "
+            "happened (`storeops simulate --out FILE` writes future days to a file)"
+        )
+    return start
+
+
 def _simulate_into(
     application: App, days: int, seed: int, start: datetime, worker: Worker | None = None
 ) -> tuple[int, int]:
@@ -381,6 +396,7 @@ def _simulate_into(
             start,
             worker,
             on_day=lambda: progress.advance(task),
+            team=worker is not None,
             routes=application.registry,
         )
 
@@ -658,7 +674,7 @@ def handoffs_resolve(
 
 @app.command("audit")
 def audit_command(
-    subject: Annotated[str | None, typer.Option(help="Only this subject, e.g. order:sim:1042.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Only this subject, e.g. order:sim:7-1042.")] = None,
     desk: Annotated[str | None, typer.Option(help="Only this desk.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stable JSON array (docs/cli.md).")] = False,
     limit: Annotated[int, typer.Option(min=1, max=1000000)] = 200,
@@ -674,7 +690,8 @@ def audit_command(
         for row in rows:
             reasons = f" [{', '.join(row['reasons'])}]" if row["reasons"] else ""
             console.print(
-                f"{row['at'][:19]}  {row['actor']:<28} {row['subject']:<28} {row['action']}{reasons}", highlight=False
+                f"{row['occurred_at'][:19]}  {row['actor']:<28} {row['subject']:<28} {row['action']}{reasons}",
+                highlight=False,
             )
         if not rows:
             console.print("no audit entries")
@@ -695,7 +712,10 @@ def report_command(
     since: Annotated[str | None, typer.Option(help="Start of the period (ISO 8601 with offset).")] = None,
     until: Annotated[str | None, typer.Option(help="End of the period (ISO 8601 with offset).")] = None,
 ) -> None:
-    """Per-desk figures: events, automation rate, handoffs by reason, latency, time saved."""
+    """Per-desk figures: events, automation rate, handoffs by reason, latency, time saved.
+
+    The period goes by when things happened (an event's own time), not when storeops recorded
+    them, so a replayed or imported history is reported on its own days."""
     with _errors():
         application = _app()
         start, end = _parse_time(since, "since"), _parse_time(until, "until")
@@ -931,8 +951,13 @@ def demo_command(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
 ) -> None:
-    """Migrate the database, simulate a store through the engine, print the summary, serve the app."""
+    """Migrate the database, simulate a store through the engine, print the summary, serve the app.
+
+    storeops decides each simulated day before the next: the simulated warehouse ships only the
+    orders storeops sent it, and a simulated ops person (user:sim-ops) resolves the orders
+    desk's handoffs a few hours after they arise, so held orders ship once approved."""
     with _errors():
+        first_day = _has_happened(_start_day(start, days))
         application = _app(need_schema=False)
         upgrade(application.engine)
         with application.engine.begin() as conn:
@@ -947,7 +972,7 @@ def demo_command(
         worker = Worker(
             application.engine, application.registry, application.policy, connectors=application.connectors()
         )
-        new, duplicates = _simulate_into(application, days, seed, _start_day(start, days), worker)
+        new, duplicates = _simulate_into(application, days, seed, first_day, worker)
         err_console.print(f"decided {new:,} new events ({duplicates:,} were already stored from an earlier run)")
         with read_only(application.engine).connect() as conn:
             report = compute_report(conn, application.policy, desk_names=[d.name for d in application.desks])

@@ -16,7 +16,12 @@ from storeops.storage.types import row_json
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One row of the audit log, as it is written."""
+    """One row of the audit log, as it is written.
+
+    ``at`` is when the row is recorded; ``occurred_at`` when what it records happened (the
+    event's own time for a decision, the moment of a person's action), the same as ``at`` when
+    not given. Figures and charts go by ``occurred_at``.
+    """
 
     at: datetime
     actor: str
@@ -31,11 +36,13 @@ class AuditEntry:
     event_id: int | None = None
     handoff_id: int | None = None
     latency_ms: int | None = None
+    occurred_at: datetime | None = None
 
     def row(self) -> dict[str, Any]:
         """The entry as column values."""
         return {
             "at": self.at,
+            "occurred_at": self.occurred_at or self.at,
             "actor": self.actor,
             "desk": self.desk,
             "subject": self.subject,
@@ -83,6 +90,7 @@ def read_audit(
 AUDIT_JSON_COLUMNS = (
     "id",
     "at",
+    "occurred_at",
     "actor",
     "desk",
     "subject",
@@ -98,5 +106,9 @@ AUDIT_JSON_COLUMNS = (
 
 
 def audit_json(row: Any) -> dict[str, Any]:
-    """One audit row in the documented JSON shape (see docs/cli.md)."""
-    return row_json(row, AUDIT_JSON_COLUMNS)
+    """One audit row in the documented JSON shape (see docs/cli.md): ``occurred_at`` when it
+    happened, ``recorded_at`` when it was written, and ``at`` (the same as ``recorded_at``),
+    kept for the scripts written before the two times were told apart."""
+    out = row_json(row, AUDIT_JSON_COLUMNS)
+    out["recorded_at"] = out["at"]
+    return out

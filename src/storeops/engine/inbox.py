@@ -64,7 +64,10 @@ def open_handoff(
     event_id: int | None,
     policy_version: int | None,
 ) -> int:
-    """Create an open handoff in the caller's transaction and return its id."""
+    """Create an open handoff in the caller's transaction and return its id.
+
+    ``now`` is when the case arose — the worker passes the time of the event that raised it —
+    and the handoff is due ``sla_minutes`` after that (docs/architecture.md, Handoffs)."""
     result = conn.execute(
         insert(handoffs)
         .values(
@@ -96,8 +99,11 @@ def _get(conn: Connection, handoff_id: int) -> Any:
 
 
 def claim_handoff(conn: Connection, handoff_id: int, actor: str, *, now: datetime | None = None) -> None:
-    """Mark an open handoff as taken by ``actor`` (atomic: two people cannot both claim it)."""
-    now = now or utcnow()
+    """Mark an open handoff as taken by ``actor`` (atomic: two people cannot both claim it).
+
+    ``now`` is when it was claimed (default: now); the audit row is recorded at the real time."""
+    recorded = utcnow()
+    now = now or recorded
     result = conn.execute(
         update(handoffs)
         .where(handoffs.c.id == handoff_id, handoffs.c.state == HandoffState.OPEN.value)
@@ -113,7 +119,8 @@ def claim_handoff(conn: Connection, handoff_id: int, actor: str, *, now: datetim
         conn,
         [
             AuditEntry(
-                at=now,
+                at=recorded,
+                occurred_at=now,
                 actor=actor,
                 desk=row["desk"],
                 subject=row["subject"],
@@ -139,7 +146,8 @@ def resolve_handoff(
     """Resolve a handoff and queue the ``handoff.resolved`` event its desk resumes from.
 
     Atomic: of two people resolving at once, one wins and the other gets Conflict.
-    Returns the id of the queued event.
+    ``now`` is when the person decided (default: now); the audit row is recorded at the real
+    time. Returns the id of the queued event.
     """
     try:
         resolution = Resolution(resolution)
@@ -150,7 +158,8 @@ def resolve_handoff(
         ) from None
     if resolution is Resolution.MODIFY and not changes and not note:
         raise InvalidInput("a 'modify' resolution needs the changes or a note saying what to change", field="changes")
-    now = now or utcnow()
+    recorded = utcnow()
+    now = now or recorded
     result = conn.execute(
         update(handoffs)
         .where(handoffs.c.id == handoff_id, handoffs.c.state.in_(ACTIVE))
@@ -170,7 +179,8 @@ def resolve_handoff(
         conn,
         [
             AuditEntry(
-                at=now,
+                at=recorded,
+                occurred_at=now,
                 actor=actor,
                 desk=row["desk"],
                 subject=row["subject"],
@@ -198,7 +208,7 @@ def resolve_handoff(
             "changes": changes or {},
         },
     )
-    return ingest(conn, [event], routes=ADDRESSED, now=now).ids[0]
+    return ingest(conn, [event], routes=ADDRESSED, now=recorded).ids[0]
 
 
 def revise_suggestion(
@@ -235,9 +245,13 @@ def revise_suggestion(
 
 
 def expire_handoffs(conn: Connection, *, now: datetime, after_hours: int) -> int:
-    """Expire open or claimed handoffs whose due time passed more than ``after_hours`` ago."""
+    """Expire open or claimed handoffs whose due time passed more than ``after_hours`` ago.
+
+    ``now`` is the worker's clock (a replay's simulated day); the audit rows are recorded at
+    the real time."""
     if after_hours <= 0:
         return 0
+    recorded = utcnow()
     cutoff = now - timedelta(hours=after_hours)
     rows = conn.execute(
         update(handoffs)
@@ -249,7 +263,8 @@ def expire_handoffs(conn: Connection, *, now: datetime, after_hours: int) -> int
         conn,
         [
             AuditEntry(
-                at=now,
+                at=recorded,
+                occurred_at=now,
                 actor="automation:engine.inbox",
                 desk=row.desk,
                 subject=row.subject,

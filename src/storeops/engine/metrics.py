@@ -78,7 +78,9 @@ def compute_report(
     desk_names: list[str] | None = None,
     only_desks: list[str] | None = None,
 ) -> Report:
-    """Per-desk and overall figures for the period [since, until).
+    """Per-desk and overall figures for the period [since, until), by when things happened:
+    decisions by their event's own time (``occurred_at``), handoffs by when they arose, so a
+    replayed or imported history counts on its own days.
 
     ``only_desks`` restricts every figure, the overall ones included, to those desks (a role's
     dashboard, or one desk chosen on it).
@@ -92,9 +94,9 @@ def compute_report(
 
     audit_filter: list[ColumnElement[bool]] = [] if only_desks is None else [audit_log.c.desk.in_(only_desks)]
     if since is not None:
-        audit_filter.append(audit_log.c.at >= since)
+        audit_filter.append(audit_log.c.occurred_at >= since)
     if until is not None:
-        audit_filter.append(audit_log.c.at < until)
+        audit_filter.append(audit_log.c.occurred_at < until)
 
     counts = conn.execute(
         select(audit_log.c.desk, audit_log.c.outcome, audit_log.c.task, func.count())
@@ -129,9 +131,9 @@ def compute_report(
 
     event_filter: list[ColumnElement[bool]] = [] if only_desks is None else [deliveries.c.desk.in_(only_desks)]
     if since is not None:
-        event_filter.append(events.c.received_at >= since)
+        event_filter.append(events.c.occurred_at >= since)
     if until is not None:
-        event_filter.append(events.c.received_at < until)
+        event_filter.append(events.c.occurred_at < until)
     for name, status, count in conn.execute(
         select(deliveries.c.desk, deliveries.c.status, func.count())
         .select_from(deliveries.join(events, events.c.id == deliveries.c.event_id))
@@ -228,9 +230,10 @@ class DayFigures:
 def daily_figures(
     conn: Connection, *, since: datetime, until: datetime, desks: list[str] | None = None
 ) -> list[DayFigures]:
-    """Decisions per UTC day in [since, until), every day present (zeros included), for charts."""
-    day = func.date(audit_log.c.at)
-    where = [audit_log.c.at >= since, audit_log.c.at < until]
+    """Decisions per UTC day in [since, until) of when they happened (``occurred_at``), every
+    day present (zeros included), for charts."""
+    day = func.date(audit_log.c.occurred_at)
+    where = [audit_log.c.occurred_at >= since, audit_log.c.occurred_at < until]
     if desks is not None:
         where.append(audit_log.c.desk.in_(desks))
     days: dict[str, DayFigures] = {}

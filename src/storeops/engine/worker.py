@@ -261,6 +261,9 @@ class Worker:
             ingest(conn, follow_ups, routes=self.registry, now=now)
         reasons = decision.reason_codes()
         subject = decision.subject or event.subject
+        # The decision belongs to the event's own time (a replayed or late-delivered event
+        # happened before it was decided), never to a future one a skewed clock sent.
+        occurred = min(event.occurred_at, now)
         handoff_id = None
         if decision.handoff is not None:
             handoff_id = open_handoff(
@@ -270,7 +273,7 @@ class Worker:
                 request=decision.handoff,
                 reasons=reasons,
                 evidence=decision.evidence,
-                now=now,
+                now=occurred,
                 sla_minutes=self.policy.sla_minutes(desk),
                 event_id=event.id,
                 policy_version=self.policy.version,
@@ -278,6 +281,7 @@ class Worker:
         audit.append(
             AuditEntry(
                 at=now,
+                occurred_at=occurred,
                 actor=decision.actor or f"automation:{desk}",
                 desk=desk,
                 subject=subject,

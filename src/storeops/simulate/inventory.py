@@ -48,7 +48,7 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
     out: list[tuple[NewEvent, list[Truth]]] = []
     for (sku, warehouse), units in sorted(world.stock.items()):
         product = next(p for p in world.products if p.sku == sku)
-        if units < 12 and rng.random() < 0.5:
+        if units - world.promised.get((sku, warehouse), 0) < 12 and rng.random() < 0.5:
             quantity = rng.choice([36, 48, 72])
             arrives = world.moment(day)
             world.happens((sku, warehouse), arrives, quantity)

@@ -1,7 +1,9 @@
-"""Simulated orders, payments, cancellations and tracking scans."""
+"""Simulated orders, payments and cancellations (their tracking scans come from
+``simulate.warehouse``, once storeops has sent an order to the warehouse)."""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +14,9 @@ from storeops.simulate.world import CITIES, COUNTRIES, POSTAL, Behaviour, Custom
 HIGH_VALUE_MINOR = 50000
 """The default [orders] high_value_threshold the truth labels are drawn against."""
 MISMATCH_REPEAT = 3
+MISMATCH_WINDOW = timedelta(days=30)
+"""The default [orders] address_mismatch_repeat and address_mismatch_window_days: repeated
+means that many orders shipped away from billing within the window."""
 ORDERS_PER_DAY = 40
 
 
@@ -39,7 +44,7 @@ def _pick_customer(world: World) -> Customer:
 
 
 def _in_stock(world: World, sku: str, quantity: int) -> bool:
-    return any(world.stock.get((sku, warehouse), 0) >= quantity for warehouse in world.warehouses)
+    return any(world.for_sale((sku, warehouse)) >= quantity for warehouse in world.warehouses)
 
 
 def customer_backfill(world: World) -> list[tuple[NewEvent, list[Truth]]]:
@@ -68,7 +73,8 @@ def customer_backfill(world: World) -> list[tuple[NewEvent, list[Truth]]]:
 
 
 def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEvent, list[Truth]]]:
-    """One day's orders with their payments, cancellations and tracking scans."""
+    """One day's orders with their payments and cancellations. An order's units stay on the
+    shelf, promised to it, until the warehouse picks it (``simulate.warehouse``)."""
     rng = world.rng
     out: list[tuple[NewEvent, list[Truth]]] = []
     count = max(1, int(rng.gauss(ORDERS_PER_DAY * season(day_index), 5)))
@@ -76,12 +82,14 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
     spike_truth = (
         [Truth(f"sku:{spike_sku}", "stock_anomaly", {"kind": "sales_spike", "extra_units": count})] if spike_sku else []
     )
-    for _ in range(count):
+    for index in range(count):
+        # Each order draws from a stream of its own, so one order the store could not take
+        # (sold out) does not change every order after it.
+        world.rng = rng = random.Random(f"{world.seed}:order:{day_index}:{index}")
         customer = _pick_customer(world)
         customer.order_count += 1
         at = world.moment(day)
-        number = str(world.next_order)
-        world.next_order += 1
+        number = world.order_number()
         subject = f"order:sim:{number}"
         lines: list[dict[str, Any]] = []
         n_lines = rng.choice([1, 1, 1, 2, 2, 3]) + (2 if customer.behaviour is Behaviour.VIP else 0)
@@ -111,8 +119,9 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
             shipping["name"] = "A Friend"  # a gift: one mismatch is no reason to stop anyone
             mismatch = True
         if mismatch:
-            history = world.orders.setdefault(f"mismatch:{customer.id}", {"count": 0})
-            history["count"] += 1
+            history = world.orders.setdefault(f"mismatch:{customer.id}", {"count": 0, "at": []})
+            history["at"] = [when for when in history["at"] if when >= at - MISMATCH_WINDOW] + [at]
+            history["count"] = len(history["at"])
             if history["count"] >= MISMATCH_REPEAT:
                 truths.append(Truth(subject, "repeated_address_mismatch", {"mismatches": history["count"]}))
         if total >= HIGH_VALUE_MINOR:
@@ -157,58 +166,25 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
             out.append(
                 (world.event("order.cancelled", subject, cancel_at, {"order_number": number, "reason": "customer"}), [])
             )
-            continue  # nothing leaves the shelf
-        for key, quantity in taken:
-            world.happens(key, at + SHIPS_AFTER, -quantity)
-        out.extend(_tracking(world, subject, number, at))
+            continue  # the storefront puts its units back on sale at once
+        world.promise(number, taken)
     return out
 
 
-SHIPS_AFTER = timedelta(days=1)
-"""When an order's units leave the shelf: its in-transit scan."""
-
-
 def _ship_from(world: World, lines: list[dict[str, Any]], destination: str | None) -> list[tuple[tuple[str, str], int]]:
-    """The warehouse each line ships from, as the store routes: one warehouse for the whole order
-    when one can (its own country first, then by name), else line by line."""
+    """Where the storefront counts each line's units as sold from: one warehouse for the whole
+    order when one can (its own country first, then by name), else line by line. (Where they
+    really leave from is the warehouse storeops sends the order to.)"""
     ranked = sorted(world.warehouses, key=lambda wh: (world.warehouse_country.get(wh) != destination, wh))
     whole = next(
-        (wh for wh in ranked if all(world.stock.get((line["sku"], wh), 0) >= line["quantity"] for line in lines)),
+        (wh for wh in ranked if all(world.for_sale((line["sku"], wh)) >= line["quantity"] for line in lines)),
         None,
     )
     taken = []
     for line in lines:
         options = [whole] if whole else sorted(world.warehouses)
         for warehouse in options:
-            if world.stock.get((line["sku"], warehouse), 0) >= line["quantity"]:
+            if world.for_sale((line["sku"], warehouse)) >= line["quantity"]:
                 taken.append(((line["sku"], warehouse), int(line["quantity"])))
                 break
     return taken
-
-
-def _tracking(world: World, subject: str, number: str, at: datetime) -> list[tuple[NewEvent, list[Truth]]]:
-    rng = world.rng
-    tracking = f"SIM{number}{rng.randint(100, 999)}"
-    world.orders[number]["tracking"] = tracking
-    scans: list[tuple[str, datetime]] = [("label_created", at + timedelta(hours=3))]
-    fate = rng.random()
-    scans.append(("in_transit", at + timedelta(days=1)))
-    truth: list[Truth] = []
-    if fate < 0.03:
-        scans.append(("exception", at + timedelta(days=2)))
-        truth = [Truth(subject, "shipping_irregularity", {"scan": "exception"})]
-    elif fate < 0.04:
-        scans.append(("returned_to_sender", at + timedelta(days=4)))
-        truth = [Truth(subject, "shipping_irregularity", {"scan": "returned_to_sender"})]
-    elif fate < 0.06:
-        truth = [Truth(subject, "shipping_irregularity", {"scan": "stale"})]
-    else:
-        scans.append(("out_for_delivery", at + timedelta(days=2, hours=2)))
-        scans.append(("delivered", at + timedelta(days=2, hours=6)))
-    events = []
-    for index, (status, when) in enumerate(scans):
-        payload = {"order_number": number, "tracking_number": tracking, "status": status}
-        events.append(
-            (world.event("shipment.scanned", subject, when, payload), truth if index == len(scans) - 1 else [])
-        )
-    return events

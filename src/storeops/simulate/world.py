@@ -104,25 +104,66 @@ class World:
     stock: dict[tuple[str, str], int] = field(default_factory=dict)
     """Units per (sku, warehouse) once everything generated so far has happened, including
     shrinkage nobody recorded."""
+    promised: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Units per (sku, warehouse) the storefront has sold that the warehouse has not picked yet:
+    still on the shelf, no longer for sale."""
+    promises: dict[str, list[tuple[tuple[str, str], int]]] = field(default_factory=dict)
+    """What each order not yet picked (nor cancelled) holds of ``promised``, by order number."""
     later: dict[tuple[str, str], list[tuple[datetime, int]]] = field(default_factory=dict)
     """Changes already counted in ``stock`` that physically happen at a later moment (an order's
     units leave the shelf when it ships, a delivery lands when it arrives)."""
     warehouse_country: dict[str, str] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Orders placed so far by number: customer, total, tracking (for support and tracking)."""
+    """Orders placed so far by number: customer, total, time (for support)."""
     next_order: int = 1000
     next_event: int = 0
+    sent: list[Any] = field(default_factory=list)
+    """What storeops sent the warehouse and the storefront that has not been acted on yet
+    (``simulate.warehouse.Sent``), oldest first."""
+    received: set[str] = field(default_factory=set)
+    """Idempotency keys of the messages already taken in (the outbox delivers at least once)."""
+    stopped: set[str] = field(default_factory=set)
+    """Orders whose warehouse request storeops cancelled before they were picked."""
 
     def external_id(self) -> str:
         """A stable dedupe key: the same seed gives the same keys, so a re-run stores nothing twice."""
         self.next_event += 1
         return f"sim-{self.seed}-{self.next_event}"
 
-    def event(self, kind: str, subject: str, at: datetime, payload: dict[str, Any]) -> NewEvent:
-        """A simulated event of ``kind``."""
+    def event(
+        self, kind: str, subject: str, at: datetime, payload: dict[str, Any], *, external_id: str | None = None
+    ) -> NewEvent:
+        """A simulated event of ``kind`` (``external_id``: a key of its own instead of the next number)."""
         return NewEvent(
-            source="sim", external_id=self.external_id(), kind=kind, subject=subject, occurred_at=at, payload=payload
+            source="sim",
+            external_id=external_id or self.external_id(),
+            kind=kind,
+            subject=subject,
+            occurred_at=at,
+            payload=payload,
         )
+
+    def order_number(self) -> str:
+        """The next customer-facing order number, e.g. ``7-1042``: the seed first, so two seeds
+        simulated into one store never share an order."""
+        number = f"{self.seed}-{self.next_order}"
+        self.next_order += 1
+        return number
+
+    def for_sale(self, key: tuple[str, str]) -> int:
+        """Units of (sku, warehouse) the storefront may still sell: stock not promised to an order."""
+        return self.stock.get(key, 0) - self.promised.get(key, 0)
+
+    def promise(self, number: str, taken: list[tuple[tuple[str, str], int]]) -> None:
+        """Set ``taken`` aside for order ``number`` until it is picked or cancelled."""
+        for key, quantity in taken:
+            self.promised[key] = self.promised.get(key, 0) + quantity
+        self.promises[number] = taken
+
+    def release(self, number: str) -> None:
+        """Order ``number`` no longer holds its units for sale (picked or cancelled); once only."""
+        for key, quantity in self.promises.pop(number, []):
+            self.promised[key] -= quantity
 
     def happens(self, key: tuple[str, str], at: datetime, delta: int) -> None:
         """Apply ``delta`` to ``stock`` now, remembering that it physically happens at ``at``."""
@@ -167,8 +208,9 @@ def build_world(seed: int, start: datetime, *, customers: int = 400) -> World:
         age_days = 0 if behaviour is Behaviour.FRAUDSTER else rng.randint(30, 900)
         population.append(
             Customer(
-                id=str(number),
-                email=f"customer{number}@example.test",
+                # the seed in the id and the address: another seed's store has other customers
+                id=f"{seed}-{number}",
+                email=f"customer{number}.s{seed}@example.test",
                 behaviour=behaviour,
                 country=rng.choice(COUNTRIES),
                 created_at=start - timedelta(days=age_days),

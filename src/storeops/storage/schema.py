@@ -67,7 +67,11 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
+    # When the row was written (``recorded_at`` in the JSON) …
     Column("at", UTCDateTime, nullable=False),
+    # … and when what it records happened: the event's own time for a decision, the moment of
+    # a person's action. Figures, charts and report periods go by this one.
+    Column("occurred_at", UTCDateTime, nullable=False),
     Column("actor", String(128), nullable=False),
     Column("desk", String(32), nullable=False),
     Column("subject", String(255), nullable=False),
@@ -82,7 +86,7 @@ audit_log = Table(
     Column("handoff_id", Id),
     Column("latency_ms", Integer),
     Index(None, "subject", "id"),
-    Index(None, "desk", "at"),
+    Index(None, "desk", "occurred_at"),
 )
 
 handoffs = Table(
