@@ -6,10 +6,10 @@ path; only the webhook checks a signature. Nothing is stored unless every event 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from storeops import untrusted
 from storeops.bootstrap import App
 from storeops.connectors import shopify, woocommerce
 from storeops.desks.orders.policy import OrdersPolicy
@@ -33,6 +33,7 @@ def storefront_events(
     storefront already fulfilled) instead of deciding on it as news."""
     if not topic:
         raise InvalidInput("the webhook topic is missing (X-Shopify-Topic / X-WC-Webhook-Topic)", field="topic")
+    body = untrusted.clean(body, finite=False)  # a model refuses NaN where it reads a number, naming it
     if source == "shopify":
         locations = (
             app.policy.section("orders", OrdersPolicy).shopify_locations if "orders" in app.policy.sections else {}
@@ -59,11 +60,11 @@ def resources(raw: bytes, topic: str) -> Iterator[tuple[str, Any]]:
     lines with one body a line (as exports stream them)."""
     text = raw.decode("utf-8-sig", errors="replace")
     try:
-        whole = json.loads(text)
-    except json.JSONDecodeError as exc:
+        whole = untrusted.loads(text)
+    except untrusted.NotJson:
         lines = [line for line in text.splitlines() if line.strip()]
         if len(lines) < 2:
-            raise InvalidInput(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+            raise
         yield from _json_lines(text)
         return
     listed = _listed(whole, topic)
@@ -90,9 +91,10 @@ def _json_lines(text: str) -> Iterator[tuple[str, Any]]:
         if not line.strip():
             continue
         try:
-            yield f"line {number}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            body = untrusted.loads(line)
+        except InvalidInput as exc:
+            raise InvalidInput(f"line {number}: {exc.message}", field=exc.field) from None
+        yield f"line {number}", body
 
 
 def storefront_file_events(

@@ -30,7 +30,13 @@ from storeops.desks.orders.policy import OrdersPolicy
 from storeops.desks.orders.reasons import OrderReason
 from storeops.desks.orders.risk import OrderFacts, RiskModel, RuleRiskModel, compute_features, order_history
 from storeops.desks.orders.tables import customers, orders
-from storeops.desks.orders.validate import address_key, check_address, contact_warnings, same_destination
+from storeops.desks.orders.validate import (
+    address_key,
+    check_address,
+    check_totals,
+    contact_warnings,
+    same_destination,
+)
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event
@@ -230,6 +236,14 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
     problems = [p for p in shipping_check.problems if p in BLOCKING_ADDRESS_PROBLEMS]
     if (placed.payment_status or "").lower() in FAILED_PAYMENT:
         problems.append(f"payment_{placed.payment_status}")
+    totals = check_totals(
+        lines,
+        placed.total_minor,
+        **placed.model_dump(
+            include={"shipping_minor", "shipping_discount_minor", "tax_minor", "discount_minor", "fees_minor"}
+        ),
+    )
+    problems += totals.problems if totals else []
     reference = f"order:{event.subject}"
     order_plan: fulfilment.Plan | None = None
     # An open order imported with the store: the storefront's stock figures already left its units
@@ -278,6 +292,7 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
         "problems": problems,
         "duplicate_of": duplicate,
         "plan": order_plan.as_json() if order_plan else None,
+        "totals": totals.evidence if totals else None,
     }
     if placed.backfill:
         evidence["imported"] = {"storefront_status": placed.storefront_status, "units_committed": committed}
@@ -368,7 +383,9 @@ def _record_as_is(
 
 def _suggest(reasons: list[OrderReason], evidence: dict[str, Any]) -> str:
     if OrderReason.ORDER_INVALID in reasons:
-        return "Fix what is listed under problems (address, SKU, stock or payment), then approve; reject cancels."
+        return (
+            "Fix what is listed under problems (address, SKU, stock, payment or totals), then approve; reject cancels."
+        )
     if OrderReason.STOCK_NOT_COUNTED in reasons:
         skus = ", ".join(p.split(":", 1)[1] for p in evidence["problems"] if p.startswith("stock_not_counted:"))
         return (
