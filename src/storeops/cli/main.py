@@ -18,8 +18,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
+from storeops import untrusted
 from storeops.accounts import (
     add_user,
     create_token,
@@ -30,8 +31,8 @@ from storeops.accounts import (
     set_password,
 )
 from storeops.bootstrap import App, bootstrap
+from storeops.bounds import bounded_utc
 from storeops.cli.output import console, err_console, fail, print_json, report_tables
-from storeops.clock import ensure_utc
 from storeops.connectors.base import Connector
 from storeops.engine.audit import read_audit
 from storeops.engine.events import NewEvent, parse_new_event
@@ -89,7 +90,7 @@ def _errors() -> Iterator[None]:
         fail(exc.message, EXIT_DATABASE)
     except StoreopsError as exc:
         fail(exc.message, EXIT_BAD_INPUT)
-    except OperationalError as exc:
+    except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         fail(f"database error: {reason}", EXIT_DATABASE)
     finally:
@@ -170,11 +171,7 @@ def _read_jsonl(path: Path, application: App) -> list[NewEvent]:
             if not line.strip():
                 continue
             try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            try:
-                parsed.append(parse_new_event(raw, application.registry.payload_models))
+                parsed.append(parse_new_event(untrusted.loads(line), application.registry.payload_models))
             except InvalidInput as exc:
                 raise InvalidInput(f"{path}:{number}: {exc.message}", field=exc.field) from None
     return parsed
@@ -649,7 +646,7 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
     try:
-        return ensure_utc(datetime.fromisoformat(value))
+        return bounded_utc(datetime.fromisoformat(value))
     except ValueError as exc:
         raise InvalidInput(f"--{name}: {exc}; use e.g. 2026-01-31T00:00:00Z") from None
 
@@ -852,7 +849,9 @@ def _serve(application: App, host: str, port: int, *, with_worker: bool) -> None
         thread.start()
     console.print(f"serving storeops on http://{host}:{port}  (Ctrl-C to stop)")
     try:
-        uvicorn.run(create_app(application), host=host, port=port, log_level="warning")
+        # Proxy headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app
+        # reads them itself, from STOREOPS_TRUSTED_PROXIES only (web.middleware.TrustedProxies).
+        uvicorn.run(create_app(application), host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
         if worker is not None and thread is not None:
             worker.stop()
