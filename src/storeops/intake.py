@@ -9,15 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pydantic import ValidationError
+
 from storeops import untrusted
 from storeops.bootstrap import App
 from storeops.connectors import shopify, woocommerce
 from storeops.desks.orders.policy import OrdersPolicy
-from storeops.engine.events import NewEvent, parse_new_event
+from storeops.engine.events import NewEvent, describe_validation_error, parse_new_event
 from storeops.engine.queue import IngestResult, ingest
 from storeops.errors import InvalidInput
 
 SOURCES = ("shopify", "woocommerce")
+MAX_DELIVERY_ID = 200
+"""The longest webhook delivery id accepted (Shopify and WooCommerce send UUIDs or numbers); it
+is the events' dedupe key, with a suffix per variant."""
 IMPORT_CHUNK = 1000
 """Events stored per transaction by an import: big enough to be fast, small enough that a
 SQLite worker running beside the import is never kept waiting long."""
@@ -33,16 +38,30 @@ def storefront_events(
     storefront already fulfilled) instead of deciding on it as news."""
     if not topic:
         raise InvalidInput("the webhook topic is missing (X-Shopify-Topic / X-WC-Webhook-Topic)", field="topic")
-    body = untrusted.clean(body, finite=False)  # a model refuses NaN where it reads a number, naming it
-    if source == "shopify":
-        locations = (
-            app.policy.section("orders", OrdersPolicy).shopify_locations if "orders" in app.policy.sections else {}
+    if delivery_id is not None and not 0 < len(delivery_id) <= MAX_DELIVERY_ID:
+        raise InvalidInput(
+            f"the delivery id (X-Shopify-Webhook-Id / X-WC-Webhook-Delivery-ID) has {len(delivery_id)} characters; "
+            f"1 to {MAX_DELIVERY_ID} are accepted",
+            field="delivery_id",
         )
-        mapped = shopify.to_events(topic, body, delivery_id, locations, backfill=backfill)
-    elif source == "woocommerce":
-        mapped = woocommerce.to_events(topic, body, delivery_id, backfill=backfill)
-    else:
-        raise InvalidInput(f"unknown storefront {source!r}; storeops reads {', '.join(SOURCES)}", field="source")
+    body = untrusted.clean(body, finite=False)  # a model refuses NaN where it reads a number, naming it
+    try:
+        if source == "shopify":
+            locations = (
+                app.policy.section("orders", OrdersPolicy).shopify_locations if "orders" in app.policy.sections else {}
+            )
+            mapped = shopify.to_events(topic, body, delivery_id, locations, backfill=backfill)
+        elif source == "woocommerce":
+            mapped = woocommerce.to_events(topic, body, delivery_id, backfill=backfill)
+        else:
+            raise InvalidInput(f"unknown storefront {source!r}; storeops reads {', '.join(SOURCES)}", field="source")
+    except ValidationError as exc:
+        # The models bound every field the mapping reads; an event the mapping still could not
+        # build (its subject, its key) is the payload's fault all the same: a 400, never a 500.
+        message, field = describe_validation_error(exc)
+        raise InvalidInput(
+            f"the {source} {topic} payload makes an event that is not valid: {message}", field=field
+        ) from None
     return [parse_new_event(event.model_dump(mode="json"), app.registry.payload_models) for event in mapped]
 
 

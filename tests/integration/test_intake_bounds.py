@@ -75,6 +75,7 @@ CASES: list[tuple[str, str, dict[str, Any], Mutation, str | None]] = [
         for value in QUANTITIES
     ],
     ("shopify", "orders/create", SHOPIFY_ORDER, lambda o: o.update(id="9" * 300), "order.id"),
+    ("shopify", "orders/create", SHOPIFY_ORDER, lambda o: o.update(id="lone \ud800 id"), "order.id"),
     (
         "shopify",
         "orders/create",
@@ -190,6 +191,8 @@ def test_every_wrong_shape_and_out_of_bounds_figure_is_a_400_naming_the_field(
             error = response.json()["error"]
             assert error["field"] == field, (CASE_IDS[index], error)
             assert error["message"].startswith(field), (CASE_IDS[index], error)
+        long_delivery = post(http, "shopify", "orders/create", json.dumps(SHOPIFY_ORDER).encode(), "w" * 300)
+        assert long_delivery.status_code == 400 and long_delivery.json()["error"]["field"] == "delivery_id"
         deep = post(http, "shopify", "orders/create", nested(100_000).encode(), "deep")
         assert deep.status_code == 400 and deep.json()["error"]["code"] == "invalid_json", deep.text
         deepish = post(

@@ -124,7 +124,7 @@ def mangled(draw: st.DrawFn) -> tuple[str, str, bytes]:
         if value is REMOVE:
             del holder[last]
         else:
-            holder[last] = value
+            holder[last] = copy.deepcopy(value)  # never the strategy's own object: later mutations change it
     return source, topic, json.dumps(body).encode()
 
 

@@ -864,7 +864,10 @@ def serve_command(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run a worker in the same process.")] = True,
 ) -> None:
-    """Serve the web app (and, by default, a worker beside it)."""
+    """Serve the web app (and, by default, a worker beside it).
+
+    Behind a reverse proxy, set STOREOPS_TRUSTED_PROXIES to its address: X-Forwarded-For and
+    X-Forwarded-Proto are believed from it only (docs/security.md)."""
     with _errors():
         _serve(_app(), host, port, with_worker=worker)
 

@@ -42,6 +42,8 @@ def id_text(value: Any) -> str:
         raise ValueError("must not be empty")
     if len(text) > MAX_ID_LENGTH:
         raise ValueError(f"has {len(text)} characters; an id has at most {MAX_ID_LENGTH}")
+    if any(character.isspace() for character in text):
+        raise ValueError("must not contain spaces (it becomes part of a subject such as order:shopify:<id>)")
     return text
 
 
