@@ -12,15 +12,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from storeops.accounts import MAX_FAILURES_PER_ADDRESS, SIGN_IN_WINDOW, address_key, sign_in
+from storeops.accounts import MAX_FAILURES_PER_ADDRESS, SIGN_IN_WINDOW, address_key, create_token, sign_in
 from storeops.bootstrap import App
 from storeops.clock import utcnow
 from storeops.connectors.webhook import sign
 from storeops.desks import builtin_desks
 from storeops.engine.desk import Registry
 from storeops.settings import Settings
+from storeops.storage.schema import events as events_table
 from storeops.web.app import create_app
 from tests.conftest import make_policy, served
 from tests.web_helpers import PASSWORD, csrf_in, person
@@ -251,8 +252,32 @@ def test_the_windows_end_and_ipv6_clients_are_counted_by_their_64(engine: Engine
     assert sign_in(engine, OWNER, PASSWORD, "2001:db8:1:2::1", now=later).secret is not None
 
 
-def test_the_login_form_takes_text_postgresql_would_refuse(engine: Engine, registry: Registry) -> None:
+def test_text_postgresql_would_refuse_is_normalised_in_queries_forms_and_json(
+    engine: Engine, registry: Registry
+) -> None:
+    # on PostgreSQL each of these was a 500: a NUL in a query parameter, a form field, a JSON string
     person(engine, OWNER, "owner")
+    with engine.begin() as conn:
+        owner_token = create_token(conn, "owner", "t")
+    api = {"Authorization": f"Bearer {owner_token}"}
     with served(web(engine, registry)) as base, httpx.Client(base_url=base) as http:
+        listed = http.get("/api/v1/handoffs?subject=order%00:1&desk=orders%00", headers=api)
+        assert listed.status_code == 200 and listed.json()["items"] == []
+        assert http.get("/api/v1/audit?subject=x%00", headers=api).status_code == 200
         assert attempt(http, "x\x00y", email=f"{OWNER}\x00") == 401
         assert attempt(http, PASSWORD, email=f"\x00{OWNER}") == 303
+        events = json.dumps(
+            {
+                "source": "erp\u0000",
+                "external_id": "nul-1",
+                "kind": "stock.counted",
+                "subject": "sku:TEE",
+                "occurred_at": "2026-03-01T10:00:00Z",
+                "payload": {"sku": "TEE", "location": "WH-1", "counted": 2, "note": "\ud800\u0000"},
+            }
+        )
+        stored = http.post("/api/v1/events", content=events, headers={**api, "Content-Type": "application/json"})
+        assert stored.status_code == 200, stored.text
+    with engine.connect() as conn:
+        row = conn.execute(select(events_table.c.source, events_table.c.payload)).one()
+    assert row.source == "erp" and row.payload["note"] == "\ufffd"
