@@ -158,8 +158,16 @@ def served(asgi_app: Any) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    # A short graceful shutdown: an open server-sent-events stream must not hold the test up.
-    config = uvicorn.Config(asgi_app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
+    # A short graceful shutdown: an open server-sent-events stream must not hold the test up. Proxy
+    # headers off, as 'storeops serve' runs it: the app reads them itself, from trusted proxies only.
+    config = uvicorn.Config(
+        asgi_app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+        proxy_headers=False,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, case, delete, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from storeops.clock import utcnow
 from storeops.errors import Conflict, InvalidInput, NotFound
-from storeops.storage.schema import api_tokens, users, web_sessions
+from storeops.storage.db import read_only
+from storeops.storage.schema import api_tokens, sign_in_limits, users, web_sessions
+from storeops.storage.types import UTCDateTime
+from storeops.untrusted import clean_text
 
 
 class Role(enum.StrEnum):
@@ -227,3 +234,128 @@ def revoke_token(conn: Connection, name: str) -> int:
     if result.rowcount == 0:
         raise NotFound(f"no live token named {name!r}")
     return int(result.rowcount)
+
+
+# --- signing in, with limits ---------------------------------------------------------------------
+
+SIGN_IN_WINDOW = timedelta(minutes=5)
+MAX_FAILURES_PER_ADDRESS = 10
+"""Wrong passwords one client address may try in SIGN_IN_WINDOW, whatever the accounts."""
+MAX_FAILURES_PER_ACCOUNT = 10
+"""Wrong passwords for one account, from anywhere, in SIGN_IN_WINDOW before the account is closed
+to addresses it has not signed in from (its known addresses keep signing in)."""
+KNOWN_ADDRESS_DAYS = 30
+"""How long an address the account signed in from stays known."""
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What came of a sign-in attempt: a session secret, a wrong password, or a limit."""
+
+    secret: str | None = None
+    """The new session's secret (for the cookie) when the email and password matched."""
+    retry_after: int | None = None
+    """Seconds to wait when a limit refused the attempt (the password was not even checked)."""
+
+
+def address_key(address: str) -> str:
+    """The address the limits count under: an IPv4 address, or an IPv6 address's /64 network (one
+    customer line holds a whole /64, so counting single IPv6 addresses would count nothing)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+def _count_failure(conn: Connection, scope: str, key: str, now: datetime) -> tuple[int, datetime]:
+    """Count one failure under (scope, key) in its window; returns the count and the window's start."""
+    insert_ = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(sign_in_limits)
+    expired = sign_in_limits.c.first_at < now - SIGN_IN_WINDOW
+    statement = insert_.values(scope=scope, key=key, failures=1, first_at=now, last_at=now).on_conflict_do_update(
+        index_elements=["scope", "key"],
+        set_={
+            "failures": case((expired, 1), else_=sign_in_limits.c.failures + 1),
+            "first_at": case((expired, literal(now, UTCDateTime())), else_=sign_in_limits.c.first_at),
+            "last_at": now,
+        },
+    )
+    conn.execute(statement)
+    row = conn.execute(
+        select(sign_in_limits.c.failures, sign_in_limits.c.first_at).where(
+            sign_in_limits.c.scope == scope, sign_in_limits.c.key == key
+        )
+    ).one()
+    return int(row.failures), row.first_at
+
+
+def _known(conn: Connection, email: str, address: str, now: datetime) -> bool:
+    return (
+        conn.execute(
+            select(sign_in_limits.c.key).where(
+                sign_in_limits.c.scope == "known",
+                sign_in_limits.c.key == f"{email} {address}",
+                sign_in_limits.c.last_at >= now - timedelta(days=KNOWN_ADDRESS_DAYS),
+            )
+        ).first()
+        is not None
+    )
+
+
+def _wait(first_at: datetime, now: datetime) -> int:
+    return max(1, int((first_at + SIGN_IN_WINDOW - now).total_seconds()) + 1)
+
+
+def sign_in(engine: Engine, email: str, password: str, address: str, *, now: datetime | None = None) -> SignIn:
+    """Check ``email`` and ``password`` from client ``address`` within the limits; start a session.
+
+    Only failures count: every attempt is counted as one before the password is checked (so
+    concurrent attempts cannot slip past the limit together), and a success takes its count
+    back and clears the account's. An address over MAX_FAILURES_PER_ADDRESS is refused for the
+    rest of its window; an account over MAX_FAILURES_PER_ACCOUNT is refused to addresses it has
+    not signed in from in the last KNOWN_ADDRESS_DAYS, so guesses from elsewhere never lock the
+    owner out of their usual place. The counts live in the database (every process, restarts).
+    The password is checked outside any transaction: argon2 takes tens of milliseconds, too long
+    to hold SQLite's write lock."""
+    now = now or utcnow()
+    email = clean_text(email).strip().lower()[:255]
+    where = address_key(clean_text(address))
+    with engine.begin() as conn:
+        conn.execute(
+            delete(sign_in_limits).where(
+                or_(
+                    and_(sign_in_limits.c.scope != "known", sign_in_limits.c.last_at < now - SIGN_IN_WINDOW),
+                    sign_in_limits.c.last_at < now - timedelta(days=KNOWN_ADDRESS_DAYS),
+                )
+            )
+        )
+        failures, since = _count_failure(conn, "address", where, now)
+        if failures > MAX_FAILURES_PER_ADDRESS:
+            return SignIn(retry_after=_wait(since, now))
+        failures, since = _count_failure(conn, "account", email, now)
+        if failures > MAX_FAILURES_PER_ACCOUNT and not _known(conn, email, where, now):
+            return SignIn(retry_after=_wait(since, now))
+    with read_only(engine).connect() as conn:
+        user_id = authenticate(conn, email, password)
+    if user_id is None:
+        return SignIn()
+    with engine.begin() as conn:
+        conn.execute(
+            update(sign_in_limits)
+            .where(sign_in_limits.c.scope == "address", sign_in_limits.c.key == where, sign_in_limits.c.failures > 0)
+            .values(failures=sign_in_limits.c.failures - 1)
+        )
+        conn.execute(delete(sign_in_limits).where(sign_in_limits.c.scope == "account", sign_in_limits.c.key == email))
+        _remember(conn, email, where, now)
+        return SignIn(secret=start_session(conn, user_id, now=now))
+
+
+def _remember(conn: Connection, email: str, address: str, now: datetime) -> None:
+    insert_: Any = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(sign_in_limits)
+    conn.execute(
+        insert_.values(
+            scope="known", key=f"{email} {address}", failures=0, first_at=now, last_at=now
+        ).on_conflict_do_update(index_elements=["scope", "key"], set_={"last_at": now})
+    )

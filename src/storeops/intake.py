@@ -6,18 +6,23 @@ path; only the webhook checks a signature. Nothing is stored unless every event 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pydantic import ValidationError
+
+from storeops import untrusted
 from storeops.bootstrap import App
 from storeops.connectors import shopify, woocommerce
 from storeops.desks.orders.policy import OrdersPolicy
-from storeops.engine.events import NewEvent, parse_new_event
+from storeops.engine.events import NewEvent, describe_validation_error, parse_new_event
 from storeops.engine.queue import IngestResult, ingest
 from storeops.errors import InvalidInput
 
 SOURCES = ("shopify", "woocommerce")
+MAX_DELIVERY_ID = 200
+"""The longest webhook delivery id accepted (Shopify and WooCommerce send UUIDs or numbers); it
+is the events' dedupe key, with a suffix per variant."""
 IMPORT_CHUNK = 1000
 """Events stored per transaction by an import: big enough to be fast, small enough that a
 SQLite worker running beside the import is never kept waiting long."""
@@ -33,15 +38,30 @@ def storefront_events(
     storefront already fulfilled) instead of deciding on it as news."""
     if not topic:
         raise InvalidInput("the webhook topic is missing (X-Shopify-Topic / X-WC-Webhook-Topic)", field="topic")
-    if source == "shopify":
-        locations = (
-            app.policy.section("orders", OrdersPolicy).shopify_locations if "orders" in app.policy.sections else {}
+    if delivery_id is not None and not 0 < len(delivery_id) <= MAX_DELIVERY_ID:
+        raise InvalidInput(
+            f"the delivery id (X-Shopify-Webhook-Id / X-WC-Webhook-Delivery-ID) has {len(delivery_id)} characters; "
+            f"1 to {MAX_DELIVERY_ID} are accepted",
+            field="delivery_id",
         )
-        mapped = shopify.to_events(topic, body, delivery_id, locations, backfill=backfill)
-    elif source == "woocommerce":
-        mapped = woocommerce.to_events(topic, body, delivery_id, backfill=backfill)
-    else:
-        raise InvalidInput(f"unknown storefront {source!r}; storeops reads {', '.join(SOURCES)}", field="source")
+    body = untrusted.clean(body, finite=False)  # a model refuses NaN where it reads a number, naming it
+    try:
+        if source == "shopify":
+            locations = (
+                app.policy.section("orders", OrdersPolicy).shopify_locations if "orders" in app.policy.sections else {}
+            )
+            mapped = shopify.to_events(topic, body, delivery_id, locations, backfill=backfill)
+        elif source == "woocommerce":
+            mapped = woocommerce.to_events(topic, body, delivery_id, backfill=backfill)
+        else:
+            raise InvalidInput(f"unknown storefront {source!r}; storeops reads {', '.join(SOURCES)}", field="source")
+    except ValidationError as exc:
+        # The models bound every field the mapping reads; an event the mapping still could not
+        # build (its subject, its key) is the payload's fault all the same: a 400, never a 500.
+        message, field = describe_validation_error(exc)
+        raise InvalidInput(
+            f"the {source} {topic} payload makes an event that is not valid: {message}", field=field
+        ) from None
     return [parse_new_event(event.model_dump(mode="json"), app.registry.payload_models) for event in mapped]
 
 
@@ -59,11 +79,11 @@ def resources(raw: bytes, topic: str) -> Iterator[tuple[str, Any]]:
     lines with one body a line (as exports stream them)."""
     text = raw.decode("utf-8-sig", errors="replace")
     try:
-        whole = json.loads(text)
-    except json.JSONDecodeError as exc:
+        whole = untrusted.loads(text)
+    except untrusted.NotJson:
         lines = [line for line in text.splitlines() if line.strip()]
         if len(lines) < 2:
-            raise InvalidInput(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+            raise
         yield from _json_lines(text)
         return
     listed = _listed(whole, topic)
@@ -90,9 +110,10 @@ def _json_lines(text: str) -> Iterator[tuple[str, Any]]:
         if not line.strip():
             continue
         try:
-            yield f"line {number}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            body = untrusted.loads(line)
+        except InvalidInput as exc:
+            raise InvalidInput(f"line {number}: {exc.message}", field=exc.field) from None
+        yield f"line {number}", body
 
 
 def storefront_file_events(

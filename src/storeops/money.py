@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from storeops.bounds import MAX_MINOR
+
 # Currencies whose minor unit is not 1/100 (ISO 4217). Everything else uses two decimals.
 _EXPONENTS = {
     "BHD": 3,
@@ -47,21 +49,35 @@ class Money:
 
     @classmethod
     def parse(cls, text: str | int | Decimal, currency: str) -> Money:
-        """Parse a decimal string such as ``"500.00"`` in ``currency``; refuses floats and excess precision."""
+        """Parse a decimal string such as ``"500.00"`` in ``currency``; refuses floats, excess
+        precision and amounts beyond ``bounds.MAX_MINOR`` minor units either way."""
         currency = validate_currency(currency)
         if isinstance(text, float):
             raise ValueError('money must be written as a decimal string such as "500.00", not a float')
         try:
             value = Decimal(str(text).strip())
         except InvalidOperation:
-            raise ValueError(f'{text!r} is not a decimal amount such as "500.00"') from None
+            raise ValueError(f'{str(text)[:40]!r} is not a decimal amount such as "500.00"') from None
         if not value.is_finite():
-            raise ValueError(f"{text!r} is not a finite amount")
+            raise ValueError(f"{str(text)[:40]!r} is not a finite amount")
         exponent = currency_exponent(currency)
-        scaled = value.scaleb(exponent)
-        if scaled != scaled.to_integral_value():
-            raise ValueError(f"{text!r} has more than {exponent} decimals for {currency}")
-        return cls(int(scaled), currency)
+        # Worked out from the digits, never by scaling: "1e999999999" must not become a
+        # billion-digit int, and a decimal context would round "1.000…001" or flush "1e-999999999".
+        sign, digits, power = value.as_tuple()
+        assert isinstance(power, int)  # finite
+        if not any(digits):
+            return cls(0, currency)
+        largest = cls(MAX_MINOR, currency).decimal_text()
+        if value.adjusted() > 30:
+            raise ValueError(f"{str(text)[:40]!r} is more than the largest amount storeops accepts ({largest})")
+        kept = "".join(map(str, digits)).rstrip("0")
+        power += len(digits) - len(kept)
+        if power + exponent < 0:
+            raise ValueError(f"{str(text)[:40]!r} has more than {exponent} decimals for {currency}")
+        minor = int(kept) * 10 ** (power + exponent)
+        if minor > MAX_MINOR:
+            raise ValueError(f"{str(text)[:40]!r} is more than the largest amount storeops accepts ({largest})")
+        return cls(-minor if sign else minor, currency)
 
     def decimal_text(self) -> str:
         """The amount as a decimal string without the currency, e.g. ``"500.00"``."""

@@ -1,13 +1,34 @@
-"""Process settings: where the database and the policy file are. Read from the environment."""
+"""Process settings: where the database and the policy file are, webhook secrets, body caps and
+trusted proxies. Read from the environment."""
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storeops.errors import InvalidInput
+
 DEFAULT_DATABASE_URL = "sqlite:///./storeops.db"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str | None) -> list[Network]:
+    """``"10.0.0.1, 192.168.0.0/16, ::1"`` as networks; ValueError naming an entry that is neither
+    an IP address nor a CIDR block."""
+    networks: list[Network] = []
+    for entry in (text or "").split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an IP address or a CIDR block such as 10.0.0.0/8") from None
+    return networks
 
 
 class Settings(BaseSettings):
@@ -40,6 +61,34 @@ class Settings(BaseSettings):
     imap_password: str | None = Field(
         default=None, description="Password of the support mailbox read by 'storeops support poll-imap'."
     )
+    max_webhook_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="Largest webhook body accepted (413 beyond it, before the signature is checked).",
+    )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="Largest request body on every other route (the events API takes up to 1000 events).",
+    )
+    trusted_proxies: str | None = Field(
+        default=None,
+        description="Comma-separated IPs or CIDR blocks of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; unset: none (the peer's own address is the client's).",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str | None) -> str | None:
+        parse_networks(value)
+        return value
+
+    @property
+    def proxy_networks(self) -> list[Network]:
+        """``trusted_proxies`` as networks."""
+        return parse_networks(self.trusted_proxies)
 
     @field_validator(
         "database_url",
@@ -48,6 +97,7 @@ class Settings(BaseSettings):
         "shopify_webhook_secret",
         "woocommerce_webhook_secret",
         "imap_password",
+        "trusted_proxies",
         mode="before",
     )
     @classmethod
@@ -59,5 +109,10 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Settings as the environment gives them now."""
-    return Settings()
+    """Settings as the environment gives them now; InvalidInput naming the variable when one is wrong."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = f"STOREOPS_{str(first['loc'][0]).upper()}" if first["loc"] else "a STOREOPS_ variable"
+        raise InvalidInput(f"{name}: {first['msg']}", field=name) from None

@@ -41,9 +41,24 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+def csp_violations(context: Any) -> list[str]:
+    """What the browser refused under the app's Content-Security-Policy in ``context`` (chromium
+    reports each refused inline script or style on the console); filled as pages run."""
+    refused: list[str] = []
+
+    def seen(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    context.on("console", seen)
+    return refused
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context()
+    refused = csp_violations(context)
     page = context.new_page()
     yield page
     context.close()
+    assert refused == [], refused

@@ -20,6 +20,7 @@ from storeops.storage.db import create_db_engine
 from storeops.storage.migrate import upgrade
 from storeops.storage.schema import handoffs
 from tests.conftest import ROUTES, served, step
+from tests.e2e.conftest import csp_violations
 from tests.integration.test_web import _support_handoff
 from tests.probe_desk import probe_metadata
 from tests.web_helpers import PASSWORD, person, web
@@ -153,3 +154,32 @@ def test_a_form_without_its_csrf_token_is_refused(store: Store, browser: Any) ->
         assert state == "open"
     finally:
         context.close()
+
+
+def test_every_page_works_under_the_content_security_policy(store: Store, browser: Any) -> None:
+    """Issue 15 item 6: no inline script or style is refused anywhere (the charts' colours are SVG
+    attributes, the chat's script and style are files the app serves)."""
+    context = browser.new_context()
+    refused = csp_violations(context)
+    try:
+        page = context.new_page()
+        _sign_in(page, store.base, "boss@example.com")
+        for path in ("/inbox", "/dashboard", "/policy", "/dead", "/users", "/subjects/thing:8", "/chat"):
+            response = page.goto(store.base + path)
+            assert response is not None and response.ok, path
+            assert "script-src 'self'" in response.headers["content-security-policy"]
+            if path == "/dashboard":
+                # the chart's bars keep their colours: fill attributes, not the style attributes CSP refuses
+                bars = page.locator("#chart-decisions svg path[fill='#2f7d5b']")
+                assert bars.count() > 0
+                assert bars.first.evaluate("bar => getComputedStyle(bar).fill") == "rgb(47, 125, 91)"
+            if path == "/chat":
+                # the chat's script (a file now) runs: sending shows the message in the log
+                page.fill("input[name=message]", "hello")
+                page.click("button[type=submit]")
+                page.locator(".me span", has_text="hello").wait_for(timeout=5000)
+                assert page.locator("#log").evaluate("log => getComputedStyle(log).borderStyle") == "solid"
+        page.goto("about:blank")
+    finally:
+        context.close()
+    assert refused == [], refused

@@ -283,7 +283,11 @@ def test_simulate_to_files_is_deterministic_and_keeps_truth_apart(tmp_path: Path
 
 def test_database_problems_are_one_line_errors(tmp_path: Path) -> None:
     runner = CliRunner()
+    not_a_database = tmp_path / "notes.txt"
+    not_a_database.write_text("shopping list: bread, milk, eggs\n" * 200, encoding="utf-8")
     cases = {
+        # a URL naming a file that is not SQLite (issue 15 item 8): a traceback before
+        f"sqlite:///{not_a_database}": "file is not a database",
         f"sqlite:///{tmp_path}/fresh.db": "has no storeops schema; run 'storeops db upgrade' first",
         f"sqlite:///{tmp_path}/no/such/folder/x.db": "folder",
         "postgresql+psycopg://nobody@127.0.0.1:1/none": "cannot reach database",
@@ -496,3 +500,35 @@ def test_desks_lists_what_each_desk_defines_and_subscribes_to(cli: Cli) -> None:
     assert described["probe"]["subscribes"] == ["probe.step", "handoff.resolved"]
     text = cli("desks").stdout
     assert "subscribes:" in text and "probe.step" in text
+
+
+def test_a_year_9999_timestamp_in_an_ingest_line_is_a_one_line_error(cli: Cli, tmp_path: Path) -> None:
+    # issue 15 item 8: converting 9999-12-31T23:59:59-05:00 to UTC overflowed into a traceback
+    for when in ("9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00", "1969-12-31T23:59:59Z"):
+        line = {
+            "source": "shop",
+            "external_id": "late",
+            "kind": "stock.counted",
+            "subject": "sku:TEE",
+            "occurred_at": when,
+            "payload": {"sku": "TEE", "location": "WH-1", "counted": 3},
+        }
+        path = tmp_path / "events.jsonl"
+        path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+        result = cli("ingest", str(path))
+        assert result.exit_code == 2, result.output
+        assert f"events.jsonl:1: occurred_at: Value error, timestamp {when.replace('Z', '+00:00')} is outside" in (
+            result.output.replace("\n", "")
+        )
+    line["occurred_at"] = "2100-12-31T23:59:59Z"
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    assert cli("ingest", str(path)).exit_code == 0
+    assert cli.count_events() == 1
+
+
+def test_a_wrong_setting_is_a_one_line_error_naming_the_variable(cli: Cli) -> None:
+    for name, value in (("STOREOPS_MAX_WEBHOOK_BYTES", "lots"), ("STOREOPS_TRUSTED_PROXIES", "10.0.0.1, the-proxy")):
+        result = cli("handoffs", "list", env={name: value})
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith(f"error: {name}:"), result.output
+        assert len(result.output.strip().splitlines()) <= 2

@@ -21,7 +21,7 @@ from storeops.desks.orders.tables import orders
 from storeops.engine.desk import Registry
 from storeops.engine.worker import Worker
 from storeops.settings import Settings
-from storeops.storage.schema import events, outbox
+from storeops.storage.schema import events, handoffs, outbox
 from storeops.web.app import create_app
 from tests.conftest import make_policy, served
 
@@ -179,7 +179,7 @@ def test_no_configured_secret_means_no_webhook_is_accepted(engine: Engine, regis
         (lambda o: o.pop("line_items"), "order.line_items"),
         (lambda o: o.update(total_price="four hundred"), "order.total_price"),
         (lambda o: o.update(currency=""), "order.currency"),
-        (lambda o: o["line_items"][1].update(quantity=0), "payload.lines.1.quantity"),
+        (lambda o: o["line_items"][1].update(quantity=0), "order.line_items[1].quantity"),
     ],
 )
 def test_malformed_orders_get_a_400_naming_the_field(
@@ -218,3 +218,58 @@ def test_woocommerce_webhook_with_the_documented_order(engine: Engine, registry:
     assert event.subject == "order:woocommerce:727"
     assert event.payload["total_minor"] == 2935 and event.payload["currency"] == "USD"
     assert [line["sku"] for line in event.payload["lines"]] == ["woocommerce-product-93", "Bar3"]
+
+
+FIXTURE_ORDER = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "shopify" / "order.json").read_text())[
+    "order"
+]
+
+
+def test_lines_that_do_not_add_up_to_the_total_are_handed_to_a_person(engine: Engine, registry: Registry) -> None:
+    # given Shopify's own fixture: three iPods at 199.00 (597.00), but a total of 409.94 = 398.00 of
+    # lines + 11.94 tax (its total_line_items_price says 398.00), and the same order with the two
+    # lines it charges for
+    with engine.begin() as conn:
+        for sku in ("IPOD2008GREEN", "IPOD2008RED", "IPOD2008BLACK"):
+            move(
+                conn,
+                sku=sku,
+                location="WH-PARIS",
+                cause=Cause.RECEIPT,
+                reference="setup",
+                at=datetime.now(UTC),
+                on_hand=5,
+            )
+    as_is = {**FIXTURE_ORDER, "created_at": "2026-03-01T11:00:00-05:00"}
+    charged = {**as_is, "id": 450789470, "name": "#1002", "line_items": FIXTURE_ORDER["line_items"][:2]}
+    with served(web(engine, registry)) as base, httpx.Client(base_url=base) as http:
+        assert post_shopify(http, json.dumps(as_is).encode(), webhook_id="w-1").status_code == 200
+        assert post_shopify(http, json.dumps(charged).encode(), webhook_id="w-2").status_code == 200
+    # when the orders desk decides them
+    Worker(engine, registry, make_policy({"orders": {"exchange_rates": {"USD": "0.92"}}})).run(until_idle=True)
+    with engine.connect() as conn:
+        held = {
+            row.subject: row
+            for row in conn.execute(
+                select(handoffs.c.subject, handoffs.c.reasons, handoffs.c.evidence).where(handoffs.c.desk == "orders")
+            )
+        }
+        statuses = dict(conn.execute(select(orders.c.number, orders.c.status)).all())
+    # then the one that does not add up waits for a person, with the figures; the other ships
+    assert statuses == {"1001": "held", "1002": "fulfilling"}
+    handoff = held["order:shopify:450789469"]
+    assert list(handoff.reasons) == ["order_invalid"]
+    assert [subject for subject, row in held.items() if "order_invalid" in row.reasons] == ["order:shopify:450789469"]
+    assert handoff.evidence["problems"] == ["total_mismatch"]
+    assert handoff.evidence["totals"] == {
+        "lines_minor": 59700,
+        "shipping_minor": 0,
+        "shipping_discount_minor": 0,
+        "tax_minor": 1194,
+        "fees_minor": 0,
+        "discount_minor": 0,
+        "expected_minor": 60894,
+        "total_minor": 40994,
+        "difference_minor": -19900,
+        "tolerance_minor": 8,
+    }

@@ -17,8 +17,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
+from storeops import untrusted
 from storeops.accounts import (
     Principal,
     Role,
@@ -28,8 +29,8 @@ from storeops.accounts import (
     set_password,
 )
 from storeops.bootstrap import App, bootstrap
+from storeops.bounds import bounded_utc
 from storeops.cli.output import console, err_console, fail, print_json, report_tables
-from storeops.clock import ensure_utc
 from storeops.commands import events as event_commands
 from storeops.commands import handoffs as handoff_commands
 from storeops.commands import people
@@ -89,7 +90,7 @@ def _errors() -> Iterator[None]:
         fail(exc.message, EXIT_DATABASE)
     except StoreopsError as exc:
         fail(exc.message, EXIT_BAD_INPUT)
-    except OperationalError as exc:
+    except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         fail(f"database error: {reason}", EXIT_DATABASE)
     finally:
@@ -194,9 +195,9 @@ def _read_jsonl(path: Path) -> list[tuple[str, str, Any]]:
             if not line.strip():
                 continue
             try:
-                items.append((f"{path}:{number}", "", json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+                items.append((f"{path}:{number}", "", untrusted.loads(line)))
+            except InvalidInput as exc:
+                raise InvalidInput(f"{path}:{number}: {exc.message}", field=exc.field) from None
     return items
 
 
@@ -701,7 +702,7 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
     try:
-        return ensure_utc(datetime.fromisoformat(value))
+        return bounded_utc(datetime.fromisoformat(value))
     except ValueError as exc:
         raise InvalidInput(f"--{name}: {exc}; use e.g. 2026-01-31T00:00:00Z") from None
 
@@ -910,7 +911,9 @@ def _serve(application: App, host: str, port: int, *, with_worker: bool) -> None
         thread.start()
     console.print(f"serving storeops on http://{host}:{port}  (Ctrl-C to stop)")
     try:
-        uvicorn.run(create_app(application), host=host, port=port, log_level="warning")
+        # Proxy headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app
+        # reads them itself, from STOREOPS_TRUSTED_PROXIES only (web.middleware.TrustedProxies).
+        uvicorn.run(create_app(application), host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
         if worker is not None and thread is not None:
             worker.stop()
@@ -923,7 +926,10 @@ def serve_command(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run a worker in the same process.")] = True,
 ) -> None:
-    """Serve the web app (and, by default, a worker beside it)."""
+    """Serve the web app (and, by default, a worker beside it).
+
+    Behind a reverse proxy, set STOREOPS_TRUSTED_PROXIES to its address: X-Forwarded-For and
+    X-Forwarded-Proto are believed from it only (docs/security.md)."""
     with _errors():
         _serve(_app(), host, port, with_worker=worker)
 

@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from storeops.connectors.storefront import dedupe_key, minor, need, unwrap
+from storeops.connectors import shopify_models as models
+from storeops.connectors.storefront import (
+    StorefrontModel,
+    dedupe_key,
+    display_title,
+    minor,
+    minor_or_none,
+    need,
+    read,
+    required,
+    unwrap,
+)
 from storeops.engine.events import NewEvent
 from storeops.errors import InvalidInput
 
@@ -36,6 +47,14 @@ _RESOURCE = {
     "fulfillments": "fulfillment",
     "refunds": "refund",
 }
+_MODELS: dict[str, type[StorefrontModel]] = {
+    "order": models.Order,
+    "product": models.Product,
+    "inventory_level": models.InventoryLevel,
+    "customer": models.Customer,
+    "fulfillment": models.Fulfillment,
+    "refund": models.Refund,
+}
 _SHIPMENT_STATUS = {
     None: "label_created",
     "label_printed": "label_created",
@@ -50,44 +69,37 @@ _SHIPMENT_STATUS = {
 }
 
 
-def _when(value: Any) -> datetime:
-    if not value:
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"timestamp {value!r} is not ISO 8601") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def _when(value: datetime | None) -> datetime:
+    return value or datetime.now(UTC)
 
 
-def _address(raw: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not raw:
+def _address(raw: models.Address | None) -> dict[str, Any] | None:
+    if raw is None or not raw.model_fields_set:
         return None
     return {
-        "name": raw.get("name") or " ".join(filter(None, [raw.get("first_name"), raw.get("last_name")])) or None,
-        "line1": raw.get("address1"),
-        "line2": raw.get("address2") or None,
-        "city": raw.get("city"),
-        "postal_code": raw.get("zip"),
-        "region": raw.get("province_code") or raw.get("province"),
-        "country": raw.get("country_code") or raw.get("country"),
-        "phone": raw.get("phone"),
+        "name": raw.name or " ".join(filter(None, [raw.first_name, raw.last_name])) or None,
+        "line1": raw.address1,
+        "line2": raw.address2 or None,
+        "city": raw.city,
+        "postal_code": raw.zip,
+        "region": raw.province_code or raw.province,
+        "country": raw.country_code or raw.country,
+        "phone": raw.phone,
     }
 
 
-def _customer(raw: dict[str, Any] | None, email: str | None, context: str) -> dict[str, Any]:
-    if not raw or raw.get("id") is None:
+def _customer(raw: models.Customer | None, email: str | None, context: str) -> dict[str, Any]:
+    if raw is None or raw.id is None:
         if not email:
             raise InvalidInput(
                 f"{context}.customer is missing and there is no email to know the buyer by", field=f"{context}.customer"
             )
         return {"id": f"guest:{email.lower()}", "email": email, "tags": []}
-    tags = raw.get("tags") or ""
     return {
-        "id": str(raw["id"]),
-        "email": raw.get("email") or email,
-        "tags": [t.strip() for t in tags.split(",") if t.strip()] if isinstance(tags, str) else list(tags),
-        "created_at": raw.get("created_at"),
+        "id": raw.id,
+        "email": raw.email or email,
+        "tags": raw.tags or [],
+        "created_at": raw.created_at.isoformat() if raw.created_at else None,
     }
 
 
@@ -111,41 +123,63 @@ def storefront_status(order: dict[str, Any]) -> str:
     return "open"
 
 
-def _order_payload(order: dict[str, Any]) -> dict[str, Any]:
-    currency = str(need(order, "currency", "order"))
-    items = need(order, "line_items", "order")
+def _order_payload(order: models.Order, raw: dict[str, Any]) -> dict[str, Any]:
+    currency = str(required(order.currency, "order.currency"))
+    items = required(order.line_items, "order.line_items")
     lines = []
     for index, item in enumerate(items):
         context = f"order.line_items[{index}]"
-        sku = item.get("sku") or (f"shopify-variant-{item['variant_id']}" if item.get("variant_id") else None)
+        sku = item.sku or (f"shopify-variant-{item.variant_id}" if item.variant_id else None)
         if not sku:
             raise InvalidInput(f"{context}.sku is missing and the line has no variant_id", field=f"{context}.sku")
         lines.append(
             {
                 "sku": sku,
-                "quantity": int(need(item, "quantity", context)),
-                "unit_price_minor": minor(item.get("price"), currency, f"{context}.price"),
-                "grams": item.get("grams"),
-                "title": item.get("title"),
+                "quantity": required(item.quantity, f"{context}.quantity"),
+                "unit_price_minor": minor(item.price, currency, f"{context}.price"),
+                "grams": item.grams,
+                "title": item.title,
             }
         )
-    client = order.get("client_details") or {}
-    transactions = order.get("transactions") or []
+    transactions = order.transactions or []
     return {
-        "order_number": order_number(order),
-        "customer": _customer(order.get("customer"), order.get("email"), "order"),
+        "order_number": order_number(raw),
+        "customer": _customer(order.customer, order.email, "order"),
         "currency": currency,
-        "total_minor": minor(order.get("total_price"), currency, "order.total_price"),
+        "total_minor": minor(order.total_price, currency, "order.total_price"),
         "lines": lines,
-        "shipping_address": _address(order.get("shipping_address")),
-        "billing_address": _address(order.get("billing_address")),
-        "channel": order.get("source_name") or "web",
-        "ip": order.get("browser_ip") or client.get("browser_ip"),
-        "payment_status": order.get("financial_status"),
-        "failed_payments": sum(1 for t in transactions if t.get("status") == "failure"),
-        "shopify_id": order["id"],
-        "storefront_status": storefront_status(order),
+        "shipping_address": _address(order.shipping_address),
+        "billing_address": _address(order.billing_address),
+        "channel": order.source_name or "web",
+        "ip": order.browser_ip or (order.client_details.browser_ip if order.client_details else None),
+        "payment_status": order.financial_status,
+        "failed_payments": sum(1 for t in transactions if t.status == "failure"),
+        "shopify_id": raw.get("id"),
+        "storefront_status": storefront_status(raw),
+        **_breakdown(order, currency),
     }
+
+
+def _breakdown(order: models.Order, currency: str) -> dict[str, int]:
+    """What besides the lines makes up the order's total, for the orders desk's check that the
+    lines add up (``desks.orders.validate.check_totals``). Only when Shopify sent the figures:
+    an order without them (a trimmed test body, an old export) is not checked."""
+    figures = (order.total_tax, order.total_discounts, order.shipping_lines, order.total_tip_received)
+    if all(figure is None for figure in figures):
+        return {}
+    out = {
+        "tax_minor": 0 if order.taxes_included else minor_or_none(order.total_tax, currency, "order.total_tax") or 0,
+        "discount_minor": minor_or_none(order.total_discounts, currency, "order.total_discounts") or 0,
+        "fees_minor": minor_or_none(order.total_tip_received, currency, "order.total_tip_received") or 0,
+        "shipping_minor": 0,
+        "shipping_discount_minor": 0,
+    }
+    for index, line in enumerate(order.shipping_lines or []):
+        price = minor_or_none(line.price, currency, f"order.shipping_lines[{index}].price") or 0
+        discounted = minor_or_none(line.discounted_price, currency, f"order.shipping_lines[{index}].discounted_price")
+        out["shipping_minor"] += price
+        out["shipping_discount_minor"] += max(0, price - discounted) if discounted is not None else 0
+    return out
 
 
 def identity(topic: str, data: dict[str, Any]) -> str:
@@ -179,13 +213,14 @@ def to_events(
         raise InvalidInput(f"unsupported Shopify topic {topic!r}; supported: {', '.join(TOPICS)}", field="topic")
     resource = _RESOURCE[topic.split("/")[0]]
     data = unwrap(body, resource)
+    parsed = read(_MODELS[resource], data, resource)
     key = delivery_id or dedupe_key(
         topic, identity(topic, data), data.get("updated_at") or data.get("created_at"), data
     )
     locations = locations or {}
     imported = {"backfill": True} if backfill else {}
 
-    def event(kind: str, subject: str, at: Any, payload: dict[str, Any], suffix: str = "") -> NewEvent:
+    def event(kind: str, subject: str, at: datetime | None, payload: dict[str, Any], suffix: str = "") -> NewEvent:
         return NewEvent(
             source=SOURCE,
             external_id=f"{key}{suffix}",
@@ -195,108 +230,109 @@ def to_events(
             payload={**payload, **imported},
         )
 
-    if resource == "order":
-        order_id = need(data, "id", "order")
+    if isinstance(parsed, models.Order):
+        order_id = required(parsed.id, "order.id")
         subject = f"order:shopify:{order_id}"
         if topic in ("orders/create", "orders/updated"):
             kind = "order.created" if topic == "orders/create" else "order.updated"
-            return [event(kind, subject, data.get("created_at"), _order_payload(data))]
+            return [event(kind, subject, parsed.created_at, _order_payload(parsed, data))]
         number = order_number(data)
         if topic == "orders/cancelled":
             return [
                 event(
                     "order.cancelled",
                     subject,
-                    data.get("cancelled_at"),
-                    {"order_number": number, "reason": data.get("cancel_reason")},
+                    parsed.cancelled_at,
+                    {"order_number": number, "reason": parsed.cancel_reason},
                 )
             ]
-        return [event("order.paid", subject, data.get("updated_at"), {"order_number": number})]
-    if resource == "fulfillment":
-        order_id = need(data, "order_id", "fulfillment")
-        status = data.get("shipment_status")
+        return [event("order.paid", subject, parsed.updated_at, {"order_number": number})]
+    if isinstance(parsed, models.Fulfillment):
+        order_id = required(parsed.order_id, "fulfillment.order_id")
+        status = parsed.shipment_status
+        tracking = parsed.tracking_number or parsed.id
         return [
             event(
                 "shipment.scanned",
                 f"order:shopify:{order_id}",
-                data.get("updated_at"),
+                parsed.updated_at,
                 {
-                    "order_number": str(order_id),
-                    "tracking_number": str(data.get("tracking_number") or data.get("id")),
+                    "order_number": order_id,
+                    "tracking_number": str(required(tracking, "fulfillment.tracking_number")),
                     "status": _SHIPMENT_STATUS.get(status, "in_transit"),
                     "shopify_status": status,
                 },
             )
         ]
-    if resource == "product":
+    if isinstance(parsed, models.Product):
         out = []
-        for variant in data.get("variants") or []:
+        for variant in parsed.variants or []:
             # A variant without a SKU is still sold: it is known by the name its order lines get.
-            sku = variant.get("sku") or (f"shopify-variant-{variant['id']}" if variant.get("id") else None)
+            sku = variant.sku or (f"shopify-variant-{variant.id}" if variant.id else None)
             if not sku:
                 continue
             payload: dict[str, Any] = {
                 "sku": sku,
-                "title": f"{data.get('title')} - {variant.get('title')}",
+                "title": display_title(f"{parsed.title} - {variant.title}"),
                 "shopify_product_id": data.get("id"),
             }
-            if variant.get("inventory_item_id"):
-                payload["channel_items"] = {"shopify": str(variant["inventory_item_id"])}
+            if variant.inventory_item_id:
+                payload["channel_items"] = {"shopify": variant.inventory_item_id}
             # The variant's store-wide quantity: an opening figure for a SKU no level has reached
             # yet (a store with one location and no inventory_levels webhooks), never a report.
-            tracked = "inventory_management" not in variant or variant["inventory_management"] is not None
-            if variant.get("inventory_quantity") is not None and tracked:
-                payload["storefront_quantity"] = int(variant["inventory_quantity"])
+            tracked = "inventory_management" not in variant.model_fields_set or variant.inventory_management is not None
+            if variant.inventory_quantity is not None and tracked:
+                payload["storefront_quantity"] = variant.inventory_quantity
             out.append(
                 event(
                     "product.updated",
                     f"sku:{sku}",
-                    variant.get("updated_at") or data.get("updated_at"),
+                    variant.updated_at or parsed.updated_at,
                     payload,
-                    suffix=f"#{variant.get('id') or sku}",
+                    suffix=f"#{variant.id or sku}",
                 )
             )
         return out
-    if resource == "inventory_level":
-        location = str(need(data, "location_id", "inventory_level"))
+    if isinstance(parsed, models.InventoryLevel):
+        location = required(parsed.location_id, "inventory_level.location_id")
         payload = {
             "channel": "shopify",
             "location": locations.get(location, location),
-            "available": int(data.get("available") or 0),
-            "inventory_item_id": str(need(data, "inventory_item_id", "inventory_level")),
+            "available": parsed.available or 0,
+            "inventory_item_id": required(parsed.inventory_item_id, "inventory_level.inventory_item_id"),
         }
         return [
             event(
                 "channel.stock_reported",
                 f"stock:shopify:{payload['inventory_item_id']}",
-                data.get("updated_at"),
+                parsed.updated_at,
                 payload,
             )
         ]
-    if resource == "customer":
-        customer = _customer(data, data.get("email"), "customer")
-        currency = data.get("currency") or "USD"
-        spent = data.get("total_spent")
+    if isinstance(parsed, models.Customer):
+        customer = _customer(parsed, parsed.email, "customer")
+        currency = parsed.currency or "USD"
+        spent = parsed.total_spent
         payload = {
             "customer": customer,
             "total_spent_minor": minor(spent, currency, "customer.total_spent") if spent else None,
             "currency": currency if spent else None,
         }
-        return [event("customer.updated", f"customer:shopify:{customer['id']}", data.get("updated_at"), payload)]
-    # refunds/create
-    order_id = need(data, "order_id", "refund")
-    transactions = data.get("transactions") or []
-    currency = next((t.get("currency") for t in transactions if t.get("currency")), None) or "USD"
+        return [event("customer.updated", f"customer:shopify:{customer['id']}", parsed.updated_at, payload)]
+    assert isinstance(parsed, models.Refund)
+    order_id = required(parsed.order_id, "refund.order_id")
+    transactions = parsed.transactions or []
+    currency = next((t.currency for t in transactions if t.currency), None) or "USD"
     amount = sum(
-        minor(t.get("amount"), currency, "refund.transactions.amount")
-        for t in transactions
-        if t.get("kind") == "refund"
+        minor(t.amount, currency, f"refund.transactions[{index}].amount")
+        for index, t in enumerate(transactions)
+        if t.kind == "refund"
     )
     return [
         event(
             "refund.created",
             f"order:shopify:{order_id}",
-            data.get("created_at"),
-            {"order_number": str(order_id), "amount_minor": amount, "currency": currency, "note": data.get("note")},
+            parsed.created_at,
+            {"order_number": order_id, "amount_minor": amount, "currency": currency, "note": parsed.note},
         )
     ]

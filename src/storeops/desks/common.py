@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from storeops.bounds import Timestamp
 
 
 class Address(BaseModel):
@@ -27,8 +27,8 @@ class CustomerRef(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    id: str = Field(min_length=1)
-    email: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    created_at: datetime | None = None
+    id: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(None, max_length=255)
+    tags: list[str] = Field(default_factory=list, max_length=250)
+    created_at: Timestamp | None = None
     """When the customer's account was created (for the time from sign-up to purchase)."""

@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from storeops.clock import ensure_utc
+from storeops.bounds import Timestamp, bounded_utc
 from storeops.errors import InvalidInput, UnknownEventKind
+from storeops.untrusted import clean
 
 SUBJECT_PATTERN = re.compile(r"^[a-z][a-z_]*:[^\s]+$")
 
@@ -40,7 +41,7 @@ class ClockTickPayload(Payload):
     """A timer fired (a scheduled run such as a daily forecast, or a one-off check)."""
 
     timer: str
-    scheduled_for: datetime
+    scheduled_for: Timestamp
 
 
 class NewEvent(BaseModel):
@@ -65,7 +66,7 @@ class NewEvent(BaseModel):
     @field_validator("occurred_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        return ensure_utc(value)
+        return bounded_utc(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +107,12 @@ def parse_new_event(raw: Any, payload_models: dict[str, type[Payload]]) -> NewEv
     """Validate one raw event (a dict from JSON) against the envelope and its kind's payload.
 
     Raises InvalidInput / UnknownEventKind naming the field and the problem. The returned event's
-    payload keeps unknown fields and has known ones normalised to JSON-ready values.
+    payload keeps unknown fields and has known ones normalised to JSON-ready values; its text is
+    cleaned (``untrusted.clean``) so SQLite and PostgreSQL store the same thing.
     """
     if not isinstance(raw, dict):
         raise InvalidInput(f"an event must be a JSON object, got {type(raw).__name__}")
+    raw = clean(raw)
     try:
         event = NewEvent.model_validate(raw)
     except ValidationError as exc:

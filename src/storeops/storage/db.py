@@ -9,8 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.exc import ProgrammingError as SAProgrammingError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from storeops.errors import DatabaseUnavailable
 
@@ -114,8 +113,10 @@ def check_database(engine: Engine, *, need_schema: bool = True) -> None:
                     f"database {engine.url.render_as_string(hide_password=True)} has no storeops schema; "
                     "run 'storeops db upgrade' first"
                 )
-    except (OperationalError, SAProgrammingError) as exc:
+    except DBAPIError as exc:
+        # Unreachable, refused, or not a database at all (a SQLite URL naming some other file).
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        verb = "reach" if isinstance(exc, OperationalError) else "use"
         raise DatabaseUnavailable(
-            f"cannot reach database {engine.url.render_as_string(hide_password=True)}: {reason}"
+            f"cannot {verb} database {engine.url.render_as_string(hide_password=True)}: {reason}"
         ) from None

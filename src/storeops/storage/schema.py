@@ -199,6 +199,20 @@ web_sessions = Table(
     Index(None, "user_id"),
 )
 
+# Sign-in throttling, shared by every web process and kept across restarts (storeops.accounts):
+# failures per client address and per account in a fixed window, and the addresses each account
+# has signed in from (scope "known"), which a limit on the account does not shut out.
+sign_in_limits = Table(
+    "sign_in_limits",
+    metadata,
+    Column("scope", String(16), primary_key=True),
+    Column("key", String(320), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
+    Index(None, "last_at"),
+)
+
 # Ground truth of simulated situations. Handlers never receive a connection to read it through
 # their context; only benchmarks and reports that grade decisions do.
 sim_truth = Table(

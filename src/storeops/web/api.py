@@ -11,12 +11,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 
+from storeops import untrusted
 from storeops.accounts import Principal, Role
+from storeops.bounds import bounded_utc
 from storeops.clock import utcnow
 from storeops.commands import events as commands_events
 from storeops.engine.audit import read_audit
+from storeops.engine.events import ENGINE_KINDS, SUBJECT_PATTERN, NewEvent, Payload
 from storeops.engine.inbox import InboxQuery, SlaState, search_inbox
 from storeops.engine.metrics import compute_report
 from storeops.engine.queue import list_events
@@ -189,6 +193,11 @@ def metrics(
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(f"{name} needs a time zone, e.g. 2026-11-01T00:00:00Z", field=name)
+        if value is not None:
+            try:
+                bounded_utc(value)
+            except ValueError as exc:
+                raise InvalidInput(f"{name}: {exc}", field=name) from None
     application = storeops_app(request)
     allowed = visible_desks(application, principal)
     names = [d.name for d in application.desks if allowed is None or d.name in allowed]
@@ -215,16 +224,47 @@ def policy_patch(request: Request, principal: ApiUser, change: PolicyChange) -> 
     return {"version": version, "policy": application.policy.as_dict()}
 
 
+def document_event_kinds(schema: dict[str, Any], payload_models: dict[str, type[Payload]]) -> None:
+    """Describe the events endpoint's body in the OpenAPI ``schema``: one event or a list of up to
+    MAX_EVENTS, each of a kind this app defines with that kind's payload model. (The endpoint reads
+    the body itself, to take either shape.) Clients, and schemathesis, see what it accepts."""
+    kinds = sorted(kind for kind in payload_models if kind not in ENGINE_KINDS)
+    models = sorted({payload_models[kind] for kind in kinds}, key=lambda model: model.__qualname__)
+    refs, defs = models_json_schema(
+        [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
+    )
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
+    envelope = NewEvent.model_json_schema()["properties"]
+    envelope["subject"]["pattern"] = SUBJECT_PATTERN.pattern
+    one_event = {
+        "oneOf": [
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["source", "external_id", "kind", "subject", "occurred_at", "payload"],
+                "properties": {
+                    **envelope,
+                    "kind": {"type": "string", "const": kind},
+                    "payload": refs[(payload_models[kind], "validation")],
+                },
+            }
+            for kind in kinds
+        ]
+    }
+    body = {"oneOf": [one_event, {"type": "array", "items": one_event, "minItems": 1, "maxItems": MAX_EVENTS}]}
+    schema["paths"]["/api/v1/events"]["post"]["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": body}},
+    }
+
+
 @router.post("/events", summary="Ingest native events (owner or ops); duplicates are acknowledged")
 async def events_ingest(request: Request, principal: ApiUser) -> dict[str, Any]:
     """Body: one event object or an array of up to 1000, each ``{"source", "external_id", "kind",
     "subject", "occurred_at", "payload"}``. All or nothing: one bad event stores none."""
     if principal.role not in (Role.OWNER, *commands_events.INGESTERS):
         raise Forbidden("only owner and ops tokens ingest events")
-    try:
-        raw = await request.json()
-    except ValueError:
-        raise InvalidInput("the body is not JSON") from None
+    raw = untrusted.loads(await request.body())
     items = raw if isinstance(raw, list) else [raw]
     if not items or len(items) > MAX_EVENTS:
         raise InvalidInput(f"send 1 to {MAX_EVENTS} events", field="events")

@@ -7,9 +7,9 @@ error page for people, ``{"error": {"code", "message", "field"}}`` for programs)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from storeops import __version__
+from storeops import __version__, untrusted
 from storeops.bootstrap import App
 from storeops.connectors.storefront import verify
 from storeops.desks.support.conversation import ask
@@ -28,10 +28,18 @@ from storeops.errors import StoreopsError
 from storeops.intake import storefront_events, take_in
 from storeops.web import api as api_module
 from storeops.web import pages
+from storeops.web.middleware import BodyLimit, CleanText, SecurityHeaders, TrustedProxies
 from storeops.web.security import NotSignedIn, RateLimiter, optional_user
 
 STATUS = {"not_found": 404, "conflict": 409, "unauthorized": 401, "forbidden": 403}
-TITLES = {400: "That did not work", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Already done"}
+TITLES = {
+    400: "That did not work",
+    401: "Sign in first",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Already done",
+    413: "Too large",
+}
 
 
 class ChatMessage(BaseModel):
@@ -47,6 +55,7 @@ class ChatMessage(BaseModel):
 
 CHAT_WAIT_SECONDS = 5.0
 MAX_CHAT_BODY = 16_384
+"""Bytes a shopper's message may take (the web app's BodyLimit refuses more with 413)."""
 
 
 def _error(status: int, code: str, message: str, field: str | None) -> JSONResponse:
@@ -83,9 +92,23 @@ def create_app(application: App) -> FastAPI:
         redoc_url=None,
     )
     api.state.storeops = application
-    # Ten sign-in attempts per five minutes per client address and per email (in memory, per process).
-    api.state.login_limiter = RateLimiter(limit=10, window=300.0)
     watcher = application.policy_file()
+    settings = application.settings
+
+    def body_limit(path: str) -> int:
+        if path.startswith("/webhooks/"):
+            return settings.max_webhook_bytes
+        if path == "/api/v1/chat":
+            return MAX_CHAT_BODY
+        return settings.max_body_bytes
+
+    # Added innermost first. Outermost, the client's address and scheme are settled; then every
+    # response gets its headers; a body over its cap is refused before anything reads it; and
+    # text is normalised before the app sees it.
+    api.add_middleware(CleanText)
+    api.add_middleware(BodyLimit, limit_for=body_limit)
+    api.add_middleware(SecurityHeaders)
+    api.add_middleware(TrustedProxies, proxies=settings.proxy_networks)
 
     @api.middleware("http")
     async def _current_policy(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -124,9 +147,9 @@ def create_app(application: App) -> FastAPI:
 
     @api.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
         if _wants_json(request) or exc.status_code == 405:
-            return _error(exc.status_code, code, str(exc.detail), None)
+            return _error(exc.status_code, code, str(exc.detail), "body" if exc.status_code == 413 else None)
         return _error_page(request, exc.status_code, str(exc.detail))
 
     @api.get("/healthz", include_in_schema=False)
@@ -136,6 +159,14 @@ def create_app(application: App) -> FastAPI:
     api.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     api.include_router(pages.router)
     api.include_router(api_module.router)
+    openapi = api.openapi
+
+    def openapi_with_event_kinds() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            api_module.document_event_kinds(openapi(), application.registry.payload_models)
+        return openapi()
+
+    api.openapi = openapi_with_event_kinds  # type: ignore[method-assign]
 
     def _webhook(
         source: str, signature_header: str, topic_header: str, id_header: str, secret: str | None
@@ -145,10 +176,7 @@ def create_app(application: App) -> FastAPI:
             if not verify(secret, body, request.headers.get(signature_header)):
                 # Nothing from an unsigned or wrongly signed request is read, let alone stored.
                 return _error(401, "bad_signature", f"missing or wrong {signature_header}", signature_header)
-            try:
-                data = json.loads(body)
-            except ValueError as exc:
-                return _error(400, "invalid_json", f"the body is not JSON: {exc}", None)
+            data = untrusted.loads(body)
             topic, delivery = request.headers.get(topic_header), request.headers.get(id_header)
             new_events = storefront_events(application, source, topic, data, delivery)
             result = await run_in_threadpool(take_in, application, new_events)
@@ -156,7 +184,6 @@ def create_app(application: App) -> FastAPI:
 
         return receive
 
-    settings = application.settings
     api.add_api_route(
         "/webhooks/shopify",
         _webhook(
@@ -198,11 +225,9 @@ def create_app(application: App) -> FastAPI:
         client = request.client.host if request.client else "unknown"
         if not limiter.allow(client):
             return _error(429, "rate_limited", "too many messages; wait a minute and try again", None)
-        body = await request.body()
-        if len(body) > MAX_CHAT_BODY:
-            return _error(413, "too_large", f"the request is over {MAX_CHAT_BODY} bytes", "message")
+        # The body is capped at MAX_CHAT_BODY bytes by BodyLimit.
         try:
-            incoming = ChatMessage.model_validate_json(body)
+            incoming = ChatMessage.model_validate(untrusted.loads(await request.body()))
         except ValidationError as exc:
             message, field = describe_validation_error(exc)
             return _error(400, "invalid_input", message, field)

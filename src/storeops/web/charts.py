@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,7 +29,28 @@ def _svg(figure: Figure) -> str:
     figure.savefig(buffer, format="svg", bbox_inches="tight")
     text = buffer.getvalue()
     # Inline in the page: drop the XML prolog and doctype, keep the <svg> element.
-    return text[text.index("<svg") :]
+    return presentation_attributes(text[text.index("<svg") :])
+
+
+_STYLE_ATTRIBUTE = re.compile(r' style="([^"]*)"')
+_STYLE_ELEMENT = re.compile(r"\s*<style[^>]*>\*\{([^}]*)\}</style>")
+
+
+def presentation_attributes(svg: str) -> str:
+    """``svg`` with its CSS (``style="fill: #fff"`` and matplotlib's ``<style>*{…}</style>``) as SVG
+    presentation attributes (``fill="#fff"``), which the page's Content-Security-Policy allows
+    where it refuses inline style. Every property matplotlib writes has an attribute of its name."""
+
+    def attributes(declarations: str) -> str:
+        pairs = (part.split(":", 1) for part in declarations.split(";") if ":" in part)
+        return "".join(f' {name.strip()}="{html.escape(value.strip(), quote=True)}"' for name, value in pairs)
+
+    defaults = _STYLE_ELEMENT.search(svg)
+    if defaults is not None:
+        svg = svg.replace(defaults.group(0), "")
+        # The *{…} rule's properties are inherited ones: set on the root, every element gets them.
+        svg = svg.replace("<svg ", f"<svg{attributes(defaults.group(1))} ", 1)
+    return _STYLE_ATTRIBUTE.sub(lambda match: attributes(html.unescape(match.group(1))), svg)
 
 
 def decisions_over_time(days: Sequence[DayFigures]) -> str:

@@ -26,10 +26,9 @@ from storeops.accounts import (
     SESSION_HOURS,
     Principal,
     Role,
-    authenticate,
     end_session,
     list_users,
-    start_session,
+    sign_in,
 )
 from storeops.bootstrap import App
 from storeops.clock import utcnow
@@ -55,7 +54,6 @@ from storeops.web.security import (
     SESSION_COOKIE,
     FormUser,
     PageUser,
-    RateLimiter,
     optional_user,
     set_session_cookie,
     storeops_app,
@@ -133,17 +131,23 @@ def login(
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie, csrf_token):
         raise Forbidden("the sign-in form is missing its security token (CSRF); reload the page and try again")
+    # The client's address as TrustedProxies set it: forwarded headers count only from trusted proxies.
     client = request.client.host if request.client else "unknown"
-    limiter: RateLimiter = request.app.state.login_limiter
-    if not (limiter.allow(f"ip:{client}") and limiter.allow(f"email:{email.strip().lower()}")):
+    attempt = sign_in(application.engine, email, password, client)
+    if attempt.retry_after is not None:
+        minutes = -(-attempt.retry_after // 60)
         response = _render(
-            request, "login.html", None, csrf_token=csrf_token, next=next, error="Too many attempts; wait 5 minutes."
+            request,
+            "login.html",
+            None,
+            csrf_token=csrf_token,
+            next=next,
+            error=f"Too many attempts; wait {minutes} minute{'s' if minutes > 1 else ''}.",
         )
         response.status_code = 429
+        response.headers["Retry-After"] = str(attempt.retry_after)
         return response
-    with application.engine.begin() as conn:
-        user_id = authenticate(conn, email, password)
-        secret = start_session(conn, user_id) if user_id is not None else None
+    secret = attempt.secret
     if secret is None:
         response = _render(
             request, "login.html", None, csrf_token=csrf_token, next=next, error="Wrong email or password."

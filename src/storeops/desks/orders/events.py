@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from storeops.bounds import MAX_MINOR, MinorAmount, Quantity
 from storeops.desks.common import Address, CustomerRef
 from storeops.engine.events import Payload
 from storeops.money import validate_currency
@@ -16,34 +17,56 @@ class OrderLine(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    sku: str = Field(min_length=1)
-    quantity: int = Field(ge=1)
-    unit_price_minor: int = Field(ge=0)
-    grams: int | None = Field(None, ge=0)
+    sku: str = Field(min_length=1, max_length=128)
+    quantity: Quantity
+    unit_price_minor: MinorAmount
+    grams: int | None = Field(None, ge=0, le=10**9)
+    total_minor: MinorAmount | None = None
+    """The line's exact total when the storefront gives one (WooCommerce: after the line's
+    discounts); the unit price is then that total divided by the quantity, rounded down."""
+
+    @model_validator(mode="after")
+    def _line_fits(self) -> OrderLine:
+        if self.quantity * self.unit_price_minor > MAX_MINOR:
+            raise ValueError(f"quantity × unit price is more than the largest amount storeops accepts ({MAX_MINOR})")
+        return self
+
+
+SignedMinor = Annotated[int, Field(strict=True, ge=-MAX_MINOR, le=MAX_MINOR)]
 
 
 class OrderPlaced(Payload):
     """``order.created`` / ``order.updated``: the order as the storefront has it now."""
 
-    order_number: str = Field(min_length=1)
+    order_number: str = Field(min_length=1, max_length=128)
     customer: CustomerRef
     currency: str
-    total_minor: int = Field(ge=0)
-    lines: list[OrderLine] = Field(min_length=1)
+    total_minor: MinorAmount
+    lines: list[OrderLine] = Field(min_length=1, max_length=1000)
     shipping_address: Address | None = None
     billing_address: Address | None = None
-    channel: str | None = None
-    ip: str | None = None
-    ip_country: str | None = None
-    device_id: str | None = None
-    payment_status: str | None = None
-    failed_payments: int = Field(0, ge=0)
+    channel: str | None = Field(None, max_length=64)
+    ip: str | None = Field(None, max_length=64)
+    ip_country: str | None = Field(None, max_length=64)
+    device_id: str | None = Field(None, max_length=128)
+    payment_status: str | None = Field(None, max_length=32)
+    failed_payments: int = Field(0, ge=0, le=10**6)
     storefront_status: Literal["open", "partial", "fulfilled", "cancelled"] = "open"
     """Where the storefront says the order is: ``fulfilled`` and ``cancelled`` are recorded as they
     are (never fulfilled again); ``partial`` carries only the lines still to ship."""
     backfill: bool = False
     """Part of importing the store's existing orders. An open one is still decided (it waits to be
     shipped), knowing the storefront's stock figures already leave its units out."""
+    shipping_minor: MinorAmount | None = None
+    """What the storefront says makes up the total besides the lines: shipping (before shipping
+    discounts), its discount, tax added to the prices (0 when prices include it), discounts on the
+    order, and other charges (tips, fees; negative for a fee used as a discount). When any is
+    given, the orders desk checks that the lines add up to the total (``validate.check_totals``);
+    an order without them is not checked."""
+    shipping_discount_minor: MinorAmount | None = None
+    tax_minor: MinorAmount | None = None
+    discount_minor: MinorAmount | None = None
+    fees_minor: SignedMinor | None = None
 
     @field_validator("currency")
     @classmethod
@@ -85,7 +108,7 @@ class CustomerUpdated(Payload):
     """``customer.updated``: the storefront's customer record (tags, sign-up time, spend)."""
 
     customer: CustomerRef
-    total_spent_minor: int | None = Field(None, ge=0)
+    total_spent_minor: MinorAmount | None = None
     currency: str | None = None
     backfill: bool = False
     """Part of importing the store's existing customers."""
@@ -95,7 +118,7 @@ class RefundCreated(Payload):
     """``refund.created``: the storefront refunded (the returns desk will consume these)."""
 
     order_number: str = Field(min_length=1)
-    amount_minor: int = Field(ge=0)
+    amount_minor: MinorAmount
     currency: str
     note: str | None = None
 

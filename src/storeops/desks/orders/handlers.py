@@ -45,7 +45,13 @@ from storeops.desks.orders.tables import (
     record_customer_statement,
     upsert_customer_statement,
 )
-from storeops.desks.orders.validate import address_key, check_address, contact_warnings, same_destination
+from storeops.desks.orders.validate import (
+    address_key,
+    check_address,
+    check_totals,
+    contact_warnings,
+    same_destination,
+)
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event
@@ -163,6 +169,14 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
         return _record_as_is(event, ctx, placed, row, policy)
 
     problems = blocking_problems(shipping_check.problems, placed.payment_status)
+    totals = check_totals(
+        lines,
+        placed.total_minor,
+        **placed.model_dump(
+            include={"shipping_minor", "shipping_discount_minor", "tax_minor", "discount_minor", "fees_minor"}
+        ),
+    )
+    problems += totals.problems if totals else []
     reference = f"order:{event.subject}"
     order_plan: fulfilment.Plan | None = None
     # An open order imported with the store: the storefront's stock figures already left its units
@@ -216,6 +230,7 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
         "problems": problems,
         "duplicate_of": duplicate,
         "plan": order_plan.as_json() if order_plan else None,
+        "totals": totals.evidence if totals else None,
     }
     if placed.backfill:
         evidence["imported"] = {"storefront_status": placed.storefront_status, "units_committed": committed}

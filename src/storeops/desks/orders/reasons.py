@@ -21,7 +21,8 @@ class OrderReason(enum.StrEnum):
     CANCELLATION_TOO_LATE = "cancellation_too_late"
     """The customer asked to cancel after the order had shipped."""
     ORDER_INVALID = "order_invalid"
-    """Something automation cannot fix: an undeliverable address, an unknown SKU, no stock, a failed payment."""
+    """Something automation cannot fix: an undeliverable address, an unknown SKU, no stock, a failed payment,
+    lines that do not add up to the order's total."""
     STOCK_NOT_COUNTED = "stock_not_counted"
     """The storefront sells the SKU but no stock level has reached storeops yet: count it (or import the
     store's inventory levels), then approve."""

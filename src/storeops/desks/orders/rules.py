@@ -104,7 +104,9 @@ def assess(case: OrderCase, limits: Limits) -> list[OrderReason]:
 def suggestion(reasons: Sequence[OrderReason], evidence: dict[str, Any]) -> str:
     """What automation suggests the person does with a held order."""
     if OrderReason.ORDER_INVALID in reasons:
-        return "Fix what is listed under problems (address, SKU, stock or payment), then approve; reject cancels."
+        return (
+            "Fix what is listed under problems (address, SKU, stock, payment or totals), then approve; reject cancels."
+        )
     if OrderReason.STOCK_NOT_COUNTED in reasons:
         skus = ", ".join(p.split(":", 1)[1] for p in evidence["problems"] if p.startswith("stock_not_counted:"))
         return (

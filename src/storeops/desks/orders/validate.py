@@ -180,3 +180,63 @@ def contact_warnings(email: str | None, phone: str | None) -> list[str]:
     if phone and not PHONE.match(phone):
         warnings.append("phone_invalid")
     return warnings
+
+
+TOTAL_TOLERANCE_PER_LINE = 2
+"""Minor units an order's total may differ from its parts per line (and once more for shipping):
+storefronts round tax and spread discounts line by line."""
+
+
+@dataclass(frozen=True)
+class TotalsCheck:
+    """Whether an order's lines and charges add up to its total, with the figures behind it."""
+
+    problems: list[str]
+    evidence: dict[str, int]
+
+
+def check_totals(
+    lines: list[dict[str, Any]],
+    total_minor: int,
+    *,
+    shipping_minor: int | None = None,
+    shipping_discount_minor: int | None = None,
+    tax_minor: int | None = None,
+    discount_minor: int | None = None,
+    fees_minor: int | None = None,
+) -> TotalsCheck | None:
+    """Do the lines add up to the order's total? total = lines + shipping + tax + fees − discounts.
+
+    A line counts its exact total when the storefront gave one, else quantity × unit price. The
+    total may differ by TOTAL_TOLERANCE_PER_LINE minor units per line (rounding). Storefronts
+    differ on whether the order's discount total already holds a shipping discount, so the total
+    is accepted with the shipping discount counted once or not at all. None when the order
+    carries none of the charges (a native event without them is not checked); otherwise the
+    problem ``total_mismatch`` when the difference is beyond rounding."""
+    charges = (shipping_minor, shipping_discount_minor, tax_minor, discount_minor, fees_minor)
+    if all(charge is None for charge in charges):
+        return None
+    line_sum = sum(
+        int(line["total_minor"])
+        if line.get("total_minor") is not None
+        else int(line["quantity"]) * int(line["unit_price_minor"])
+        for line in lines
+    )
+    expected = line_sum + (shipping_minor or 0) + (tax_minor or 0) + (fees_minor or 0) - (discount_minor or 0)
+    tolerance = TOTAL_TOLERANCE_PER_LINE * (len(lines) + 1)
+    difference = total_minor - expected
+    shipping_discount = shipping_discount_minor or 0
+    fits = abs(difference) <= tolerance or abs(difference + shipping_discount) <= tolerance
+    evidence = {
+        "lines_minor": line_sum,
+        "shipping_minor": shipping_minor or 0,
+        "shipping_discount_minor": shipping_discount,
+        "tax_minor": tax_minor or 0,
+        "fees_minor": fees_minor or 0,
+        "discount_minor": discount_minor or 0,
+        "expected_minor": expected,
+        "total_minor": total_minor,
+        "difference_minor": difference,
+        "tolerance_minor": tolerance,
+    }
+    return TotalsCheck(problems=[] if fits else ["total_mismatch"], evidence=evidence)
