@@ -196,6 +196,8 @@ def test_the_learner_reads_entities_as_placeholders_and_chat_spelling_written_ou
         ("has my package shipped yet", ["order_status"]),
         ("where is my order ordernumber", ["order_status"]),
         ("any update on order ordernumber?", ["order_status"]),
+        ("order no. ordernumber", ["order_status"]),
+        ("ordernumber?", ["order_status"]),
         ("stop my order before it ships", ["cancellation"]),
         ("i moved, please send the parcel to my new flat instead", ["address_change"]),
         ("the shoes don't fit, how do i send them back", ["returns"]),
@@ -220,6 +222,7 @@ def test_phrases_name_topics_the_training_data_never_shows(text: str, topics: li
         "where is your shop",
         "i paid with paypal",
         "the address on the invoice is fine",
+        "cancel order ordernumber",
     ],
 )
 def test_phrases_stay_quiet_where_the_learner_knows_best(text: str) -> None:

@@ -65,14 +65,17 @@ _OWN = r"(?:my|our|the)\s+(?:\w+\s+)?(?:order|parcel|package|stuff|things|delive
 TOPIC_PHRASES: dict[str, re.Pattern[str]] = {
     "order_status": re.compile(
         rf"\bwhere\s+(?:is|are)\s+{_OWN}\b"
-        rf"|\b(?:any|an)\s+(?:update|news)\s+(?:on|about|regarding|for)\s+(?:{_OWN}|order)\b"
+        rf"|\b(?:any|an)\s+(?:update|news)\s+(?:on|about|regarding|for)\s+(?:{_OWN}|order|ordernumber)\b"
         rf"|\b(?:status|whereabouts)\s+of\s+{_OWN}\b|\border\s+(?:status|tracking)\b"
         rf"|\b(?:has|have|did|was|were|is)\s+(?:{_OWN}|it|they|(?:order\s+)?ordernumber)\s+(?:been\s+)?"
         r"(?:shipped|dispatched|sent|posted|sent\s+out)\b"
         rf"|\b(?:{_OWN}|ordernumber)\b[^.?!]*\b(?:still\s+not|not\s+(?:here|arrived|received)|"
         r"hasn't\s+(?:arrived|come|shown\s+up)|has\s+not\s+(?:arrived|come))\b"
         r"|\bordered\b[^.?!]*\bstill\s+(?:nothing|not\s+here|no\s+sign)\b"
-        r"|\b(?:hasn't|has\s+not|haven't|have\s+not)\s+(?:arrived|come|received\s+(?:it|my\s+order))\b",
+        r"|\b(?:hasn't|has\s+not|haven't|have\s+not)\s+(?:arrived|come|received\s+(?:it|my\s+order))\b"
+        # nothing but a reference to an order: "order no. 1001", "#1001?", "my order 1001 please"
+        r"|^\s*(?:(?:my|the)\s+)?(?:(?:order|purchase)\s*(?:no\.?|number|nr\.?|num|#)?\s*[:#]?\s*)?ordernumber"
+        r"\s*(?:status|please|[?!.])*\s*$",
     ),
     "cancellation": re.compile(
         r"\bstop\s+(?:my|the|this)\s+order\b|\b(?:don't|do\s+not)\s+(?:send|ship)\s+(?:it|my\s+order|the\s+order)\b",
