@@ -453,3 +453,16 @@ def test_building_the_default_is_a_support_nlu_step(cli: Cli, support_models: Su
     assert built.exit_code == 0 and f"support-nlu {support_models.version} is ready at" in built.stdout
     wrong = cli("models", "train", "orders-risk", "--default")
     assert wrong.exit_code == 2 and "--default goes with support-nlu" in wrong.output
+
+
+def test_an_unwritable_model_cache_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache should be", encoding="utf-8")
+    env = {"STOREOPS_DATABASE_URL": f"sqlite:///{tmp_path}/s.db", "STOREOPS_CACHE_DIR": str(blocked / "cache")}
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    result = CliRunner().invoke(app, ["support", "ask", "--text", "hi"], env=env)
+    assert result.exit_code == 2
+    assert (
+        result.output.strip().splitlines()[-1].startswith(f"error: cannot keep the default support model in {blocked}")
+    )
+    assert "STOREOPS_CACHE_DIR" in result.output and "Traceback" not in result.output

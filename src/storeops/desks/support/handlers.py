@@ -104,14 +104,14 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
         evidence["order"] = {"number": named, "verified": order is not None}
     # An order number and a verified sender make an order-status question, whatever greets it,
     # unless the message clearly asks for something else about that order.
-    named_in_text = bool(understanding.order_numbers)
-    if (
-        order is not None
-        and not understanding.pleasantry_only
-        and (not sure or topic in (STATUS_WHEN_NAMED if named_in_text else ("order_status",)))
-    ):
-        topic, sure = "order_status", True
-        evidence["rule"] = "verified_order"
+    # Named in the text, a delivery or FAQ reading or an unsure one becomes order status; sent
+    # only beside the message (a chat widget sends the last order with every message), only an
+    # unsure one does.
+    if order is not None and not understanding.pleasantry_only:
+        status_question = not sure or topic in (STATUS_WHEN_NAMED if understanding.order_numbers else ("order_status",))
+        if status_question:
+            topic, sure = "order_status", True
+            evidence["rule"] = "verified_order"
     if not sure and not understanding.pleasantry_only:
         reasons.append(SupportReason.LOW_CONFIDENCE)
     if message.customer_id:

@@ -8,7 +8,7 @@
    is a digest of the shipped data and of the code that trains it, so a release that changes
    either builds a new one; its file name also carries the scikit-learn version, since a pickle
    is only sound under the scikit-learn that wrote it. When it is missing it is trained on first
-   use (about half a minute) under a file lock: of several processes starting at once, one
+   use (10–30 s on two cores) under a file lock: of several processes starting at once, one
    trains and the others wait and load what it wrote.
 """
 
@@ -32,6 +32,7 @@ from storeops.artifacts import (
     read_pickle,
     sklearn_version,
 )
+from storeops.errors import StoreopsError
 
 NAME = "support-nlu"
 DATA_FILES = ("bitext_utterances.csv", "amazon_cells_labelled.txt", "yelp_labelled.txt")
@@ -108,7 +109,7 @@ def choose(models_dir: Path, cache_dir: Path) -> ModelChoice:
     path = default_path(cache_dir)
     if path.is_file():
         return ModelChoice("default", read_info(path, NAME, default_version()), note)
-    note = note or "not built yet on this machine: trained from the shipped data on first use (about 30 s)"
+    note = note or "not built yet on this machine: trained from the shipped data on first use (10–30 s)"
     return ModelChoice("default", None, note)
 
 
@@ -127,13 +128,20 @@ def default_models(cache_dir: Path, *, report: Callable[[str], None] = _stderr) 
     def build() -> dict[str, Any]:
         report(
             f"building the default support model {version} from the shipped data (intents on 6,480 Bitext "
-            "utterances, sentiment on 2,000 UCI sentences), once for this machine: about 30 s …"
+            "utterances, sentiment on 2,000 UCI sentences), once for this machine: 10–30 s …"
         )
         models = train_support_models(version)
         return {"intent": models.intent, "sentiment": models.sentiment, "version": version}
 
     what = f"the default support model {version}"
-    info, built = build_once(path, NAME, version, build, report=report, what=what, data_digest=data_digest())
+    try:
+        info, built = build_once(path, NAME, version, build, report=report, what=what, data_digest=data_digest())
+    except OSError as exc:
+        raise StoreopsError(
+            f"cannot keep the default support model in {cache_dir}: {exc.strerror or exc}; set STOREOPS_CACHE_DIR "
+            "to a folder this user can write",
+            field="cache_dir",
+        ) from None
     if built:
         report(f"built {NAME} {version} in {time.perf_counter() - started:.1f} s; cached at {path}")
     data = read_pickle(path)

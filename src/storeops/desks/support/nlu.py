@@ -199,10 +199,15 @@ class SupportModels:
                 candidates.append(guess)
                 second = ranked[1] if len(ranked) > 1 else None
                 if second and by_topic[top] >= TWO_INTENTS and by_topic[second] >= TWO_INTENTS:
-                    candidates.append(Intent(best_in_topic[second][0], second, round(by_topic[second], 3)))
+                    # Two topics that score high together are two issues (neither alone reaches
+                    # min_confidence: the learner splits its belief between them).
+                    candidates[-1] = Intent(guess.intent, top, guess.confidence, rule="two_intents")
+                    candidates.append(
+                        Intent(best_in_topic[second][0], second, round(by_topic[second], 3), rule="two_intents")
+                    )
         # Each part the desk is sure of is an issue; when it is sure of none, the best guess stands
         # alone (and reads as low confidence).
-        sure = [c for c in candidates if c.confidence >= min_confidence] or sorted(
+        sure = [c for c in candidates if c.rule is not None or c.confidence >= min_confidence] or sorted(
             candidates, key=lambda i: -i.confidence
         )[:1]
         intents: list[Intent] = []
