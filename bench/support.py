@@ -35,7 +35,7 @@ from bench.support_messages import CUSTOMER_STYLE_DEV, CUSTOMER_STYLE_HELD_OUT
 from storeops.datasets import bitext_utterances, sentiment_sentences
 from storeops.desks.support.entities import intent_text, strip_pleasantries
 from storeops.desks.support.handlers import ORDER_TOPICS, PERSONAL_TOPICS
-from storeops.desks.support.knowledge import knowledge_base
+from storeops.desks.support.knowledge import knowledge_base, search_text
 from storeops.desks.support.nlu import (
     TOPICS,
     SupportModels,
@@ -145,7 +145,10 @@ def judge(models: SupportModels, text: str, label: str, policy: SupportPolicy) -
         or topic in PERSONAL_TOPICS
     )
     if not handed_over and topic is not None and topic not in ORDER_TOPICS:
-        match = knowledge_base(policy.knowledge_base).best(strip_pleasantries(text) or text, topic)
+        sure_of = top.intent if top is not None and top.confidence >= policy.issue_confidence else None
+        match = knowledge_base(policy.knowledge_base).best(
+            search_text(strip_pleasantries(text) or text, sure_of), topic
+        )
         handed_over = match.similarity < policy.knowledge_min_similarity
     wanted = label.split("+")
     if label == "angry":

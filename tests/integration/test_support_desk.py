@@ -523,3 +523,19 @@ def test_an_order_given_beside_a_clear_other_question_does_not_turn_it_into_orde
     answer = run(engine, registry, message("how do I reset my password", customer=None, order_number="7004"))[-1]
     assert answer["evidence"]["knowledge"]["question"] == "How do I reset my password?"
     assert "rule" not in answer["evidence"]
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("I expect a reimbursement of $160", "When will I get my refund?"),
+        ("get bill #37777", "Where do I find my invoice?"),
+        ("shipments to Munich", "Which shipping options do you offer?"),
+    ],
+)
+def test_a_sure_intent_finds_its_page_even_in_words_the_page_does_not_use(
+    engine: Engine, registry: Registry, text: str, question: str
+) -> None:
+    [decision] = run(engine, registry, message(text, customer=None))
+    assert decision["outcome"] == "automatic", decision["reasons"]
+    assert decision["evidence"]["knowledge"]["question"] == question

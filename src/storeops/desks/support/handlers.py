@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from storeops.desks.orders.tables import customer_record, orders
 from storeops.desks.support.entities import strip_pleasantries
 from storeops.desks.support.events import DraftReady, MessageReceived, ReturnRequested
-from storeops.desks.support.knowledge import knowledge_base
+from storeops.desks.support.knowledge import knowledge_base, search_text
 from storeops.desks.support.nlu import SupportModels, Understanding
 from storeops.desks.support.policy import SupportPolicy
 from storeops.desks.support.reasons import SupportReason
@@ -136,7 +136,8 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
         and named
     )
     if topic is not None and not returning and topic not in (*ORDER_TOPICS, *PERSONAL_TOPICS):
-        match = knowledge_base(policy.knowledge_base).best(_question(message.text), topic)
+        sure_of = top.intent if top is not None and top.confidence >= policy.issue_confidence else None
+        match = knowledge_base(policy.knowledge_base).best(search_text(_question(message.text), sure_of), topic)
         evidence["knowledge"] = {
             "question": match.entry.question,
             "page": match.entry.page,
