@@ -8,7 +8,7 @@
    is a digest of the shipped data and of the code that trains it, so a release that changes
    either builds a new one; its file name also carries the scikit-learn version, since a pickle
    is only sound under the scikit-learn that wrote it. When it is missing it is trained on first
-   use (10–30 s on two cores) under a file lock: of several processes starting at once, one
+   use (under half a minute on two cores) under a file lock: of several processes starting at once, one
    trains and the others wait and load what it wrote.
 """
 
@@ -109,7 +109,7 @@ def choose(models_dir: Path, cache_dir: Path) -> ModelChoice:
     path = default_path(cache_dir)
     if path.is_file():
         return ModelChoice("default", read_info(path, NAME, default_version()), note)
-    note = note or "not built yet on this machine: trained from the shipped data on first use (10–30 s)"
+    note = note or "not built yet on this machine: trained from the shipped data on first use (under half a minute)"
     return ModelChoice("default", None, note)
 
 
@@ -128,7 +128,7 @@ def default_models(cache_dir: Path, *, report: Callable[[str], None] = _stderr) 
     def build() -> dict[str, Any]:
         report(
             f"building the default support model {version} from the shipped data (intents on 6,480 Bitext "
-            "utterances, sentiment on 2,000 UCI sentences), once for this machine: 10–30 s …"
+            "utterances, sentiment on 2,000 UCI sentences), once for this machine, under half a minute …"
         )
         models = train_support_models(version)
         return {"intent": models.intent, "sentiment": models.sentiment, "version": version}
