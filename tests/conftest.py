@@ -26,6 +26,36 @@ from tests.probe_desk import probe_metadata
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the tests' default support model is cached (STOREOPS_CACHE_DIR, for in-process
+    commands and the processes tests start): pytest's own cache, so a fresh clone builds it once
+    and later runs reuse it, and no test writes to the user's ~/.cache."""
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    chosen = os.environ.get("STOREOPS_CACHE_DIR")
+    folder = Path(chosen) if chosen else cache.mkdir("storeops-models") if cache else tmp_path_factory.mktemp("models")
+    os.environ["STOREOPS_CACHE_DIR"] = str(folder)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def no_support_models_left_behind() -> Iterator[None]:
+    """A command run in-process leaves its support models (or their loader) in the desk's module;
+    the next test starts without them."""
+    yield
+    from storeops.desks.support import handlers
+
+    handlers.use_support_models(None)
+
+
+@pytest.fixture(scope="session")
+def support_models(model_cache: Path) -> Any:
+    """The default support models, built (once) the way a fresh install builds them."""
+    from storeops.desks.support.models import default_models
+
+    return default_models(model_cache)
+
+
 def _postgres_admin_url() -> str:
     return os.environ.get("STOREOPS_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
 

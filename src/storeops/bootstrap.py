@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
+from storeops.artifacts import StaleArtifact
 from storeops.connectors.base import Connector
 from storeops.connectors.carrier_local import LocalCarrier
 from storeops.connectors.llm_drafter import LlmDrafter
@@ -68,6 +71,51 @@ class App:
             return ingest(conn, parsed, routes=self.registry)
 
 
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def warm_up(app: App) -> None:
+    """Load the models the desks answer with now (building the default support model if this
+    machine has none yet), so the first message does not wait for it."""
+    if "support" in app.registry.desks:
+        from storeops.desks.support.handlers import current_models
+
+        current_models()
+
+
+def model_status(app: App) -> dict[str, list[dict[str, Any]]]:
+    """The models each desk decides with, by desk, as a worker started now would load them
+    (nothing is loaded or built to find out): ``storeops status``."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    names = app.registry.desks
+    if "orders" in names:
+        from storeops.desks.orders.risk import describe_risk_model
+
+        out["orders"] = [describe_risk_model(app.settings.models_dir)]
+    if "support" in names:
+        from storeops.desks.support.models import choose
+
+        out["support"] = [choose(app.settings.models_dir, app.settings.cache_dir).as_json()]
+    if "inventory" in names:
+        from importlib.metadata import version
+
+        out["inventory"] = [
+            {
+                "name": "demand-forecast",
+                "source": "fitted per run",
+                "version": f"statsforecast {version('statsforecast')}",
+                "trained_at": None,
+                "path": None,
+                "sklearn_version": None,
+                "data_digest": None,
+                "ready": True,
+                "note": "fitted on each SKU's sales history at every reorder run; nothing to train",
+            }
+        ]
+    return out
+
+
 def bootstrap(settings: Settings | None = None, *, need_schema: bool = True, check: bool = True) -> App:
     """Build an App; raises StoreopsError subclasses with one-line messages on bad configuration."""
     settings = settings or load_settings()
@@ -76,14 +124,19 @@ def bootstrap(settings: Settings | None = None, *, need_schema: bool = True, che
     policy = load_policy(default_policy_path(settings.policy_file), desks)
     if any(desk.name == "orders" for desk in desks):
         from storeops.desks.orders.handlers import use_risk_model
-        from storeops.desks.orders.risk import load_risk_model
+        from storeops.desks.orders.risk import RuleRiskModel, load_risk_model
 
-        use_risk_model(load_risk_model(settings.models_dir))
+        try:
+            use_risk_model(load_risk_model(settings.models_dir))
+        except StaleArtifact as exc:
+            _say(f"orders: not using the store's risk model ({exc}): retrain it with storeops models train orders-risk")
+            use_risk_model(RuleRiskModel())
     if any(desk.name == "support" for desk in desks):
         from storeops.desks.support.handlers import use_support_models
-        from storeops.desks.support.nlu import load_support_models
+        from storeops.desks.support.models import load_for_store
 
-        use_support_models(load_support_models(settings.models_dir))
+        # Loaded on the first message (or by warm_up): a command that answers none loads none.
+        use_support_models(lambda: load_for_store(settings.models_dir, settings.cache_dir, report=_say))
     engine = create_db_engine(settings.database_url)
     if check:
         check_database(engine, need_schema=need_schema)

@@ -4,6 +4,7 @@ trusted proxies. Read from the environment."""
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
@@ -31,6 +32,11 @@ def parse_networks(text: str | None) -> list[Network]:
     return networks
 
 
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/storeops``, else ``~/.cache/storeops``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "storeops"
+
+
 class Settings(BaseSettings):
     """Settings from ``STOREOPS_*`` environment variables, with embedded defaults."""
 
@@ -54,6 +60,10 @@ class Settings(BaseSettings):
         default=None, description="WooCommerce webhook secret (X-WC-Webhook-Signature)."
     )
     models_dir: Path = Field(default=Path("./storeops-models"), description="Where trained models are kept.")
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir,
+        description="Where models built from the shipped data are cached, shared by every store on the machine.",
+    )
     desks: str | None = Field(
         default=None,
         description="Comma-separated 'module:attribute' desk specs replacing the built-in desks.",
@@ -98,12 +108,15 @@ class Settings(BaseSettings):
         "woocommerce_webhook_secret",
         "imap_password",
         "trusted_proxies",
+        "cache_dir",
         mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object, info: ValidationInfo) -> object:
         # An exported-but-empty variable means "use the default", as in most Unix tools.
         if isinstance(value, str) and not value.strip():
+            if info.field_name == "cache_dir":
+                return default_cache_dir()
             return DEFAULT_DATABASE_URL if info.field_name == "database_url" else None
         return value
 

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from storeops.desks.support import handlers
-from storeops.desks.support.nlu import train_support_models
+from storeops.desks.support.nlu import SupportModels
 from storeops.engine.desk import Registry
 from storeops.engine.worker import Worker
 from storeops.storage.db import create_db_engine
@@ -15,8 +15,10 @@ from tests.conftest import make_policy, served
 from tests.integration.test_support_desk import _chat_app
 
 
-def test_a_shopper_asks_and_gets_an_answer(sqlite_url: str, registry: Registry, page: Any) -> None:
-    handlers.use_support_models(train_support_models("e2e"))
+def test_a_shopper_asks_and_gets_an_answer(
+    sqlite_url: str, registry: Registry, page: Any, support_models: SupportModels
+) -> None:
+    handlers.use_support_models(support_models)
     engine = create_db_engine(sqlite_url)
     upgrade(engine)
     worker = Worker(engine, registry, make_policy())

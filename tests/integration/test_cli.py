@@ -13,8 +13,9 @@ from typer.testing import CliRunner, Result
 
 from storeops.cli.main import app
 from storeops.desks.orders.tables import orders
+from storeops.desks.support.nlu import SupportModels
 from storeops.storage.db import create_db_engine
-from storeops.storage.schema import events
+from storeops.storage.schema import audit_log, events
 from tests.probe_desk import probe_metadata
 
 DESKS = "storeops.desks.orders:DESK,storeops.desks.support:DESK,storeops.desks.inventory:DESK,tests.probe_desk:DESK"
@@ -346,11 +347,13 @@ def test_ingest_a_shopify_file_through_the_webhook_path(cli: Cli, tmp_path: Path
     assert cli.count_events() == 1
 
 
-def test_support_ask_prints_the_documented_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_support_ask_prints_the_documented_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, support_models: SupportModels
+) -> None:
     from storeops.desks.support import handlers
-    from storeops.desks.support.nlu import train_support_models
 
-    train_support_models("cli-test").save(tmp_path / "models")
+    # The store's own model (here the default's learners under another version) wins over the default.
+    SupportModels(support_models.intent, support_models.sentiment, "cli-test").save(tmp_path / "models")
     monkeypatch.setattr(handlers, "MODELS", None)  # restored after the test; the command loads the saved one
     runner = CliRunner()
     env = {"STOREOPS_DATABASE_URL": f"sqlite:///{tmp_path}/s.db", "STOREOPS_MODELS_DIR": str(tmp_path / "models")}
@@ -363,6 +366,9 @@ def test_support_ask_prints_the_documented_json(tmp_path: Path, monkeypatch: pyt
     assert set(answer) >= {"conversation", "reply", "intents", "sentiment", "handoff"}
     assert answer["handoff"]["reasons"] == ["asked_for_human"]
     assert {"label", "score"} <= set(answer["sentiment"])
+    with create_db_engine(env["STOREOPS_DATABASE_URL"]).connect() as conn:
+        [evidence] = conn.execute(select(audit_log.c.evidence).where(audit_log.c.desk == "support")).scalars()
+    assert evidence["model"] == "cli-test"
 
 
 def test_ingest_email_threads_replies_into_one_conversation(cli: Cli, tmp_path: Path) -> None:
@@ -532,3 +538,60 @@ def test_a_wrong_setting_is_a_one_line_error_naming_the_variable(cli: Cli) -> No
         assert result.exit_code == 2, result.output
         assert result.output.startswith(f"error: {name}:"), result.output
         assert len(result.output.strip().splitlines()) <= 2
+
+
+def test_status_before_the_schema_says_so_and_loads_no_model(tmp_path: Path) -> None:
+    env = {"STOREOPS_DATABASE_URL": f"sqlite:///{tmp_path}/new.db", "STOREOPS_MODELS_DIR": str(tmp_path / "m")}
+    result = CliRunner().invoke(app, ["status", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.stdout)
+    assert status["database"]["kind"] == "sqlite"
+    assert (status["database"]["schema_revision"], status["database"]["up_to_date"]) == (None, False)
+    assert status["events"] == {"pending": None, "dead": None}
+    text = CliRunner().invoke(app, ["status"], env=env)
+    assert "no schema yet: run storeops db upgrade" in text.stdout
+
+
+def test_status_json_names_each_desk_s_models_and_what_waits(cli: Cli, tmp_path: Path) -> None:
+    from storeops.desks.support.models import default_version
+
+    cli("ingest", str(write(tmp_path, line(seq=5, handoff=True), line(external_id="e2", subject="thing:2"))))
+    status = cli.json("status", "--json")
+    assert set(status) == {"database", "policy", "events", "handoffs", "desks"}
+    database = status["database"]
+    assert database["up_to_date"] is True and database["schema_revision"] == database["head_revision"]
+    assert status["events"] == {"pending": 2, "dead": 0}
+    cli("work", "--until-idle")
+    status = cli.json("status", "--json")
+    assert (status["events"], status["handoffs"]) == ({"pending": 0, "dead": 0}, {"open": 1, "by_desk": {"probe": 1}})
+    models = {desk["desk"]: desk["models"] for desk in status["desks"]}
+    assert list(models) == ["orders", "support", "inventory", "probe"]
+    keys = {"name", "source", "version", "trained_at", "path", "sklearn_version", "data_digest", "ready", "note"}
+    assert all(set(model) == keys for desk in models.values() for model in desk)
+    [risk], [nlu], [forecast], [] = models.values()
+    assert (risk["name"], risk["source"], risk["version"]) == ("orders-risk", "rules", "rules-1")
+    assert (nlu["name"], nlu["source"], nlu["version"]) == ("support-nlu", "default", default_version())
+    assert forecast["source"] == "fitted per run"
+    text = cli("status").stdout
+    assert f"support   support-nlu {default_version()} (default, from the shipped data" in text
+    assert "handoffs  1 open (probe 1)" in text
+
+
+def test_building_the_default_is_a_support_nlu_step(cli: Cli, support_models: SupportModels) -> None:
+    built = cli("models", "train", "support-nlu", "--default")
+    assert built.exit_code == 0 and f"support-nlu {support_models.version} is ready at" in built.stdout
+    wrong = cli("models", "train", "orders-risk", "--default")
+    assert wrong.exit_code == 2 and "--default goes with support-nlu" in wrong.output
+
+
+def test_an_unwritable_model_cache_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache should be", encoding="utf-8")
+    env = {"STOREOPS_DATABASE_URL": f"sqlite:///{tmp_path}/s.db", "STOREOPS_CACHE_DIR": str(blocked / "cache")}
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    result = CliRunner().invoke(app, ["support", "ask", "--text", "hi"], env=env)
+    assert result.exit_code == 2
+    assert (
+        result.output.strip().splitlines()[-1].startswith(f"error: cannot keep the default support model in {blocked}")
+    )
+    assert "STOREOPS_CACHE_DIR" in result.output and "Traceback" not in result.output

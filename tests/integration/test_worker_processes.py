@@ -51,6 +51,12 @@ def spawn_worker(url: str, *args: str, desks: str = DESKS) -> subprocess.Popen[b
     )
 
 
+@pytest.fixture(autouse=True)
+def default_support_model_built(support_models: object) -> None:
+    """A worker loads the support models before its first batch; built already, they take a
+    second, not the half minute of a first build on this machine."""
+
+
 def stop(worker: subprocess.Popen[bytes], sig: signal.Signals) -> tuple[int, str]:
     """Send ``sig`` and wait; returns the exit code and what the worker wrote on stderr."""
     worker.send_signal(sig)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from storeops import untrusted
@@ -40,11 +41,12 @@ from storeops.engine.events import NewEvent, parse_new_event
 from storeops.engine.inbox import Resolution, list_handoffs
 from storeops.engine.metrics import compute_report
 from storeops.engine.policy import policy_defaults_dict, record_policy_version
-from storeops.engine.queue import ingest, list_events, pending_count
+from storeops.engine.queue import event_states, ingest, list_events
 from storeops.engine.worker import Worker
 from storeops.errors import Conflict, DatabaseUnavailable, InvalidInput, StoreopsError
 from storeops.storage.db import read_only
 from storeops.storage.migrate import upgrade
+from storeops.storage.schema import handoffs as handoff_table
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -420,9 +422,12 @@ def desks_command(as_json: Annotated[bool, typer.Option("--json", help="Print JS
 # --- the worker ------------------------------------------------------------------------------
 
 
-def _pending(application: App) -> int:
+def _pending(application: App, kind: str | None = None) -> int:
+    query = select(func.count()).select_from(event_states).where(event_states.c.status == "pending")
+    if kind is not None:
+        query = query.where(event_states.c.kind == kind)
     with read_only(application.engine).connect() as conn:
-        return pending_count(conn)
+        return int(conn.execute(query).scalar_one())
 
 
 def _work_until_idle(
@@ -458,6 +463,8 @@ def work_command(
     with _errors():
         application = _app()
         connectors = application.connectors() if outbox else {}
+        if not until_idle or _pending(application, kind="ticket.message_received"):
+            _warm_up(application)
         if until_idle:
             worker = _work_until_idle(application, batch, connectors)
         else:
@@ -731,6 +738,89 @@ def report_command(
             console.print(table)
 
 
+def _status(application: App) -> dict[str, Any]:
+    from storeops.bootstrap import model_status
+    from storeops.storage.migrate import revisions
+
+    engine = application.engine
+    current, head = revisions(engine)
+    data: dict[str, Any] = {
+        "database": {
+            "url": engine.url.render_as_string(hide_password=True),
+            "kind": engine.dialect.name,
+            "schema_revision": current,
+            "head_revision": head,
+            "up_to_date": current == head,
+        },
+        "policy": {"source": application.policy.source, "digest": application.policy.digest},
+        "events": {"pending": None, "dead": None},
+        "handoffs": {"open": None, "by_desk": {}},
+        "desks": [],
+    }
+    if current is not None:
+        with read_only(engine).connect() as conn:
+            counts: dict[str, int] = dict(
+                conn.execute(
+                    select(event_states.c.status, func.count())
+                    .where(event_states.c.status.in_(("pending", "dead")))
+                    .group_by(event_states.c.status)
+                ).all()
+            )
+            by_desk: dict[str, int] = dict(
+                conn.execute(
+                    select(handoff_table.c.desk, func.count())
+                    .where(handoff_table.c.state.in_(("open", "claimed")))
+                    .group_by(handoff_table.c.desk)
+                    .order_by(handoff_table.c.desk)
+                ).all()
+            )
+        data["events"] = {"pending": int(counts.get("pending", 0)), "dead": int(counts.get("dead", 0))}
+        data["handoffs"] = {"open": sum(by_desk.values()), "by_desk": {k: int(v) for k, v in by_desk.items()}}
+    models = model_status(application)
+    data["desks"] = [{"desk": desk.name, "models": models.get(desk.name, [])} for desk in application.desks]
+    return data
+
+
+ORIGINS = {"store": "store-trained", "default": "default, from the shipped data", "rules": "rules"}
+
+
+@app.command("status")
+def status_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stable JSON object (docs/cli.md).")] = False,
+) -> None:
+    """What this store runs on: the database and its schema, waiting events and handoffs, and the
+    models each desk decides with (store-trained or default, version, date). Loads nothing."""
+    with _errors():
+        data = _status(_app(need_schema=False))
+        if as_json:
+            print_json(data)
+            return
+        db = data["database"]
+        schema = (
+            "no schema yet: run storeops db upgrade"
+            if db["schema_revision"] is None
+            else f"schema {db['schema_revision']}" + ("" if db["up_to_date"] else f", behind {db['head_revision']}")
+        )
+        console.print(f"database  {db['url']} ({db['kind']}), {schema}", highlight=False, soft_wrap=True)
+        console.print(f"policy    {data['policy']['source']}, digest {data['policy']['digest'][:12]}", highlight=False)
+        if db["schema_revision"] is not None:
+            console.print(
+                f"events    {data['events']['pending']:,} pending, {data['events']['dead']:,} dead", highlight=False
+            )
+            waiting = ", ".join(f"{desk} {n:,}" for desk, n in data["handoffs"]["by_desk"].items())
+            console.print(
+                f"handoffs  {data['handoffs']['open']:,} open" + (f" ({waiting})" if waiting else ""), highlight=False
+            )
+        for desk in data["desks"]:
+            for model in desk["models"]:
+                when = f", trained {model['trained_at'][:19]}Z" if model["trained_at"] else ""
+                origin = ORIGINS.get(model["source"], model["source"])
+                line = f"{desk['desk']:<9} {model['name']} {model['version']} ({origin}{when})"
+                if model["note"]:
+                    line += f"; {model['note']}"
+                console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
 @events_app.command("dead")
 def events_dead(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -776,14 +866,38 @@ class ModelName(StrEnum):
 def models_train(
     name: Annotated[ModelName, typer.Argument(help="Which model.")],
     min_each: Annotated[int, typer.Option(min=2, help="Fewest approved and rejected orders to train on.")] = 10,
+    default: Annotated[
+        bool,
+        typer.Option(
+            "--default",
+            help="support-nlu only: build the machine-wide default in STOREOPS_CACHE_DIR (once per release and "
+            "scikit-learn; a build step for images) instead of the store's own.",
+        ),
+    ] = False,
 ) -> None:
     """Train a model and make it current; its version is recorded on every decision it makes.
 
     orders-risk learns from people's resolutions (approved order = legitimate, rejected = fraud);
-    support-nlu learns intents and sentiment from the data storeops ships."""
+    support-nlu learns intents and sentiment from the data storeops ships — without it a store
+    answers with the default built from the same data (storeops status shows which)."""
     import time
 
     with _errors():
+        if default and name is not ModelName.support_nlu:
+            raise InvalidInput("--default goes with support-nlu: orders-risk is learnt from the store's own orders")
+        if default:
+            from storeops.desks.support.models import default_models, default_path
+            from storeops.settings import load_settings
+
+            cache_dir = load_settings().cache_dir
+            started = time.perf_counter()
+            models = default_models(cache_dir, report=lambda line: err_console.print(line, highlight=False))
+            console.print(
+                f"support-nlu {models.version} is ready at {default_path(cache_dir)} "
+                f"({time.perf_counter() - started:.1f} s)",
+                highlight=False,
+            )
+            return
         application = _app()
         started = time.perf_counter()
         if name is ModelName.support_nlu:
@@ -807,11 +921,19 @@ def _train_support(application: App) -> tuple[Path, str]:
 
     err_console.print(
         "training support-nlu: intents on 6,480 Bitext utterances, sentiment on 2,000 UCI review sentences "
-        "plus Bitext requests (about 10 s) …"
+        "plus Bitext requests (about 30 s) …"
     )
     version = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     models = train_support_models(version)
     return models.save(application.settings.models_dir), f"version {version}"
+
+
+def _warm_up(application: App) -> None:
+    """Load the support models before a worker starts (building the default on a machine that
+    has none), so no message waits for it inside a transaction."""
+    from storeops.bootstrap import warm_up
+
+    warm_up(application)
 
 
 @support_app.command("poll-imap")
@@ -868,6 +990,7 @@ def support_ask(
 
     with _errors():
         application = _app()
+        _warm_up(application)
         worker = Worker(application.engine, application.registry, application.policy)
         result = ask(
             application.engine,
@@ -900,6 +1023,7 @@ def _serve(application: App, host: str, port: int, *, with_worker: bool) -> None
     worker: Worker | None = None
     thread: threading.Thread | None = None
     if with_worker:
+        _warm_up(application)
         worker = Worker(
             application.engine,
             application.registry,
@@ -968,13 +1092,7 @@ def demo_command(
         upgrade(application.engine)
         with application.engine.begin() as conn:
             record_policy_version(conn, application.policy)
-        if "support" in application.registry.desks:
-            from storeops.desks.support.handlers import use_support_models
-            from storeops.desks.support.nlu import load_support_models
-
-            if load_support_models(application.settings.models_dir) is None:
-                _train_support(application)
-            use_support_models(load_support_models(application.settings.models_dir))
+        _warm_up(application)
         worker = Worker(
             application.engine, application.registry, application.policy, connectors=application.connectors()
         )

@@ -20,9 +20,11 @@ class OrderView:
     number: str
     status: str
     tracking_number: str | None
+    carrier: str | None
     email: str | None
     customer: str
     placed_at: datetime
+    last_scan: str | None
     last_scan_at: datetime | None
     total_minor: int
     currency: str
@@ -48,9 +50,11 @@ _BY_NUMBER = (
         orders.c.number,
         orders.c.status,
         orders.c.tracking_number,
+        orders.c.carrier,
         orders.c.email,
         orders.c.customer,
         orders.c.placed_at,
+        orders.c.last_scan,
         orders.c.last_scan_at,
         orders.c.total_minor,
         orders.c.currency,

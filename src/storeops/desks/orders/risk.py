@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, exists, func, select
 
-from storeops.artifacts import load_artifact, save_artifact
+from storeops.artifacts import current_artifact, load_artifact, save_artifact, sklearn_version
 from storeops.desks.orders.tables import orders
 
 FEATURES: tuple[str, ...] = (
@@ -300,6 +300,40 @@ def load_risk_model(folder: Path | None) -> RiskModel:
     if data is None:
         return RuleRiskModel()
     return TrainedRiskModel(data["estimator"], data["version"], data["medians"])
+
+
+def describe_risk_model(folder: Path) -> dict[str, Any]:
+    """The risk model a worker of this store uses, for ``storeops status`` (nothing is loaded)."""
+    info = current_artifact(folder, "orders-risk")
+    line: dict[str, Any] = {
+        "name": "orders-risk",
+        "source": "rules",
+        "version": RuleRiskModel.version,
+        "trained_at": None,
+        "path": None,
+        "sklearn_version": None,
+        "data_digest": None,
+        "ready": True,
+        "note": "cold-start rules; storeops models train orders-risk learns the store's own from resolved handoffs",
+    }
+    if info is None:
+        return line
+    if info.stale:
+        line["note"] = (
+            f"the store's model {info.version} was trained with scikit-learn {info.sklearn_version} "
+            f"(this is {sklearn_version()}): using the rules until storeops models train orders-risk retrains it"
+        )
+        return line
+    details = info.as_json()
+    return {
+        **line,
+        "source": "store",
+        "version": info.version,
+        "trained_at": details["trained_at"],
+        "path": details["path"],
+        "sklearn_version": info.sklearn_version,
+        "note": "",
+    }
 
 
 def train_risk_model(

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from storeops.desks.orders import api as orders_api
+from storeops.desks.support.entities import strip_pleasantries
 from storeops.desks.support.events import DraftReady, MessageReceived, ReturnRequested
-from storeops.desks.support.knowledge import knowledge_base
+from storeops.desks.support.knowledge import knowledge_base, search_text
 from storeops.desks.support.nlu import SupportModels, Understanding
 from storeops.desks.support.policy import SupportPolicy
 from storeops.desks.support.reasons import SupportReason
@@ -26,18 +30,38 @@ from storeops.engine.inbox import revise_suggestion
 from storeops.storage.schema import handoffs
 
 MODELS: SupportModels | None = None
-"""The trained NLU; set once at start-up by ``use_support_models``."""
+"""The NLU in use; set at start-up by ``use_support_models`` (or loaded on first use)."""
+_LOADER: Callable[[], SupportModels | None] | None = None
+_LOADING = threading.Lock()
 
-ORDER_TOPICS = ("order_status", "cancellation", "order_change", "address_change", "refund")
+ORDER_TOPICS = ("order_status", "cancellation", "order_change", "address_change")
 """Topics answered from the order itself (after verifying the customer), not the knowledge base."""
 PERSONAL_TOPICS = ("human", "complaint")
 """Topics no knowledge-base page answers: a person or the rules above take them."""
+STATUS_WHEN_NAMED = ("order_status", "delivery", "faq")
+"""Readings that become an order-status question when the message names a verified order:
+"When will order 2204 arrive?" from its customer asks about that order, not delivery times."""
 
 
-def use_support_models(models: SupportModels | None) -> None:
-    """Answer with ``models`` from now on (called once by the bootstrap)."""
-    global MODELS
-    MODELS = models
+def use_support_models(models: SupportModels | Callable[[], SupportModels | None] | None) -> None:
+    """Answer with ``models`` from now on; given a function, call it on the first message (the
+    bootstrap's way: a command that never answers a message never loads or builds a model)."""
+    global MODELS, _LOADER
+    with _LOADING:
+        if callable(models) and not isinstance(models, SupportModels):
+            MODELS, _LOADER = None, models
+        else:
+            MODELS, _LOADER = models, None
+
+
+def current_models() -> SupportModels | None:
+    """The models in use, loading them now if the bootstrap left a loader."""
+    global MODELS, _LOADER
+    if MODELS is None and _LOADER is not None:
+        with _LOADING:
+            if MODELS is None and _LOADER is not None:
+                MODELS, _LOADER = _LOADER(), None
+    return MODELS
 
 
 def message_received(event: Event, ctx: HandlerContext) -> Decision:
@@ -45,22 +69,23 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
     message = event.parsed(MessageReceived)
     policy = ctx.settings(SupportPolicy)
     conn = ctx.conn
-    if MODELS is None:
+    models = current_models()
+    if models is None:
         return _hand_off(
             event,
             message,
             None,
             [SupportReason.LOW_CONFIDENCE],
-            {"problem": "no support model is trained; run storeops models train support-nlu"},
+            {"problem": "no support model could be loaded; storeops status says why"},
             ctx,
         )
-    understanding = MODELS.understand(message.text, min_confidence=policy.issue_confidence)
+    understanding = models.understand(message.text, min_confidence=policy.issue_confidence)
     reasons: list[SupportReason] = []
     evidence: dict[str, Any] = {
         **understanding.as_json(),
         "text": message.text,
         "conversation": message.conversation_id,
-        "model": MODELS.version,
+        "model": models.version,
         "negative_sentiment_threshold": policy.negative_sentiment_threshold,
     }
     if understanding.sentiment_score < policy.negative_sentiment_threshold:
@@ -72,7 +97,23 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
     if understanding.asked_for_human:
         reasons.append(SupportReason.ASKED_FOR_HUMAN)
     top = understanding.intents[0] if understanding.intents else None
-    if top is None or top.confidence < policy.intent_confidence_threshold:
+    topic = top.topic if top else None
+    sure = top is not None and top.confidence >= policy.intent_confidence_threshold
+    order = _verified_order(ctx, message, understanding)
+    named = _order_number(message, understanding)
+    if named:
+        evidence["order"] = {"number": named, "verified": order is not None}
+    # An order number and a verified sender make an order-status question, whatever greets it,
+    # unless the message clearly asks for something else about that order.
+    # Named in the text, a delivery or FAQ reading or an unsure one becomes order status; sent
+    # only beside the message (a chat widget sends the last order with every message), only an
+    # unsure one does.
+    if order is not None and not understanding.pleasantry_only:
+        status_question = not sure or topic in (STATUS_WHEN_NAMED if understanding.order_numbers else ("order_status",))
+        if status_question:
+            topic, sure = "order_status", True
+            evidence["rule"] = "verified_order"
+    if not sure and not understanding.pleasantry_only:
         reasons.append(SupportReason.LOW_CONFIDENCE)
     if message.customer_id:
         customer = orders_api.customer(conn, f"customer:{event.source}:{message.customer_id}")
@@ -89,14 +130,15 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
     # The intent data has no "return this item" class, so an explicit request naming an order is
     # recognised by its words (and never when it asks about the policy).
     returning = bool(
-        top is not None
-        and top.topic not in ("cancellation", "order_status")
+        topic is not None
+        and topic not in ("cancellation", "order_status")
         and WANTS_RETURN.search(message.text)
         and not POLICY_QUESTION.search(message.text)
-        and _order_number(message, understanding)
+        and named
     )
-    if top is not None and not returning and top.topic not in (*ORDER_TOPICS, *PERSONAL_TOPICS):
-        match = knowledge_base(policy.knowledge_base).best(message.text, top.topic)
+    if topic is not None and not returning and topic not in (*ORDER_TOPICS, *PERSONAL_TOPICS):
+        sure_of = top.intent if top is not None and top.confidence >= policy.issue_confidence else None
+        match = knowledge_base(policy.knowledge_base).best(search_text(_question(message.text), sure_of), topic)
         evidence["knowledge"] = {
             "question": match.entry.question,
             "page": match.entry.page,
@@ -110,25 +152,33 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
         return _hand_off(
             event, message, understanding, reasons, evidence, ctx, draft=match.entry.answer if match else ""
         )
-    assert top is not None
-    if top.topic == "cancellation" and _order_number(message, understanding):
+    if understanding.pleasantry_only:
+        return _answer(event, message, evidence, _GREETING_REPLY if not THANKS.search(message.text) else _WELCOME)
+    assert topic is not None
+    if topic == "cancellation" and named:
         return _cancellation(event, ctx, message, understanding, evidence)
     if returning:
         return _return(event, ctx, message, understanding, evidence, policy)
-    reply = match.entry.answer if match else _order_answer(ctx, message, understanding, top.topic)
-    evidence["reply"] = reply
-    return Decision(
-        action="support.answer",
-        evidence=evidence,
-        task="support.answer",
-        actor=f"automation:support@{MODELS.version}",
-        outbox=(_send(event, message, reply),),
-    )
+    if match is not None:
+        reply = match.entry.answer
+        if order is not None and topic in ("refund", "returns"):
+            reply = f"{reply} {_what_applies(order, event, policy)}"
+    else:
+        reply = _order_answer(order, message, understanding, topic)
+    return _answer(event, message, evidence, reply)
 
 
 WANTS_RETURN = re.compile(r"\b(return|send (it|them|this|these) back|exchange|rma)\b", re.IGNORECASE)
 POLICY_QUESTION = re.compile(r"\b(polic(y|ies)|how (do|can) i|can i)\b", re.IGNORECASE)
 ASK_FOR_PROOF = "Happy to help with your order. Please reply with its number and the email you ordered with."
+THANKS = re.compile(r"\b(thanks|thank you|thx|cheers|ty)\b", re.IGNORECASE)
+_GREETING_REPLY = "Hello! How can we help you today?"
+_WELCOME = "You're welcome! Write to us any time if there is anything else we can do."
+
+
+def _question(text: str) -> str:
+    """The message as the knowledge base should read it: without greetings and thanks."""
+    return strip_pleasantries(text) or text
 
 
 def _order_number(message: MessageReceived, understanding: Understanding) -> str | None:
@@ -148,13 +198,50 @@ def _verified_order(
     return order
 
 
+def _ask_for_proof(message: MessageReceived, understanding: Understanding) -> str:
+    """What to ask for when the order is not verified, without asking again for what was given
+    and without saying whether the order exists."""
+    number = _order_number(message, understanding)
+    if number and message.customer_email:
+        return (
+            f"I could not find order {number} for {message.customer_email}. Please check the number, or write "
+            "to us from the email address you ordered with."
+        )
+    if number:
+        return f"Happy to help with order {number}. Please reply with the email address you ordered with."
+    if message.customer_email:
+        return "Happy to help with your order. Please reply with its number (it is in your order confirmation)."
+    return ASK_FOR_PROOF
+
+
+def _what_applies(order: Any, event: Event, policy: SupportPolicy) -> str:
+    """What the refund and return rules mean for the customer's own order."""
+    if order.status == "cancelled":
+        return f"Your order {order.number} is cancelled, so its full amount goes back to your payment method."
+    if order.status not in ("shipped", "delivered"):
+        return (
+            f"Your order {order.number} has not shipped yet: reply 'cancel order {order.number}' and we cancel it "
+            "and refund you in full."
+        )
+    since = order.last_scan_at or order.placed_at
+    until = since + timedelta(days=policy.return_window_days)
+    if event.occurred_at > until:
+        return (
+            f"Your order {order.number} shipped on {since:%d %B %Y}, more than {policy.return_window_days} days "
+            "ago; reply if you would like us to look at it anyway."
+        )
+    return (
+        f"Your order {order.number} can be returned until {until:%d %B %Y}: reply 'return order {order.number}' "
+        "for your return number."
+    )
+
+
 def _answer(event: Event, message: MessageReceived, evidence: dict[str, Any], reply: str, **more: Any) -> Decision:
-    assert MODELS is not None
     return Decision(
         action=more.pop("action", "support.answer"),
         evidence={**evidence, **more, "reply": reply},
         task="support.answer",
-        actor=f"automation:support@{MODELS.version}",
+        actor=f"automation:support@{evidence['model']}",
         outbox=(_send(event, message, reply),),
     )
 
@@ -165,7 +252,7 @@ def _cancellation(
     """Cancel a verified order that has not shipped, through the orders desk (which refunds it)."""
     order = _verified_order(ctx, message, understanding)
     if order is None:
-        return _answer(event, message, evidence, ASK_FOR_PROOF)
+        return _answer(event, message, evidence, _ask_for_proof(message, understanding))
     if order.status == "cancelled":
         return _answer(event, message, evidence, f"Your order {order.number} is already cancelled.")
     if order.status in ("shipped", "delivered"):
@@ -209,7 +296,7 @@ def _return(
     """Open a return inside the window with an RMA number; outside it a person decides."""
     order = _verified_order(ctx, message, understanding)
     if order is None:
-        return _answer(event, message, evidence, ASK_FOR_PROOF)
+        return _answer(event, message, evidence, _ask_for_proof(message, understanding))
     if order.status not in ("shipped", "delivered"):
         reply = (
             f"Your order {order.number} has not shipped yet, so there is nothing to send back: "
@@ -264,12 +351,11 @@ def return_requested(event: Event, ctx: HandlerContext) -> Decision:
     )
 
 
-def _order_answer(ctx: HandlerContext, message: MessageReceived, understanding: Understanding, topic: str) -> str:
+def _order_answer(order: Any, message: MessageReceived, understanding: Understanding, topic: str) -> str:
     """The order's own status, only for the customer it belongs to."""
-    order = _verified_order(ctx, message, understanding)
     if order is None:
         # Never reveal another customer's order: ask for what proves it is theirs.
-        return ASK_FOR_PROOF
+        return _ask_for_proof(message, understanding)
     status = {
         "held": "being checked by our team",
         "fulfilling": "being packed",
@@ -277,9 +363,11 @@ def _order_answer(ctx: HandlerContext, message: MessageReceived, understanding: 
         "delivered": "delivered",
         "cancelled": "cancelled",
     }.get(order.status, order.status)
+    scanned = order.status == "shipped" and order.last_scan_at is not None
+    scan = f" (last carrier scan {order.last_scan_at:%d %B})" if scanned else ""
     tracking = f" Tracking: {order.tracking_number}." if order.tracking_number else ""
     if topic == "order_status":
-        return f"Your order {order.number} is {status}.{tracking}"
+        return f"Your order {order.number} is {status}{scan}.{tracking}"
     return f"Your order {order.number} is {status}. A colleague will take care of the change you asked for.{tracking}"
 
 

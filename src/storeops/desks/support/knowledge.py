@@ -76,6 +76,39 @@ class KnowledgeBase:
         return Match(self.entries[index], round(float(scores[index]), 3))
 
 
+PLAIN_QUESTIONS = {
+    "get_refund": "How do I get a refund?",
+    "track_refund": "When will I get my refund?",
+    "check_refund_policy": "What is your return policy?",
+    "get_invoice": "Where do I find my invoice?",
+    "check_invoice": "Where do I find my invoice?",
+    "delivery_options": "Which shipping options do you offer?",
+    "delivery_period": "How long does delivery take?",
+    "check_payment_methods": "Which payment methods do you accept?",
+    "payment_issue": "My payment failed.",
+    "recover_password": "How do I reset my password?",
+    "create_account": "How do I create an account?",
+    "edit_account": "How do I change my account?",
+    "delete_account": "How do I close my account?",
+    "switch_account": "How do I change my account?",
+    "registration_problems": "How do I create an account?",
+    "newsletter_subscription": "How do I subscribe or unsubscribe from the newsletter?",
+    "check_cancellation_fee": "Is there a cancellation fee?",
+    "place_order": "How do I place an order?",
+    "review": "How do I leave a review?",
+}
+"""How a customer plainly asks each intent. Bitext's (and customers') wording often shares no
+word with a store's page ("I expect a restitution of $160" against "When will I get my
+refund?"), so when the learner is sure of the intent its plain question joins the message in the
+search; a message the learner is unsure of is searched for as it is."""
+
+
+def search_text(text: str, intent: str | None) -> str:
+    """What to search the pages for: the message, and the plain question of a sure intent."""
+    plain = PLAIN_QUESTIONS.get(intent or "")
+    return f"{text} {plain}" if plain else text
+
+
 @cache
 def knowledge_base(folder: str) -> KnowledgeBase:
     """The knowledge base of ``folder`` (the built-in one when empty), read once per process."""

@@ -3,13 +3,22 @@ sensitive topics. Trained on shipped data by ``storeops models train support-nlu
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from storeops.artifacts import load_artifact, save_artifact
+from storeops.artifacts import ArtifactInfo, save_artifact
 from storeops.datasets import bitext_utterances, sentiment_sentences
+from storeops.desks.support.entities import Entities, extract_entities, intent_text
+from storeops.desks.support.rules import (
+    ANGER,
+    HUMAN,
+    OWN_ORDER,
+    phrase_topics,
+    sarcastic,
+    sensitive_topics,
+    split_clauses,
+)
 
 TOPICS = {
     "track_order": "order_status",
@@ -42,28 +51,10 @@ TOPICS = {
 }
 """Bitext intents → the topics a message can be about; two topics in one message is two issues."""
 
-ANGER = re.compile(
-    r"\b(furious|ridiculous|unacceptable|worst|terrible|awful|disgusting|scam|useless|incompetent|pathetic|"
-    r"fed up|sick of|a joke|angry|outraged|livid|fuck\w*|shit\w*|crap|damn|thanks for nothing|yeah right)\b",
-    re.IGNORECASE,
-)
-SENSITIVE = re.compile(
-    r"\b(chargeback|dispute|lawyer|attorney|legal action|sue|court|injur\w*|burn\w*|fire|hurt|unsafe|"
-    r"allerg\w*|gdpr|privacy|personal data|delete (?:all )?my (?:data|personal)|harass\w*|threat\w*)\b",
-    re.IGNORECASE,
-)
-_SOMEONE = (
-    r"(?:an?\s+|your\s+|some\s+)?(?:human|person|real person|agent|someone|somebody|manager|supervisor|"
-    r"representative|rep|someone real|somebody real)"
-)
-HUMAN = re.compile(
-    rf"\b(?:(?:speak|talk|chat)\s+(?:to|with)\s+{_SOMEONE}|(?:get|put)\s+me\s+(?:through\s+to\s+)?{_SOMEONE}"
-    r"|(?:someone|somebody)\s+real|phone\s+number\s+I\s+can\s+call)\b",
-    re.IGNORECASE,
-)
-ORDER_NUMBER = re.compile(r"(?:#|\border\s*(?:number|no\.?|n°)?\s*:?\s*)(\w*\d[\w-]*)", re.IGNORECASE)
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
-CLAUSES = re.compile(r"(?<=[.!?])\s+|\b(?:also|and also|besides|plus|another thing)\b[,:]?\s*", re.IGNORECASE)
+LEARNER_CERTAIN = 0.9
+"""A clause whose phrases name one topic still counts the learner's other topic at this confidence."""
+TWO_INTENTS = 0.4
+"""Two topics that each reach this confidence in one clause are two issues."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +62,14 @@ class Intent:
     intent: str
     topic: str
     confidence: float
+    rule: str | None = None
+    """The rule that read this topic (a phrase, the customer's own order), or None for the learner alone."""
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"intent": self.intent, "topic": self.topic, "confidence": self.confidence}
+        if self.rule:
+            data["rule"] = self.rule
+        return data
 
 
 @dataclass(frozen=True)
@@ -81,9 +80,22 @@ class Understanding:
     sentiment_score: float
     """−1 (very negative) … 1 (very positive)."""
     sensitive: list[str] = field(default_factory=list)
+    """Sensitive topics raised: chargeback, legal, safety, privacy, harassment."""
+    sensitive_words: list[str] = field(default_factory=list)
     asked_for_human: bool = False
-    order_numbers: list[str] = field(default_factory=list)
-    emails: list[str] = field(default_factory=list)
+    entities: Entities = field(default_factory=Entities)
+    pleasantry_only: bool = False
+    """Only a greeting, thanks or sign-off: nothing to answer but a greeting."""
+    clauses: list[dict[str, Any]] = field(default_factory=list)
+    """Each part the learner read (without pleasantries, entities as placeholders) and its own best reading."""
+
+    @property
+    def order_numbers(self) -> list[str]:
+        return self.entities.order_numbers
+
+    @property
+    def emails(self) -> list[str]:
+        return self.entities.emails
 
     @property
     def topics(self) -> list[str]:
@@ -99,60 +111,117 @@ class Understanding:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "intents": [intent.__dict__ for intent in self.intents],
+            "intents": [intent.as_json() for intent in self.intents],
             "sentiment": {"label": self.sentiment_label, "score": round(self.sentiment_score, 3)},
             "sensitive": self.sensitive,
+            "sensitive_words": self.sensitive_words,
             "asked_for_human": self.asked_for_human,
-            "entities": {"order_numbers": self.order_numbers, "emails": self.emails},
+            "entities": self.entities.as_json(),
+            "pleasantry_only": self.pleasantry_only,
+            "clauses": self.clauses,
         }
 
 
 class SupportModels:
     """The intent and sentiment classifiers, with the rules around them."""
 
-    def __init__(self, intent: Any, sentiment: Any, version: str) -> None:
+    def __init__(
+        self, intent: Any, sentiment: Any, version: str, *, source: str = "trained", info: ArtifactInfo | None = None
+    ) -> None:
         self.intent = intent
         self.sentiment = sentiment
         self.version = version
+        self.source = source
+        """``store`` (the store's own), ``default`` (built from the shipped data) or ``trained`` (in memory)."""
+        self.info = info
 
     def understand(self, text: str, *, min_confidence: float = 0.5) -> Understanding:
-        """Intents per clause (so "where is my order? also I want an invoice" is two), sentiment
-        with anger and sarcasm cues forcing negative, sensitive topics, entities."""
-        clauses = [c.strip() for c in CLAUSES.split(text) if c and len(c.strip()) > 3] or [text]
-        probabilities = self.intent.predict_proba(clauses)
-        labels = self.intent.classes_
-        candidates = []
-        for row in probabilities:
-            best = int(row.argmax())
-            intent = str(labels[best])
-            candidates.append(Intent(intent, TOPICS.get(intent, "faq"), round(float(row[best]), 3)))
-        candidates.sort(key=lambda i: -i.confidence)
-        # Each clause the model is sure of is an issue; when it is sure of none, the best guess stands
-        # alone (and will read as low confidence).
-        sure = [c for c in candidates if c.confidence >= min_confidence] or candidates[:1]
-        intents: list[Intent] = []
-        for candidate in sure:
-            if all(existing.topic != candidate.topic for existing in intents):
-                intents.append(candidate)
-        intents.sort(key=lambda i: -i.confidence)
+        """Read a message: entities first, then intents per clause (so "where is my order? also I
+        want an invoice" is two issues) on the text without pleasantries, phrase rules beside the
+        learner, sentiment with anger and sarcasm cues forcing negative, sensitive topics."""
+        entities = extract_entities(text)
+        reading = intent_text(text)
+        clauses = (split_clauses(reading) or [reading]) if reading else []
+        intents, learner = self._read_clauses(clauses, min_confidence) if clauses else ([], [])
         positive = float(self.sentiment.predict_proba([text])[0][1])
         score = 2 * positive - 1
-        if ANGER.search(text):
+        if ANGER.search(text) or sarcastic(text):
             score = min(score, -0.6)
+        elif not clauses:
+            # "Hello there!" is no complaint: a greeting or thanks alone is negative only in words.
+            score = max(score, 0.0)
+        # A negative message that asks nothing the desk can answer is a complaint.
+        top = intents[0] if intents else None
+        if score <= -0.6 and (top is None or (top.topic == "faq" and top.confidence < min_confidence)):
+            intents = [Intent("complaint", "complaint", 1.0, rule="negative_without_question")]
+        sensitive = sensitive_topics(text)
         human = bool(HUMAN.search(text)) or any(i.topic == "human" and i.confidence >= min_confidence for i in intents)
         return Understanding(
             intents=intents,
             sentiment_score=score,
-            sensitive=sorted({m.group(0).lower() for m in SENSITIVE.finditer(text)}),
+            sensitive=sorted(sensitive),
+            sensitive_words=[sensitive[name] for name in sorted(sensitive)],
             asked_for_human=human,
-            order_numbers=[m.group(1) for m in ORDER_NUMBER.finditer(text)],
-            emails=EMAIL.findall(text),
+            entities=entities,
+            pleasantry_only=not clauses,
+            clauses=[{"text": c, "learner": best.as_json()} for c, best in zip(clauses, learner, strict=True)],
         )
+
+    def _read_clauses(self, clauses: list[str], min_confidence: float) -> tuple[list[Intent], list[Intent]]:
+        """The issues of a message's clauses, and the learner's own best reading of each clause."""
+        probabilities = self.intent.predict_proba(clauses)
+        labels = [str(label) for label in self.intent.classes_]
+        candidates: list[Intent] = []
+        learner: list[Intent] = []
+        for clause, row in zip(clauses, probabilities, strict=True):
+            by_topic: dict[str, float] = {}
+            best_in_topic: dict[str, tuple[str, float]] = {}
+            for label, p in zip(labels, row, strict=True):
+                topic = TOPICS.get(label, "faq")
+                by_topic[topic] = by_topic.get(topic, 0.0) + float(p)
+                if float(p) > best_in_topic.get(topic, ("", -1.0))[1]:
+                    best_in_topic[topic] = (label, float(p))
+            ranked = sorted(by_topic, key=lambda t: -by_topic[t])
+            top = ranked[0]
+            guess = Intent(best_in_topic[top][0], top, round(by_topic[top], 3))
+            learner.append(guess)
+            phrases = phrase_topics(clause)
+            if phrases:
+                # Phrases name their topics beyond doubt; the learner's different reading counts
+                # too only when it is all but certain.
+                candidates += [Intent(best_in_topic[t][0], t, 1.0, rule=f"phrase:{t}") for t in phrases]
+                if top not in phrases and guess.confidence >= LEARNER_CERTAIN:
+                    candidates.append(guess)
+            elif guess.intent == "delivery_period" and OWN_ORDER.search(clause):
+                # "When will my parcel arrive?" asks about the customer's own order, not delivery times.
+                candidates.append(Intent(guess.intent, "order_status", 1.0, rule="own_order"))
+            else:
+                candidates.append(guess)
+                second = ranked[1] if len(ranked) > 1 else None
+                if second and by_topic[top] >= TWO_INTENTS and by_topic[second] >= TWO_INTENTS:
+                    # Two topics that score high together are two issues (neither alone reaches
+                    # min_confidence: the learner splits its belief between them).
+                    candidates[-1] = Intent(guess.intent, top, guess.confidence, rule="two_intents")
+                    candidates.append(
+                        Intent(best_in_topic[second][0], second, round(by_topic[second], 3), rule="two_intents")
+                    )
+        # Each part the desk is sure of is an issue; when it is sure of none, the best guess stands
+        # alone (and reads as low confidence).
+        sure = [c for c in candidates if c.rule is not None or c.confidence >= min_confidence] or sorted(
+            candidates, key=lambda i: -i.confidence
+        )[:1]
+        intents: list[Intent] = []
+        for candidate in sorted(sure, key=lambda i: -i.confidence):
+            if all(existing.topic != candidate.topic for existing in intents):
+                intents.append(candidate)
+        return intents, learner
 
     def save(self, folder: Path) -> Path:
         """Write the models as ``support-nlu-<version>.pkl`` and make them current."""
+        from storeops.desks.support.models import data_digest
+
         data = {"intent": self.intent, "sentiment": self.sentiment, "version": self.version}
-        return save_artifact(folder, "support-nlu", self.version, data)
+        return save_artifact(folder, "support-nlu", self.version, data, data_digest=data_digest())
 
 
 def intent_pipeline() -> Any:
@@ -240,7 +309,7 @@ def fit_sentiment(
 def train_support_models(version: str) -> SupportModels:
     """Fit both models on the shipped data (Bitext intents; UCI Amazon + Yelp sentiment)."""
     utterances = bitext_utterances()
-    intent = intent_pipeline().fit([t for _, _, t in utterances], [i for i, _, _ in utterances])
+    intent = intent_pipeline().fit([intent_text(t) for _, _, t in utterances], [i for i, _, _ in utterances])
     sentences = sentiment_training_set()
     reviews = {text for text, _ in sentiment_sentences("amazon") + sentiment_sentences("yelp")}
     sentiment = fit_sentiment(
@@ -261,11 +330,3 @@ def sentiment_training_set() -> list[tuple[str, int]]:
         + complaints
         + [r for r in requests if r[1] == 1][::3]
     )
-
-
-def load_support_models(folder: Path) -> SupportModels | None:
-    """The current trained models in ``folder``, or None when none were trained."""
-    data = load_artifact(folder, "support-nlu")
-    if data is None:
-        return None
-    return SupportModels(data["intent"], data["sentiment"], data["version"])

@@ -22,7 +22,8 @@ class SupportPolicy(DeskPolicy):
         0.3,
         gt=0,
         lt=1,
-        description="Below this confidence in the message's intent (27 classes), automation does not guess.",
+        description="Below this confidence in the message's topic (its intents' share of 27 classes; 1 when a "
+        "rule read it), automation does not guess.",
     )
     knowledge_base: str = Field(
         "", description="Folder of Markdown pages ('## question' then its answer); empty: the built-in pages."
