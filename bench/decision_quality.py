@@ -19,11 +19,11 @@ from sqlalchemy import select
 
 from bench.common import console, print_results
 from storeops.desks import builtin_desks
-from storeops.desks.support.handlers import use_support_models
 from storeops.desks.support.nlu import train_support_models
 from storeops.engine.desk import Registry
+from storeops.engine.models import DeskModels
 from storeops.engine.policy import build_policy
-from storeops.engine.worker import Worker
+from storeops.engine.worker import Worker, default_places
 from storeops.simulate.run import replay
 from storeops.storage.db import create_db_engine
 from storeops.storage.migrate import upgrade
@@ -38,14 +38,16 @@ def main() -> None:
     args = parser.parse_args()
     desks = builtin_desks()
     console.print("training the support models on the shipped data …")
-    use_support_models(train_support_models("bench"))
+    trained = train_support_models("bench")
     registry = Registry(desks)
     policy = build_policy({}, desks)
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=args.days - 1)
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_db_engine(f"sqlite:///{tmp}/quality.db")
         upgrade(engine)
-        worker = Worker(engine, registry, policy)
+        worker = Worker(
+            engine, registry, policy, models=DeskModels(registry, default_places(), given={"support": trained})
+        )
         console.print(f"simulating {args.days} days (seed {args.seed}) through the engine …")
         replay(engine, args.days, args.seed, start, worker, team=True, routes=registry)
         with engine.connect() as conn:

@@ -38,14 +38,13 @@ def model_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     return folder
 
 
-@pytest.fixture(autouse=True)
-def no_support_models_left_behind() -> Iterator[None]:
-    """A command run in-process leaves its support models (or their loader) in the desk's module;
-    the next test starts without them."""
-    yield
-    from storeops.desks.support import handlers
-
-    handlers.use_support_models(None)
+@pytest.fixture(scope="session", autouse=True)
+def no_store_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty STOREOPS_MODELS_DIR for every test, so a worker never picks up a model some earlier
+    `make demo` trained into the checkout's ./storeops-models."""
+    folder = tmp_path_factory.mktemp("store-models")
+    os.environ["STOREOPS_MODELS_DIR"] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ artifact saved by another version is refused (``StaleArtifact``) rather than hal
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import pickle
@@ -108,8 +109,18 @@ def read_info(path: Path, name: str, version: str) -> ArtifactInfo:
 
 
 def read_pickle(path: Path) -> dict[str, Any]:
-    """Unpickle an artifact; StaleArtifact when another scikit-learn wrote it."""
+    """Unpickle an artifact; StaleArtifact when another scikit-learn wrote it. One copy per process:
+    the same file (same size and modification time) is read once, however many workers, web apps
+    or tests load it."""
+    stat = path.stat()
+    return _read_pickle(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_pickle(path_text: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
     from sklearn.exceptions import InconsistentVersionWarning
+
+    path = Path(path_text)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InconsistentVersionWarning)

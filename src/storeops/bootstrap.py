@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
-from storeops.artifacts import StaleArtifact
 from storeops.connectors.base import Connector
 from storeops.connectors.carrier_local import LocalCarrier
 from storeops.connectors.llm_drafter import LlmDrafter
@@ -19,6 +18,7 @@ from storeops.connectors.supplier_csv import SupplierCsvConnector
 from storeops.desks import configured_desks
 from storeops.engine.desk import Desk, Registry
 from storeops.engine.events import NewEvent, parse_new_event
+from storeops.engine.models import DeskModels, ModelPlaces
 from storeops.engine.policy import Policy, PolicyFile, default_policy_path, editable_policy_path, load_policy
 from storeops.engine.queue import IngestResult, ingest
 from storeops.settings import Settings, load_settings
@@ -37,6 +37,13 @@ class App:
     desks: list[Desk]
     registry: Registry
     policy: Policy
+    models: DeskModels = field(default=None)  # type: ignore[assignment]
+    """Each desk's models, loaded on first use; built from the settings when not given."""
+
+    def __post_init__(self) -> None:
+        if self.models is None:
+            places = ModelPlaces(models_dir=self.settings.models_dir, cache_dir=self.settings.cache_dir, report=_say)
+            self.models = DeskModels(self.registry, places)
 
     @property
     def policy_path(self) -> Path:
@@ -78,10 +85,7 @@ def _say(line: str) -> None:
 def warm_up(app: App) -> None:
     """Load the models the desks answer with now (building the default support model if this
     machine has none yet), so the first message does not wait for it."""
-    if "support" in app.registry.desks:
-        from storeops.desks.support.handlers import current_models
-
-        current_models()
+    app.models.warm_up()
 
 
 def model_status(app: App) -> dict[str, list[dict[str, Any]]]:
@@ -122,21 +126,6 @@ def bootstrap(settings: Settings | None = None, *, need_schema: bool = True, che
     desks = configured_desks(settings.desks)
     registry = Registry(desks)
     policy = load_policy(default_policy_path(settings.policy_file), desks)
-    if any(desk.name == "orders" for desk in desks):
-        from storeops.desks.orders.handlers import use_risk_model
-        from storeops.desks.orders.risk import RuleRiskModel, load_risk_model
-
-        try:
-            use_risk_model(load_risk_model(settings.models_dir))
-        except StaleArtifact as exc:
-            _say(f"orders: not using the store's risk model ({exc}): retrain it with storeops models train orders-risk")
-            use_risk_model(RuleRiskModel())
-    if any(desk.name == "support" for desk in desks):
-        from storeops.desks.support.handlers import use_support_models
-        from storeops.desks.support.models import load_for_store
-
-        # Loaded on the first message (or by warm_up): a command that answers none loads none.
-        use_support_models(lambda: load_for_store(settings.models_dir, settings.cache_dir, report=_say))
     engine = create_db_engine(settings.database_url)
     if check:
         check_database(engine, need_schema=need_schema)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from storeops.desks.support import handlers
 from storeops.desks.support.nlu import SupportModels
 from storeops.engine.desk import Registry
-from storeops.engine.worker import Worker
+from storeops.engine.models import DeskModels
+from storeops.engine.worker import Worker, default_places
 from storeops.storage.db import create_db_engine
 from storeops.storage.migrate import upgrade
 from tests.conftest import make_policy, served
@@ -18,10 +18,14 @@ from tests.integration.test_support_desk import _chat_app
 def test_a_shopper_asks_and_gets_an_answer(
     sqlite_url: str, registry: Registry, page: Any, support_models: SupportModels
 ) -> None:
-    handlers.use_support_models(support_models)
     engine = create_db_engine(sqlite_url)
     upgrade(engine)
-    worker = Worker(engine, registry, make_policy())
+    worker = Worker(
+        engine,
+        registry,
+        make_policy(),
+        models=DeskModels(registry, default_places(), given={"support": support_models}),
+    )
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:
@@ -39,5 +43,4 @@ def test_a_shopper_asks_and_gets_an_answer(
     finally:
         worker.stop()
         thread.join(timeout=10)
-        handlers.use_support_models(None)
         engine.dispose()

@@ -350,11 +350,9 @@ def test_ingest_a_shopify_file_through_the_webhook_path(cli: Cli, tmp_path: Path
 def test_support_ask_prints_the_documented_json(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, support_models: SupportModels
 ) -> None:
-    from storeops.desks.support import handlers
 
     # The store's own model (here the default's learners under another version) wins over the default.
     SupportModels(support_models.intent, support_models.sentiment, "cli-test").save(tmp_path / "models")
-    monkeypatch.setattr(handlers, "MODELS", None)  # restored after the test; the command loads the saved one
     runner = CliRunner()
     env = {"STOREOPS_DATABASE_URL": f"sqlite:///{tmp_path}/s.db", "STOREOPS_MODELS_DIR": str(tmp_path / "models")}
     assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0

@@ -15,10 +15,11 @@ from storeops.engine.audit import read_audit
 from storeops.engine.desk import Registry
 from storeops.engine.events import NewEvent
 from storeops.engine.inbox import list_handoffs, resolve_handoff
+from storeops.engine.models import DeskModels
 from storeops.engine.policy import Policy
 from storeops.engine.queue import ingest
 from storeops.engine.scheduler import fire_due
-from storeops.engine.worker import Worker
+from storeops.engine.worker import Worker, default_places
 from storeops.storage.schema import outbox
 from tests.conftest import ROUTES, make_policy
 
@@ -86,6 +87,8 @@ class Store:
 
     def __init__(self, engine: Engine, registry: Registry, policy: Policy) -> None:
         self.engine, self.registry, self.policy = engine, registry, policy
+        self.models: dict[str, Any] = {}
+        """Models the desks are given (the rest load as a worker would)."""
         with engine.begin() as conn:
             for warehouse in ("WH-PARIS", "WH-BERLIN"):
                 for sku in ("TEE", "MUG"):
@@ -93,8 +96,9 @@ class Store:
 
     def send(self, *new: NewEvent) -> None:
         with self.engine.begin() as conn:
-            ingest(conn, list(new), routes=ROUTES)
-        Worker(self.engine, self.registry, self.policy).run(until_idle=True)
+            ingest(conn, list(new), routes=self.registry)
+        models = DeskModels(self.registry, default_places(), given=self.models)
+        Worker(self.engine, self.registry, self.policy, models=models).run(until_idle=True)
 
     def order(self, number: str) -> Any:
         with self.engine.connect() as conn:
@@ -388,12 +392,10 @@ def test_a_crash_mid_order_leaves_nothing_half_done(
 def test_people_s_resolutions_train_the_store_s_own_risk_model(
     engine: Engine, registry: Registry, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from storeops.desks.orders import handlers
     from storeops.desks.orders.risk import load_risk_model
     from storeops.desks.orders.training import train_from_resolutions
     from storeops.errors import InvalidInput
 
-    monkeypatch.setattr(handlers, "RISK_MODEL", handlers.RISK_MODEL)  # restored after the test
     store = store_with(engine, registry)
     # given 12 held orders from brand-new accounts that people rejected, and 12 old customers' they approved
     for n in range(24):
@@ -425,7 +427,7 @@ def test_people_s_resolutions_train_the_store_s_own_risk_model(
     assert loaded.score(fresh_features) > 0.5 > loaded.score(old_features)
     assert loaded.explain(fresh_features)[0]["factor"] == "account_age_seconds"
     # and the next decision records that model's version
-    handlers.use_risk_model(loaded)
+    store.models = {"orders": loaded}
     store.send(order_event("next", customer="new", total=1000))
     with engine.connect() as conn:
         [decision] = read_audit(conn, subject="order:shop:next")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,27 +12,20 @@ from fastapi import FastAPI, Request
 from sqlalchemy import Engine, select
 
 from storeops.desks.inventory.ledger import Cause, move
-from storeops.desks.support import handlers
 from storeops.desks.support.nlu import SupportModels
 from storeops.engine.audit import read_audit
 from storeops.engine.desk import Registry
 from storeops.engine.events import NewEvent, parse_new_event
 from storeops.engine.inbox import list_handoffs
+from storeops.engine.models import DeskModels, ModelPlaces
 from storeops.engine.queue import ingest
-from storeops.engine.worker import Worker
+from storeops.engine.worker import Worker, default_places
 from storeops.errors import InvalidInput
 from storeops.storage.schema import outbox
 from tests.conftest import ROUTES, make_policy
 from tests.integration.test_orders_desk import order_event
 
 _ids = itertools.count()
-
-
-@pytest.fixture(autouse=True)
-def models_in_use(support_models: SupportModels) -> Iterator[None]:
-    handlers.use_support_models(support_models)
-    yield
-    handlers.use_support_models(None)
 
 
 def message(text: str, *, email: str | None = "c1@example.test", customer: str | None = "c1", **extra: Any) -> NewEvent:
@@ -54,11 +47,15 @@ def message(text: str, *, email: str | None = "c1@example.test", customer: str |
 
 
 def run(
-    engine: Engine, registry: Registry, *new: NewEvent, policy: dict[str, Any] | None = None
+    engine: Engine,
+    registry: Registry,
+    *new: NewEvent,
+    policy: dict[str, Any] | None = None,
+    models: DeskModels | None = None,
 ) -> list[dict[str, Any]]:
     with engine.begin() as conn:
         ingest(conn, list(new), routes=ROUTES)
-    Worker(engine, registry, make_policy(policy)).run(until_idle=True)
+    Worker(engine, registry, make_policy(policy), models=models).run(until_idle=True)
     with engine.connect() as conn:
         return [entry for entry in read_audit(conn, desk="support")]
 
@@ -151,21 +148,29 @@ def test_models_left_to_load_are_loaded_by_the_first_message(
 ) -> None:
     calls: list[int] = []
 
-    def load() -> SupportModels:
+    def load(places: ModelPlaces) -> SupportModels:
         calls.append(1)
         return support_models
 
-    handlers.use_support_models(load)
+    models = _with_loader(registry, load)
     assert calls == []  # nothing is loaded before a message needs it
-    first, second = run(engine, registry, message("what are the delivery options?"), message("do you ship to canada"))
+    first, second = run(
+        engine, registry, message("what are the delivery options?"), message("do you ship to canada"), models=models
+    )
     assert (first["outcome"], second["outcome"], calls) == ("automatic", "automatic", [1])
 
 
 def test_when_no_model_can_be_loaded_every_message_goes_to_a_person(engine: Engine, registry: Registry) -> None:
-    handlers.use_support_models(lambda: None)
-    [decision] = run(engine, registry, message("what are the delivery options?"))
+    models = _with_loader(registry, lambda places: None)
+    [decision] = run(engine, registry, message("what are the delivery options?"), models=models)
     assert decision["reasons"] == ["low_confidence"]
     assert "no support model could be loaded" in decision["evidence"]["problem"]
+
+
+def _with_loader(registry: Registry, load: Any) -> DeskModels:
+    """The desks' models with the support desk's loaded by ``load``."""
+    desks = [replace(desk, load_models=load) if name == "support" else desk for name, desk in registry.desks.items()]
+    return DeskModels(Registry(desks), default_places())
 
 
 @pytest.mark.parametrize(("text", "problem"), [("", "at least 1 character"), ("x" * 5001, "at most 5000 characters")])

@@ -434,7 +434,12 @@ def _work_until_idle(
     application: App, batch: int | None, connectors: dict[str, Connector], *, label: str = "deciding"
 ) -> Worker:
     worker = Worker(
-        application.engine, application.registry, application.policy, connectors=connectors, batch_size=batch
+        application.engine,
+        application.registry,
+        application.policy,
+        connectors=connectors,
+        batch_size=batch,
+        models=application.models,
     )
     total = _pending(application)
     with _progress() as progress:
@@ -476,6 +481,7 @@ def work_command(
                 batch_size=batch,
                 name=f"worker-{os.getpid()}",
                 policy_file=application.policy_file(),
+                models=application.models,
             )
             worker.install_signal_handlers()
             err_console.print(f"worker {worker.name} running (Ctrl-C to stop)")
@@ -991,7 +997,7 @@ def support_ask(
     with _errors():
         application = _app()
         _warm_up(application)
-        worker = Worker(application.engine, application.registry, application.policy)
+        worker = Worker(application.engine, application.registry, application.policy, models=application.models)
         result = ask(
             application.engine,
             application.registry,
@@ -1030,6 +1036,7 @@ def _serve(application: App, host: str, port: int, *, with_worker: bool) -> None
             application.policy,
             connectors=application.connectors(),
             policy_file=application.policy_file(),
+            models=application.models,
         )
         thread = threading.Thread(target=worker.run, name="storeops-worker", daemon=True)
         thread.start()
@@ -1094,7 +1101,11 @@ def demo_command(
             record_policy_version(conn, application.policy)
         _warm_up(application)
         worker = Worker(
-            application.engine, application.registry, application.policy, connectors=application.connectors()
+            application.engine,
+            application.registry,
+            application.policy,
+            connectors=application.connectors(),
+            models=application.models,
         )
         new, duplicates = _simulate_into(application, days, seed, first_day, worker)
         err_console.print(f"decided {new:,} new events ({duplicates:,} were already stored from an earlier run)")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
+from storeops.engine.models import DeskModels
 from storeops.engine.policy import Policy
 
 SectionT = TypeVar("SectionT", bound=BaseModel)
@@ -26,6 +27,12 @@ class HandlerContext:
     policy: Policy
     now: datetime
     desk: str
+    desk_models: DeskModels | None = None
+
+    @property
+    def models(self) -> Any:
+        """This desk's models (loaded now if none of its handlers asked before); None when it has none."""
+        return self.desk_models.get(self.desk) if self.desk_models is not None else None
 
     def settings(self, model: type[SectionT]) -> SectionT:
         """This desk's policy section."""

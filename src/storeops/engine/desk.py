@@ -22,6 +22,7 @@ from storeops.errors import StoreopsError
 
 if TYPE_CHECKING:
     from storeops.engine.context import HandlerContext
+    from storeops.engine.models import ModelLoader
     from storeops.engine.policy import Policy
 
 Handler = Callable[[Event, "HandlerContext"], Decision | None]
@@ -66,6 +67,8 @@ class Desk:
     """Lists the desk's main objects (orders, stock levels, …) for the API: ``(conn, limit, offset)``."""
     manual_minutes: dict[str, float] = field(default_factory=dict)
     """Default minutes a person spends on each task kind this desk automates."""
+    load_models: ModelLoader | None = None
+    """Loads the desk's models on first use; its handlers reach them as ``ctx.models``."""
 
 
 ADDRESSED_KINDS = ("handoff.resolved", "clock.tick")

@@ -23,6 +23,7 @@ from storeops.engine.decisions import Decision
 from storeops.engine.desk import Registry
 from storeops.engine.events import Event, parse_new_event
 from storeops.engine.inbox import expire_handoffs, open_handoff
+from storeops.engine.models import DeskModels, ModelPlaces
 from storeops.engine.outbox import dispatch, enqueue, outbox_row
 from storeops.engine.policy import Policy, PolicyFile, record_policy_version
 from storeops.engine.queue import Delivery, DeliveryStatus, claim, ingest, lock_shared, mark_failed, mark_finished
@@ -63,6 +64,14 @@ class WorkerStats:
         self.dead += batch.dead
 
 
+def default_places() -> ModelPlaces:
+    """Where models are by the environment's settings (``STOREOPS_MODELS_DIR``, ``STOREOPS_CACHE_DIR``)."""
+    from storeops.settings import load_settings
+
+    settings = load_settings()
+    return ModelPlaces(models_dir=settings.models_dir, cache_dir=settings.cache_dir)
+
+
 class Worker:
     """Runs the loop; several may run at once (processes or machines) on PostgreSQL."""
 
@@ -77,6 +86,7 @@ class Worker:
         name: str = "worker",
         clock: Callable[[], datetime] = utcnow,
         policy_file: PolicyFile | None = None,
+        models: DeskModels | None = None,
     ) -> None:
         self.engine = engine
         self.registry = registry
@@ -88,6 +98,8 @@ class Worker:
         """What time timers fire by: the wall clock, or a simulation's own clock when it replays days."""
         self.policy_file = policy_file
         """When given, a changed policy file takes effect at the next tick."""
+        self.models = models or DeskModels(registry, default_places())
+        """Each desk's models, loaded when its handlers first ask (``ctx.models``)."""
         self.stats = WorkerStats()
         self._sqlite = engine.dialect.name == "sqlite"
         self._stop = threading.Event()
@@ -183,7 +195,7 @@ class Worker:
                 finished.append((delivery.id, DeliveryStatus.UNHANDLED))
                 stats.unhandled += 1
                 continue
-            context = HandlerContext(conn=conn, policy=self.policy, now=now, desk=desk)
+            context = HandlerContext(conn=conn, policy=self.policy, now=now, desk=desk, desk_models=self.models)
             if not careful:
                 decision = handler(event, context)
                 self._record(conn, event, desk, decision, now, audit, outbox_rows)

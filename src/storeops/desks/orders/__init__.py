@@ -6,6 +6,7 @@ from storeops.desks.orders import handlers
 from storeops.desks.orders.events import KINDS
 from storeops.desks.orders.policy import OrdersPolicy
 from storeops.desks.orders.reasons import OrderReason
+from storeops.desks.orders.risk import load_models
 from storeops.desks.orders.tables import list_orders
 from storeops.engine.desk import Desk
 
@@ -29,4 +30,5 @@ DESK = Desk(
     default_role="ops",
     objects=list_orders,
     manual_minutes={"order.fulfil": 6.0, "order.track": 0.5, "order.cancel": 3.0},
+    load_models=load_models,
 )

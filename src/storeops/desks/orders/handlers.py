@@ -59,14 +59,8 @@ from storeops.engine.scheduler import cancel, schedule
 from storeops.engine.writebehind import write_later
 from storeops.money import Money, currency_exponent
 
-RISK_MODEL: RiskModel = RuleRiskModel()
-"""The model scoring orders; replaced at start-up by ``use_risk_model`` when one is trained."""
-
-
-def use_risk_model(model: RiskModel) -> None:
-    """Score orders with ``model`` from now on (called once by the bootstrap)."""
-    global RISK_MODEL
-    RISK_MODEL = model
+COLD_START = RuleRiskModel()
+"""What scores orders when the desk was given no model (its models are ``risk.load_models``)."""
 
 
 def _order(conn: Connection, subject: str) -> Any:
@@ -139,7 +133,8 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
     mismatch_count = history.mismatches + (1 if mismatch else 0)
     duplicate = history.duplicate_of
     features = compute_features(facts, history, store_exponent=currency_exponent(store_currency))
-    score = RISK_MODEL.score(features)
+    risk_model: RiskModel = ctx.models or COLD_START
+    score = risk_model.score(features)
     row = dict(
         subject=event.subject,
         source=event.source,
@@ -159,7 +154,7 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
         device=placed.device_id,
         payment_status=placed.payment_status,
         risk_score=score,
-        risk_model=RISK_MODEL.version,
+        risk_model=risk_model.version,
         features=features,
         placed_at=placed_at,
         updated_at=now,
@@ -215,8 +210,8 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
         "risk": {
             "score": score,
             "threshold": policy.risk_threshold,
-            "model": RISK_MODEL.version,
-            "factors": RISK_MODEL.explain(features),
+            "model": risk_model.version,
+            "factors": risk_model.explain(features),
         },
         "address": {
             "mismatch": mismatch,
@@ -251,7 +246,7 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
             tracking_number=shipping.tracking if shipping else None,
         ),
     )
-    actor = f"automation:orders@{RISK_MODEL.version}"
+    actor = f"automation:orders@{risk_model.version}"
     if reasons:
         return Decision(
             action="order.hold",

@@ -15,8 +15,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, exists, func, select
 
-from storeops.artifacts import current_artifact, load_artifact, save_artifact, sklearn_version
+from storeops.artifacts import StaleArtifact, current_artifact, load_artifact, save_artifact, sklearn_version
 from storeops.desks.orders.tables import orders
+from storeops.engine.models import ModelPlaces
 
 FEATURES: tuple[str, ...] = (
     "account_age_seconds",
@@ -300,6 +301,18 @@ def load_risk_model(folder: Path | None) -> RiskModel:
     if data is None:
         return RuleRiskModel()
     return TrainedRiskModel(data["estimator"], data["version"], data["medians"])
+
+
+def load_models(places: ModelPlaces) -> RiskModel:
+    """The orders desk's ``load_models``: the store's trained risk model, or the cold-start rules
+    when there is none or it was trained by another scikit-learn (saying why)."""
+    try:
+        return load_risk_model(places.models_dir)
+    except StaleArtifact as exc:
+        places.report(
+            f"orders: not using the store's risk model ({exc}): retrain it with storeops models train orders-risk"
+        )
+        return RuleRiskModel()
 
 
 def describe_risk_model(folder: Path) -> dict[str, Any]:

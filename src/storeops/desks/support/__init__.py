@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from storeops.desks.support import handlers
 from storeops.desks.support.events import KINDS
+from storeops.desks.support.models import load_models
 from storeops.desks.support.policy import SupportPolicy
 from storeops.desks.support.reasons import SupportReason
 from storeops.engine.desk import Desk
@@ -20,4 +21,5 @@ DESK = Desk(
     policy=SupportPolicy,
     default_role="support",
     manual_minutes={"support.answer": 6.0, "support.draft": 3.0},
+    load_models=load_models,
 )

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -29,11 +27,6 @@ from storeops.engine.events import Event, NewEvent
 from storeops.engine.inbox import revise_suggestion
 from storeops.storage.schema import handoffs
 
-MODELS: SupportModels | None = None
-"""The NLU in use; set at start-up by ``use_support_models`` (or loaded on first use)."""
-_LOADER: Callable[[], SupportModels | None] | None = None
-_LOADING = threading.Lock()
-
 ORDER_TOPICS = ("order_status", "cancellation", "order_change", "address_change")
 """Topics answered from the order itself (after verifying the customer), not the knowledge base."""
 PERSONAL_TOPICS = ("human", "complaint")
@@ -43,33 +36,12 @@ STATUS_WHEN_NAMED = ("order_status", "delivery", "faq")
 "When will order 2204 arrive?" from its customer asks about that order, not delivery times."""
 
 
-def use_support_models(models: SupportModels | Callable[[], SupportModels | None] | None) -> None:
-    """Answer with ``models`` from now on; given a function, call it on the first message (the
-    bootstrap's way: a command that never answers a message never loads or builds a model)."""
-    global MODELS, _LOADER
-    with _LOADING:
-        if callable(models) and not isinstance(models, SupportModels):
-            MODELS, _LOADER = None, models
-        else:
-            MODELS, _LOADER = models, None
-
-
-def current_models() -> SupportModels | None:
-    """The models in use, loading them now if the bootstrap left a loader."""
-    global MODELS, _LOADER
-    if MODELS is None and _LOADER is not None:
-        with _LOADING:
-            if MODELS is None and _LOADER is not None:
-                MODELS, _LOADER = _LOADER(), None
-    return MODELS
-
-
 def message_received(event: Event, ctx: HandlerContext) -> Decision:
     """Understand the message, then answer it or hand it to a person."""
     message = event.parsed(MessageReceived)
     policy = ctx.settings(SupportPolicy)
     conn = ctx.conn
-    models = current_models()
+    models: SupportModels | None = ctx.models
     if models is None:
         return _hand_off(
             event,

@@ -32,6 +32,7 @@ from storeops.artifacts import (
     read_pickle,
     sklearn_version,
 )
+from storeops.engine.models import ModelPlaces
 from storeops.errors import StoreopsError
 
 NAME = "support-nlu"
@@ -166,3 +167,9 @@ def load_for_store(models_dir: Path, cache_dir: Path, *, report: Callable[[str],
         else:
             return SupportModels(data["intent"], data["sentiment"], data["version"], source="store", info=own)
     return default_models(cache_dir, report=report)
+
+
+def load_models(places: ModelPlaces) -> Any:
+    """The support desk's ``load_models``: the store's own model, else the machine's default
+    (built from the shipped data on first use, behind a lock)."""
+    return load_for_store(places.models_dir, places.cache_dir, report=places.report)
