@@ -474,3 +474,20 @@ def test_two_workers_on_shared_stock_account_for_every_unit(postgres_url: str, r
         assert conn.execute(select(orders.c.status)).scalars().all() == ["fulfilling"] * 300
     assert store.available("MUG", "WH-PARIS") + store.available("TEE", "WH-PARIS") == 2020 - 300
     engine.dispose()
+
+
+def test_the_orders_desk_reports_its_own_fulfilment_accuracy(engine: Engine, registry: Registry) -> None:
+    from storeops.engine.metrics import compute_report
+
+    store = store_with(engine, registry)
+    # four orders sent to fulfilment; one parcel's carrier reports an exception
+    store.send(*(order_event(f"fa{n}", customer=f"fa{n}") for n in range(4)))
+    store.send(scan("fa0", "exception", T0 + timedelta(days=1)))
+    with engine.connect() as conn:
+        report = compute_report(conn, store.policy, desk_names=["orders", "inventory"], desk_figures=registry.figures())
+        without = compute_report(conn, store.policy, desk_names=["orders"])
+    orders_report = next(desk for desk in report.desks if desk.desk == "orders")
+    assert orders_report.figures == {"fulfilment_accuracy": 0.75}
+    assert report.fulfilment_accuracy == 0.75
+    # the engine knows no desk's figures of its own
+    assert without.fulfilment_accuracy is None

@@ -735,7 +735,12 @@ def report_command(
         start, end = _parse_time(since, "since"), _parse_time(until, "until")
         with read_only(application.engine).connect() as conn:
             report = compute_report(
-                conn, application.policy, since=start, until=end, desk_names=[d.name for d in application.desks]
+                conn,
+                application.policy,
+                since=start,
+                until=end,
+                desk_names=[d.name for d in application.desks],
+                desk_figures=application.registry.figures(),
             )
         if as_json:
             print_json(report.as_dict())
@@ -1110,7 +1115,12 @@ def demo_command(
         new, duplicates = _simulate_into(application, days, seed, first_day, worker)
         err_console.print(f"decided {new:,} new events ({duplicates:,} were already stored from an earlier run)")
         with read_only(application.engine).connect() as conn:
-            report = compute_report(conn, application.policy, desk_names=[d.name for d in application.desks])
+            report = compute_report(
+                conn,
+                application.policy,
+                desk_names=[d.name for d in application.desks],
+                desk_figures=application.registry.figures(),
+            )
         for table in report_tables(report):
             console.print(table)
         console.print(

@@ -22,6 +22,7 @@ from storeops.errors import StoreopsError
 
 if TYPE_CHECKING:
     from storeops.engine.context import HandlerContext
+    from storeops.engine.metrics import DeskFigures
     from storeops.engine.models import ModelLoader
     from storeops.engine.policy import Policy
 
@@ -69,6 +70,8 @@ class Desk:
     """Default minutes a person spends on each task kind this desk automates."""
     load_models: ModelLoader | None = None
     """Loads the desk's models on first use; its handlers reach them as ``ctx.models``."""
+    figures: DeskFigures | None = None
+    """The desk's own figures over a period, beside the engine's (the orders desk's fulfilment accuracy)."""
 
 
 ADDRESSED_KINDS = ("handoff.resolved", "clock.tick")
@@ -133,6 +136,10 @@ class Registry:
         """The shared keys ``desk_name``'s handler of ``event`` will update (empty when it declares none)."""
         desk = self.desks.get(desk_name)
         return desk.lock_keys(event) if desk and desk.lock_keys else ()
+
+    def figures(self) -> dict[str, DeskFigures]:
+        """The desks' own figures functions, by desk (for the owner's report)."""
+        return {name: desk.figures for name, desk in self.desks.items() if desk.figures is not None}
 
     def describe(self) -> list[dict[str, Any]]:
         """Each desk with the kinds it defines and the kinds it subscribes to (``storeops desks``)."""

@@ -202,7 +202,15 @@ def metrics(
     allowed = visible_desks(application, principal)
     names = [d.name for d in application.desks if allowed is None or d.name in allowed]
     with read_only(application.engine).connect() as conn:
-        report = compute_report(conn, application.policy, since=since, until=until, desk_names=names, only_desks=names)
+        report = compute_report(
+            conn,
+            application.policy,
+            since=since,
+            until=until,
+            desk_names=names,
+            only_desks=names,
+            desk_figures=application.registry.figures(),
+        )
     return report.as_dict()
 
 

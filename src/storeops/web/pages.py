@@ -374,7 +374,15 @@ def _dashboard_context(request: Request, principal: Principal, days: int, desk: 
     until = utcnow()
     since = until - timedelta(days=days)
     with _reader(request) as conn:
-        report = compute_report(conn, application.policy, since=since, until=until, desk_names=names, only_desks=names)
+        report = compute_report(
+            conn,
+            application.policy,
+            since=since,
+            until=until,
+            desk_names=names,
+            only_desks=names,
+            desk_figures=application.registry.figures(),
+        )
         series = daily_figures(conn, since=since, until=until, desks=names)
         latest = conn.execute(select(func.max(audit_log.c.id))).scalar() or 0
     return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from storeops.desks.orders import handlers
 from storeops.desks.orders.events import KINDS
+from storeops.desks.orders.metrics import figures
 from storeops.desks.orders.policy import OrdersPolicy
 from storeops.desks.orders.reasons import OrderReason
 from storeops.desks.orders.risk import load_models
@@ -31,4 +32,5 @@ DESK = Desk(
     objects=list_orders,
     manual_minutes={"order.fulfil": 6.0, "order.track": 0.5, "order.cancel": 3.0},
     load_models=load_models,
+    figures=figures,
 )
