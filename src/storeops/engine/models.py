@@ -71,6 +71,10 @@ class DeskModels:
         with self._lock:
             self._loaded[desk] = models
 
+    def waiting(self) -> list[str]:
+        """Desks with a loader whose models nobody has asked for yet."""
+        return sorted(name for name in self._loaders if name not in self._loaded)
+
     def loaded(self) -> dict[str, Any]:
         """The desks whose models are loaded, with them."""
         return dict(self._loaded)

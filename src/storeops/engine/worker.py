@@ -13,7 +13,7 @@ from datetime import datetime
 from types import FrameType
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 
 from storeops.clock import utcnow
 from storeops.connectors.base import Connector
@@ -29,6 +29,8 @@ from storeops.engine.policy import Policy, PolicyFile, record_policy_version
 from storeops.engine.queue import Delivery, DeliveryStatus, claim, ingest, lock_shared, mark_failed, mark_finished
 from storeops.engine.scheduler import fire_due
 from storeops.engine.writebehind import buffered, discard, flush
+from storeops.storage.db import read_only
+from storeops.storage.schema import deliveries
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +124,34 @@ class Worker:
 
     # --- one batch -------------------------------------------------------------------------
 
+    def _load_models_due(self) -> None:
+        """Load, before the batch's transaction opens, the models of desks that have deliveries
+        waiting and whose models nobody has loaded yet: a first load (or a first-time build of a
+        default model) then never holds the database's write lock, and a desk that gets no event
+        never loads its models at all."""
+        waiting = self.models.waiting()
+        if not waiting:
+            return
+        with read_only(self.engine).connect() as conn:
+            due = (
+                conn.execute(
+                    select(deliveries.c.desk)
+                    .where(deliveries.c.status == DeliveryStatus.PENDING.value, deliveries.c.desk.in_(waiting))
+                    .distinct()
+                )
+                .scalars()
+                .all()
+            )
+            conn.rollback()
+        self.models.warm_up(due)
+
     def run_batch(self) -> BatchStats:
         """Claim and handle one batch. Fast path: the whole batch in one transaction. If anything
         fails after the claim — a handler, or the writes after it — that transaction is rolled
         back and the batch redone with a savepoint per delivery, so one bad event costs only its
         own retry; should even that fail outside the savepoints (a desk's end-of-batch work), the
         deliveries are taken one per transaction, and the one that fails is marked failed alone."""
+        self._load_models_due()
         try:
             with self.engine.begin() as conn, buffered(conn):
                 return self._handle_batch(conn, careful=False, limit=self.batch_size)
