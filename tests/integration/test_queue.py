@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -162,3 +163,73 @@ def test_a_defined_kind_without_handler_is_counted_unhandled(
     assert stats.done == 0 and stats.failed == 0
     with engine.connect() as conn:
         assert conn.execute(select(event_states.c.status, event_states.c.desk)).one() == ("unhandled", "probe")
+
+
+def test_evidence_that_is_not_json_fails_its_handler_not_the_batch(engine: Engine, policy: Policy) -> None:
+    from datetime import UTC, datetime
+
+    from storeops.engine.decisions import Decision
+    from storeops.engine.desk import Desk
+    from tests.probe_desk import DESK as PROBE
+
+    def careless(event: Any, ctx: Any) -> Decision:
+        # a datetime in the evidence: refused as the decision is built, inside the handler
+        return Decision(action="careless.done", evidence={"at": datetime.now(UTC)})
+
+    careless_desk = Desk(name="careless", kinds={}, handlers={"probe.step": careless})
+    routes = Registry([PROBE, careless_desk])
+    with engine.begin() as conn:
+        ingest(conn, [step("thing:a", 1), step("thing:b", 1)], routes=routes)
+    stats = Worker(engine, routes, policy).run(until_idle=True)
+    with engine.connect() as conn:
+        states = sorted(
+            tuple(row)
+            for row in conn.execute(select(event_states.c.desk, event_states.c.status, event_states.c.last_error))
+        )
+    assert stats.dead == 2 and stats.done == 2
+    assert [(desk, status) for desk, status, _ in states] == [
+        ("careless", "dead"),
+        ("careless", "dead"),
+        ("probe", "done"),
+        ("probe", "done"),
+    ]
+    assert "evidence must be JSON" in states[0][2]
+
+
+def test_a_failure_after_the_handlers_does_not_jam_the_worker(engine: Engine, policy: Policy) -> None:
+    from storeops.engine.decisions import Decision
+    from storeops.engine.desk import Desk
+    from tests.probe_desk import DESK as PROBE
+
+    broken: list[bool] = [True]
+
+    def fine(event: Any, ctx: Any) -> Decision:
+        return Decision(action="fragile.done", evidence={"seq": event.payload["seq"]})
+
+    def after_batch(conn: Any, policy: Any, now: Any) -> list[Any]:
+        if broken:
+            raise RuntimeError("the end-of-batch work is broken")
+        return []
+
+    fragile = Desk(name="fragile", kinds={}, handlers={"probe.step": fine}, after_batch=after_batch)
+    routes = Registry([PROBE, fragile])
+    with engine.begin() as conn:
+        ingest(conn, [step(f"thing:{n}", 1) for n in range(3)], routes=routes)
+    worker = Worker(engine, routes, policy)
+    # when a desk's end-of-batch work fails, the worker takes the deliveries one at a time: the
+    # probe desk's go through, the fragile desk's are failed with the error (never jammed, never
+    # left claimed with no attempt) until they are dead
+    stats = worker.run(until_idle=True)
+    with engine.connect() as conn:
+        states = sorted(tuple(row) for row in conn.execute(select(event_states.c.desk, event_states.c.status)))
+        errors = conn.execute(select(event_states.c.last_error).where(event_states.c.status == "dead")).scalars().all()
+    assert states == [("fragile", "dead")] * 3 + [("probe", "done")] * 3
+    assert stats.dead == 3 and all("end-of-batch work is broken" in error for error in errors)
+    # when the cause is fixed and the events re-run, they go through
+    broken.clear()
+    with engine.begin() as conn:
+        for event_id in range(1, 4):
+            assert rerun(conn, event_id) == ["fragile"]
+    worker.run(until_idle=True)
+    with engine.connect() as conn:
+        assert {row.status for row in conn.execute(select(event_states.c.status))} == {"done"}

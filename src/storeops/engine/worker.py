@@ -250,17 +250,18 @@ class Worker:
         # where each delivery's rows are written in its own savepoint and the culprit is retried alone.
         flush(conn)
         if batch:
-            outbox_rows += self._after_batch(conn, now)
+            outbox_rows += self._after_batch(conn, now, {delivery.desk for delivery in batch})
         write_audit(conn, audit)
         enqueue(conn, outbox_rows)
         mark_finished(conn, finished, now=now)
         return stats
 
-    def _after_batch(self, conn: Connection, now: datetime) -> list[dict[str, Any]]:
-        """Each desk's end-of-batch flush (coalesced side effects), as outbox rows."""
+    def _after_batch(self, conn: Connection, now: datetime, desks: set[str]) -> list[dict[str, Any]]:
+        """The end-of-batch work (coalesced side effects) of the desks this batch had deliveries for,
+        as outbox rows: a desk whose end-of-batch work fails holds back only its own deliveries."""
         rows = []
         for name, desk in self.registry.desks.items():
-            if desk.after_batch is None:
+            if desk.after_batch is None or name not in desks:
                 continue
             for index, message in enumerate(desk.after_batch(conn, self.policy, now)):
                 rows.append(
