@@ -58,8 +58,14 @@ class Store:
         assert result.exit_code == 0, result.output
 
     def last_audit(self) -> dict[str, Any]:
+        """The newest row of a person's action (a resolution is followed by its desk's decision)."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(1)).one()._mapping
+            found = conn.execute(
+                select(audit_log).where(audit_log.c.outcome == "human").order_by(audit_log.c.id.desc()).limit(1)
+            ).first()
+        if found is None:
+            return {}
+        row = found._mapping
         return {key: row[key] for key in ("desk", "subject", "action", "outcome", "reasons", "evidence", "handoff_id")}
 
 

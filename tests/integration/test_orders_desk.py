@@ -304,7 +304,11 @@ def test_reject_cancels_releases_and_refunds(engine: Engine, registry: Registry)
     store.resolve("1", "reject", note="stolen card")
     assert store.order("1")["status"] == "cancelled"
     assert store.available("TEE", "WH-PARIS") == 10
-    assert store.outbox("1") == [("payments", "refund.create"), ("storefront", "order.cancel")]
+    assert store.outbox("1") == [
+        ("email", "customer.notify"),
+        ("payments", "refund.create"),
+        ("storefront", "order.cancel"),
+    ]
 
 
 def test_duplicate_order_minutes_apart(engine: Engine, registry: Registry) -> None:

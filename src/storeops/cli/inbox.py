@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from storeops.bounds import bounded_utc
-from storeops.cli.app import _actor, _app, _errors, _operator, app, handoffs_app
-from storeops.cli.output import console, print_json, report_tables
+from storeops.cli.app import EXIT_BAD_INPUT, _actor, _app, _errors, _operator, app, handoffs_app
+from storeops.cli.output import console, fail, print_json, report_tables
 from storeops.commands import handoffs as handoff_commands
 from storeops.engine.audit import read_audit
 from storeops.engine.inbox import Resolution, list_handoffs
@@ -88,14 +88,23 @@ def handoffs_resolve(
         typer.Option(
             "--modify",
             metavar="JSON",
-            help='Go ahead with changes, e.g. \'{"shipping_address": {"postal_code": "69001"}}\'.',
+            help='Go ahead with changes (docs/resolutions.md), e.g. \'{"drop_lines": ["MUG"]}\'.',
         ),
+    ] = None,
+    reply: Annotated[
+        str | None, typer.Option(help="A support reply to send instead of the suggested one (with --approve).")
     ] = None,
     note: Annotated[str | None, typer.Option(help="Why; kept in the audit log.")] = None,
     actor: Annotated[str | None, typer.Option("--as", help="Who resolves (default: the login name).")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"id", "state", "effects", "refused"} (docs/cli.md).')
+    ] = False,
 ) -> None:
-    """Resolve a handoff; its desk resumes from the resolution through the event queue."""
+    """Resolve a handoff: its desk checks the resolution, carries it out, and says what it did.
+    Exit 2 when it is refused (the order shipped meanwhile, a change the reason does not take)."""
     with _errors():
+        if reply is not None and not (reject or modify is not None):
+            approve = True
         if [approve, reject, modify is not None].count(True) != 1:
             raise InvalidInput("say exactly one of --approve, --reject or --modify JSON")
         changes = None
@@ -103,14 +112,29 @@ def handoffs_resolve(
             try:
                 changes = json.loads(modify)
             except json.JSONDecodeError as exc:
-                raise InvalidInput(f"--modify: not valid JSON ({exc.msg} at column {exc.colno})") from None
+                raise InvalidInput(
+                    f"--modify: not valid JSON ({exc.msg} at column {exc.colno})", field="changes"
+                ) from None
             if not isinstance(changes, dict) or not changes:
-                raise InvalidInput('--modify takes a JSON object of changes, e.g. {"shipping_address": {...}}')
-        resolution = Resolution.MODIFY if changes else Resolution.APPROVE if approve else Resolution.REJECT
+                raise InvalidInput(
+                    '--modify takes a JSON object of changes, e.g. {"shipping_address": {...}}', field="changes"
+                )
+        resolution = Resolution.MODIFY if modify is not None else Resolution.APPROVE if approve else Resolution.REJECT
         application = _app()
-        handoff_commands.resolve(application, _operator(actor), handoff_id, resolution, note=note, changes=changes)
-        done = {Resolution.APPROVE: "approved", Resolution.REJECT: "rejected", Resolution.MODIFY: "modified"}
-        console.print(f"handoff {handoff_id} {done[resolution]}; the desk resumes on the next worker run")
+        outcome = handoff_commands.resolve(
+            application, _operator(actor), handoff_id, resolution, note=note, changes=changes, reply=reply
+        )
+        if as_json:
+            print_json(outcome.as_json())
+        else:
+            done = {Resolution.APPROVE: "approved", Resolution.REJECT: "rejected", Resolution.MODIFY: "modified"}
+            console.print(f"handoff {handoff_id} {done[resolution]}", highlight=False)
+            for effect in outcome.effects:
+                console.print(f"  {effect}", highlight=False, markup=False)
+            if outcome.pending:
+                console.print("  the desk carries it out on the next worker run", highlight=False)
+        if outcome.refused:
+            fail(f"handoff {handoff_id}: refused: {outcome.refused}", EXIT_BAD_INPUT)
 
 
 @app.command("audit")

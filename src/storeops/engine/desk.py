@@ -70,6 +70,10 @@ class Desk:
     """Default minutes a person spends on each task kind this desk automates."""
     load_models: ModelLoader | None = None
     """Loads the desk's models on first use; its handlers reach them as ``ctx.models``."""
+    check_resolution: Callable[[Connection, Mapping[str, Any], str, Mapping[str, Any]], dict[str, Any]] | None = None
+    """Checks a person's resolution of one of the desk's handoffs before it is queued, in the same
+    transaction: returns the changes normalised, or raises InvalidInput naming a field a "modify"
+    may not carry for the handoff's reasons, or Conflict when it can no longer be carried out."""
     figures: DeskFigures | None = None
     """The desk's own figures over a period, beside the engine's (the orders desk's fulfilment accuracy)."""
 

@@ -8,6 +8,7 @@ durable queue as everything else and a resolution is never lost.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +36,9 @@ class HandoffState(enum.StrEnum):
     """A person decided; the desk has been told."""
     EXPIRED = "expired"
     """Nobody decided in time; closed by the engine (see [inbox] expire_after_hours)."""
+    SUPERSEDED = "superseded"
+    """The world moved on before anyone decided (the storefront cancelled or fulfilled the order, a
+    new count replaced the old one): closed by the desk, with the event that closed it."""
 
 
 class Resolution(enum.StrEnum):
@@ -64,10 +68,45 @@ def open_handoff(
     event_id: int | None,
     policy_version: int | None,
 ) -> int:
-    """Create an open handoff in the caller's transaction and return its id.
+    """Hand a case to a person in the caller's transaction; returns the handoff's id.
+
+    One open handoff per desk and subject: when one is already open (or claimed), the new case joins
+    it — its reasons are added, its evidence is kept under ``joined`` (the newest first), the
+    suggestion and the money at stake are the newest, and the due time stays the earliest. A
+    conversation is one ticket, an order one case, a SKU one anomaly to look at.
 
     ``now`` is when the case arose — the worker passes the time of the event that raised it —
     and the handoff is due ``sla_minutes`` after that (docs/architecture.md, Handoffs)."""
+    due = now + timedelta(minutes=sla_minutes)
+    existing = conn.execute(
+        select(handoffs.c.id, handoffs.c.reasons, handoffs.c.evidence, handoffs.c.due_at, handoffs.c.priority)
+        .where(handoffs.c.desk == desk, handoffs.c.subject == subject, handoffs.c.state.in_(ACTIVE))
+        .order_by(handoffs.c.id)
+        .limit(1)
+    ).first()
+    if existing is not None:
+        joined_reasons = list(existing.reasons) + [r for r in reasons if r not in existing.reasons]
+        earlier = dict(existing.evidence)
+        joined = earlier.pop("joined", [])
+        merged = {
+            **evidence,
+            "joined": [{"event_id": event_id, "reasons": reasons, "at": now.isoformat()}, *joined][:50],
+            "earlier": [earlier, *(evidence.get("earlier") or [])][:20],
+        }
+        conn.execute(
+            update(handoffs)
+            .where(handoffs.c.id == existing.id)
+            .values(
+                reasons=joined_reasons,
+                evidence=merged,
+                suggestion=request.suggestion,
+                priority=min(existing.priority, request.priority),
+                amount_minor=request.amount.minor if request.amount else None,
+                currency=request.amount.currency if request.amount else None,
+                due_at=min(existing.due_at, due),
+            )
+        )
+        return int(existing.id)
     result = conn.execute(
         insert(handoffs)
         .values(
@@ -82,13 +121,66 @@ def open_handoff(
             amount_minor=request.amount.minor if request.amount else None,
             currency=request.amount.currency if request.amount else None,
             created_at=now,
-            due_at=now + timedelta(minutes=sla_minutes),
+            due_at=due,
             event_id=event_id,
             policy_version=policy_version,
         )
         .returning(handoffs.c.id)
     )
     return int(result.scalar_one())
+
+
+def supersede_handoffs(
+    conn: Connection,
+    *,
+    desk: str,
+    subject: str,
+    why: str,
+    actor: str,
+    event_id: int | None,
+    now: datetime,
+    reasons: Sequence[str] | None = None,
+    matching: Callable[[dict[str, Any]], bool] | None = None,
+) -> list[int]:
+    """Close the open (or claimed) handoffs of ``desk`` on ``subject`` — of ``reasons`` only, and
+    whose evidence is ``matching``, when given — as superseded: the world moved on (``why``)
+    before a person decided. Each is audited with the event that closed it. Returns the ids closed."""
+    where = [handoffs.c.desk == desk, handoffs.c.subject == subject, handoffs.c.state.in_(ACTIVE)]
+    rows = conn.execute(select(handoffs.c.id, handoffs.c.reasons, handoffs.c.evidence).where(*where)).all()
+    closing = [
+        row
+        for row in rows
+        if (reasons is None or set(row.reasons) & set(reasons)) and (matching is None or matching(dict(row.evidence)))
+    ]
+    if not closing:
+        return []
+    ids = [int(row.id) for row in closing]
+    conn.execute(
+        update(handoffs)
+        .where(handoffs.c.id.in_(ids), handoffs.c.state.in_(ACTIVE))
+        .values(state=HandoffState.SUPERSEDED.value, resolved_at=now, resolved_by=actor, note=why)
+    )
+    recorded = utcnow()
+    write_audit(
+        conn,
+        [
+            AuditEntry(
+                at=recorded,
+                occurred_at=min(now, recorded),
+                actor=actor,
+                desk=desk,
+                subject=subject,
+                action="handoff.superseded",
+                outcome=Outcome.AUTOMATIC,
+                reasons=list(row.reasons),
+                evidence={"why": why, "event_id": event_id},
+                event_id=event_id,
+                handoff_id=int(row.id),
+            )
+            for row in closing
+        ],
+    )
+    return ids
 
 
 def _get(conn: Connection, handoff_id: int) -> Any:

@@ -209,13 +209,16 @@ CLAIM = (
 )
 
 
-def claim(conn: Connection, limit: int, *, now: datetime) -> list[Delivery]:
+def claim(conn: Connection, limit: int, *, now: datetime, only: tuple[str, str] | None = None) -> list[Delivery]:
     """Claim up to ``limit`` due deliveries, oldest event first, at most one per desk and subject,
     in the caller's transaction. A delivery is due only when no earlier delivery of its subject
     to the same desk is still pending, so each desk handles a subject's events in order and never
     two at once — whatever the other desks are doing."""
     postgres = conn.dialect.name == "postgresql"
     query = CLAIM.limit(limit)
+    if only is not None:
+        # One desk's deliveries of one subject: what a person's resolution waits for (``Worker.settle``).
+        query = query.where(deliveries.c.desk == only[0], deliveries.c.subject == only[1])
     if postgres:
         query = query.with_for_update(skip_locked=True, of=deliveries)
     rows = conn.execute(query, {"now": now}).all()

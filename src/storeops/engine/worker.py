@@ -124,6 +124,32 @@ class Worker:
 
     # --- one batch -------------------------------------------------------------------------
 
+    def settle(self, desk: str, subject: str, event_id: int, *, timeout: float = 30.0) -> bool:
+        """Handle ``desk``'s deliveries of ``subject`` in order until the one of event ``event_id`` is
+        finished — what a person's resolution waits for to say what it did. Another worker may take
+        them meanwhile; either way this returns True once the delivery is no longer pending, False
+        when ``timeout`` passed first (say, the subject waits on a retry)."""
+        deadline = time.monotonic() + timeout
+        self.models.warm_up([desk])
+        while True:
+            with read_only(self.engine).connect() as conn:
+                status = conn.execute(
+                    select(deliveries.c.status).where(deliveries.c.event_id == event_id, deliveries.c.desk == desk)
+                ).scalar()
+                conn.rollback()
+            if status != DeliveryStatus.PENDING.value:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            try:
+                with self.engine.begin() as conn, buffered(conn):
+                    done = self._handle_batch(conn, careful=True, limit=1, only=(desk, subject))
+            except Exception:
+                log.warning("settling %s on %s failed", subject, desk, exc_info=True)
+                done = BatchStats()
+            if not done.claimed:
+                time.sleep(0.02)
+
     def _load_models_due(self) -> None:
         """Load, before the batch's transaction opens, the models of desks that have deliveries
         waiting and whose models nobody has loaded yet: a first load (or a first-time build of a
@@ -201,10 +227,16 @@ class Worker:
         )
 
     def _handle_batch(
-        self, conn: Connection, *, careful: bool, limit: int, claimed: list[Delivery] | None = None
+        self,
+        conn: Connection,
+        *,
+        careful: bool,
+        limit: int,
+        claimed: list[Delivery] | None = None,
+        only: tuple[str, str] | None = None,
     ) -> BatchStats:
         now = utcnow()
-        batch = claim(conn, limit, now=now)
+        batch = claim(conn, limit, now=now, only=only)
         if claimed is not None:
             claimed.extend(batch)
         lock_shared(conn, [key for d in batch for key in self.registry.lock_keys(d.desk, d.event)])
@@ -250,20 +282,37 @@ class Worker:
         # where each delivery's rows are written in its own savepoint and the culprit is retried alone.
         flush(conn)
         if batch:
-            outbox_rows += self._after_batch(conn, now, {delivery.desk for delivery in batch})
+            outbox_rows += self._after_batch(conn, now, {delivery.desk for delivery in batch}, tolerate=careful)
         write_audit(conn, audit)
         enqueue(conn, outbox_rows)
         mark_finished(conn, finished, now=now)
         return stats
 
-    def _after_batch(self, conn: Connection, now: datetime, desks: set[str]) -> list[dict[str, Any]]:
-        """The end-of-batch work (coalesced side effects) of the desks this batch had deliveries for,
-        as outbox rows: a desk whose end-of-batch work fails holds back only its own deliveries."""
+    def _after_batch(
+        self, conn: Connection, now: datetime, owners: set[str], *, tolerate: bool = False
+    ) -> list[dict[str, Any]]:
+        """Each desk's end-of-batch work (coalesced side effects, e.g. the inventory desk's channel
+        pushes after any desk moved stock), as outbox rows. On the careful paths each runs in its own
+        savepoint: a desk's failing work fails the batch only when the batch holds that desk's
+        deliveries (``owners``), so a desk whose end-of-batch work is broken holds back only itself."""
         rows = []
         for name, desk in self.registry.desks.items():
-            if desk.after_batch is None or name not in desks:
+            if desk.after_batch is None:
                 continue
-            for index, message in enumerate(desk.after_batch(conn, self.policy, now)):
+            if tolerate:
+                savepoint = conn.begin_nested()
+                try:
+                    messages = list(desk.after_batch(conn, self.policy, now))
+                    savepoint.commit()
+                except Exception:
+                    savepoint.rollback()
+                    if name in owners:
+                        raise
+                    log.warning("%s: end-of-batch work failed; its own deliveries will retry it", name, exc_info=True)
+                    continue
+            else:
+                messages = list(desk.after_batch(conn, self.policy, now))
+            for index, message in enumerate(messages):
                 rows.append(
                     outbox_row(
                         connector=message.connector,

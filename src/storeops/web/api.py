@@ -24,7 +24,7 @@ from storeops.engine.events import ENGINE_KINDS, SUBJECT_PATTERN, NewEvent, Payl
 from storeops.engine.inbox import InboxQuery, SlaState, search_inbox
 from storeops.engine.metrics import compute_report
 from storeops.engine.queue import list_events
-from storeops.errors import Forbidden, InvalidInput, NotFound
+from storeops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storeops.storage.db import read_only
 from storeops.web.pages import (
     MAX_ID,
@@ -83,6 +83,7 @@ class ResolveRequest(BaseModel):
     resolution: Literal["approve", "reject", "modify"]
     note: str | None = Field(None, max_length=4000)
     changes: dict[str, Any] | None = None
+    reply: str | None = Field(None, min_length=1, max_length=4000, description="A support reply to send instead.")
 
 
 class PolicyChange(BaseModel):
@@ -153,11 +154,16 @@ def handoff_claim(request: Request, principal: ApiUser, handoff_id: HandoffId) -
 def handoff_resolve(
     request: Request, principal: ApiUser, handoff_id: HandoffId, body: ResolveRequest
 ) -> dict[str, Any]:
+    """Checked by the handoff's desk (400 naming a field a modify may not carry, 409 when it can no
+    longer be carried out), then carried out; the answer says what was done (``effects``) or why
+    nothing was (``refused``, with 409)."""
     application = storeops_app(request)
-    event_id = resolve_as(application, principal, handoff_id, body.resolution, body.note, body.changes)
+    outcome = resolve_as(application, principal, handoff_id, body.resolution, body.note, body.changes, body.reply)
+    if outcome.refused:
+        raise Conflict(f"handoff {handoff_id}: refused: {outcome.refused}")
     with read_only(application.engine).connect() as conn:
         handoff = visible_handoff(conn, handoff_id, principal)
-    return {"handoff": handoff, "event_id": event_id}
+    return {"handoff": handoff, "event_id": outcome.event_id, **outcome.as_json()}
 
 
 @router.get("/audit", summary="The audit log, oldest first")

@@ -87,15 +87,34 @@ def _render(request: Request, template: str, principal: Principal | None, **cont
     return TEMPLATES.TemplateResponse(request, template, context)
 
 
-def _back(target: str, *, msg: str | None = None, err: str | None = None) -> RedirectResponse:
-    """Post/redirect/get back to ``target`` (a local path) with a one-line message."""
+def _back(
+    target: str,
+    *,
+    msg: str | None = None,
+    err: str | None = None,
+    field: str | None = None,
+    typed: dict[str, str] | None = None,
+    handoff: int | None = None,
+) -> RedirectResponse:
+    """Post/redirect/get back to ``target`` (a local path) with a one-line message; for a form's
+    error, the field it names, what was typed (so the form keeps it) and the handoff it was about."""
     # Only paths of this site: "//host" and "/\\host" would send a browser elsewhere.
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = "/inbox"
-    params = {key: value for key, value in (("msg", msg), ("err", err)) if value}
+    params = {key: value for key, value in (("msg", msg), ("err", err), ("efield", field)) if value}
+    if handoff is not None:
+        params["ehandoff"] = str(handoff)
+    if typed:
+        params["typed"] = json.dumps(typed)[:3000]
     target, _, fragment = target.partition("#")
+    if handoff is not None and not fragment:
+        fragment = f"handoff-{handoff}"
     path, _, query = target.partition("?")
-    kept = [part for part in query.split("&") if part and not part.startswith(("msg=", "err="))]
+    kept = [
+        part
+        for part in query.split("&")
+        if part and not part.startswith(("msg=", "err=", "efield=", "ehandoff=", "typed="))
+    ]
     extra = urlencode(params)
     joined = "&".join([*kept, extra] if extra else kept)
     url = f"{path}?{joined}" if joined else path
@@ -248,9 +267,12 @@ def resolve_as(
     resolution: str,
     note: str | None,
     changes: dict[str, Any] | None,
-) -> int:
+    reply: str | None = None,
+) -> commands_handoffs.ResolutionOutcome:
     """Resolve one handoff on behalf of ``principal`` (the command checks their role may)."""
-    return commands_handoffs.resolve(application, principal, handoff_id, resolution, note=note, changes=changes)
+    return commands_handoffs.resolve(
+        application, principal, handoff_id, resolution, note=note, changes=changes, reply=reply
+    )
 
 
 def claim_as(application: App, principal: Principal, handoff_id: int) -> None:
@@ -272,22 +294,53 @@ def parse_changes(text: str) -> dict[str, Any] | None:
 
 
 @router.post("/handoffs/{handoff_id}/resolve")
-def resolve_form(
-    request: Request,
-    principal: FormUser,
-    handoff_id: HandoffId,
-    resolution: Annotated[str, Form(max_length=16)],
-    note: Annotated[str, Form(max_length=4000)] = "",
-    changes: Annotated[str, Form(max_length=20000)] = "",
-    back: Annotated[str, Form(max_length=2000)] = "/inbox",
-) -> RedirectResponse:
+async def resolve_form(request: Request, principal: FormUser, handoff_id: HandoffId) -> RedirectResponse:
+    """Resolve from the inbox. The form sends the resolution, a note, a support reply, and the
+    changes of a "modify" either as the reason's own fields (``change.<field>``, e.g.
+    ``change.shipping_address.postal_code``) or, for experts, as JSON (``changes``). A refusal or a
+    field the reason does not take comes back as an error next to the form, what was typed kept."""
+    form = await request.form()
+    resolution = str(form.get("resolution") or "")[:16]
+    note = str(form.get("note") or "")[:4000] or None
+    reply = str(form.get("reply") or "")[:4000] or None
+    back = str(form.get("back") or "/inbox")[:2000]
     try:
-        resolve_as(storeops_app(request), principal, handoff_id, resolution, note or None, parse_changes(changes))
+        changes = parse_changes(str(form.get("changes") or "")[:20000]) or form_changes(form)
+        outcome = await run_in_threadpool(
+            resolve_as, storeops_app(request), principal, handoff_id, resolution, note, changes, reply
+        )
     except Forbidden:
         raise
     except StoreopsError as exc:
-        return _back(back, err=f"Handoff {handoff_id}: {exc.message}")
-    return _back(back, msg=f"Handoff {handoff_id}: {resolution}d; the desk takes it from here.")
+        typed = {key: str(value)[:4000] for key, value in form.items() if key not in ("csrf_token",)}
+        return _back(back, err=f"Handoff {handoff_id}: {exc.message}", field=exc.field, typed=typed, handoff=handoff_id)
+    if outcome.refused:
+        return _back(back, err=f"Handoff {handoff_id}: refused: {outcome.refused}", handoff=handoff_id)
+    done = {"approve": "approved", "reject": "rejected", "modify": "modified"}.get(resolution, resolution)
+    said = "; ".join(outcome.effects) if outcome.effects else "the desk carries it out shortly"
+    return _back(back, msg=f"Handoff {handoff_id} {done}: {said}.")
+
+
+def form_changes(form: Any) -> dict[str, Any] | None:
+    """The changes typed into a reason's fields: ``change.a.b = v`` becomes ``{"a": {"b": v}}``;
+    empty fields are left out, numbers stay text for the desk's model to read (and refuse)."""
+    changes: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if not key.startswith("change.") or not str(value).strip():
+            continue
+        path = key.removeprefix("change.").split(".")[:4]
+        target = changes
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise InvalidInput(f"{key} conflicts with another field", field=key)
+        text = str(value).strip()[:2000]
+        target[path[-1]] = (
+            [item.strip() for item in text.split(",") if item.strip()]
+            if path[-1] == "drop_lines"
+            else (int(text) if text.isdigit() and path[-1] in ("follow_up_days",) else text)
+        )
+    return changes or None
 
 
 @router.post("/handoffs/{handoff_id}/claim")

@@ -8,6 +8,7 @@ from storeops.desks.inventory.events import KINDS
 from storeops.desks.inventory.ledger import list_levels
 from storeops.desks.inventory.policy import InventoryPolicy
 from storeops.desks.inventory.reasons import InventoryReason
+from storeops.desks.inventory.resolutions import check_resolution
 from storeops.engine.desk import Desk
 
 DESK = Desk(
@@ -26,6 +27,7 @@ DESK = Desk(
     on_timer=handlers.timer_fired,
     lock_keys=handlers.lock_keys,
     after_batch=push_changed,
+    check_resolution=check_resolution,
     reasons=InventoryReason,
     policy=InventoryPolicy,
     default_role="procurement",

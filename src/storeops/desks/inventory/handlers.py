@@ -39,6 +39,7 @@ from storeops.desks.inventory.tables import channel_items, channel_reports_waiti
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event, NewEvent
+from storeops.engine.inbox import get_handoff, supersede_handoffs
 from storeops.engine.scheduler import schedule
 from storeops.errors import InvalidInput
 from storeops.money import Money
@@ -149,6 +150,20 @@ def stock_counted(event: Event, ctx: HandlerContext) -> Decision:
     """A count sets on hand; the difference is the movement. Far from the ledger, a person looks."""
     count = event.parsed(StockCounted)
     policy = ctx.settings(InventoryPolicy)
+    # A new count of the same shelf replaces the one a person was asked to look at.
+    supersede_handoffs(
+        ctx.conn,
+        desk=ctx.desk,
+        subject=event.subject,
+        why=f"a new count of {count.sku} at {count.location} replaced it",
+        actor="automation:inventory",
+        event_id=event.id,
+        now=min(event.occurred_at, ctx.now),
+        reasons=[InventoryReason.STOCK_ANOMALY.value],
+        matching=lambda found: (
+            found.get("kind") in ("shrinkage", "surplus") and found.get("location") == count.location
+        ),
+    )
     current = level(ctx.conn, count.sku, count.location)
     before = current.on_hand if current else 0
     difference = count.counted - before
@@ -553,12 +568,92 @@ def handoff_resolved(event: Event, ctx: HandlerContext) -> Decision | None:
     resolution = str(event.payload.get("resolution"))
     changes: dict[str, Any] = dict(event.payload.get("changes") or {})
     if InventoryReason.REORDER_CONFIRMATION in reasons:
-        return _resolve_po(event, ctx, resolution, changes)
+        return _said(_resolve_po(event, ctx, resolution, changes))
     if InventoryReason.NEW_SKU in reasons:
-        return _resolve_new_sku(event, ctx, resolution, changes)
+        return _said(_resolve_new_sku(event, ctx, resolution, changes))
     if InventoryReason.SUPPLIER_CHANGE in reasons:
-        return _resolve_supplier_change(event, ctx, resolution)
-    return Decision(action=f"stock.anomaly_{resolution}", evidence={"resolution": resolution})
+        return _said(_resolve_supplier_change(event, ctx, resolution))
+    return _resolve_anomaly(event, ctx, resolution)
+
+
+def _said(decision: Decision | None) -> Decision | None:
+    """The resolution's decision with what it did (or why it did nothing) in words."""
+    if decision is None:
+        return None
+    ev = decision.evidence
+    effects: list[str] = []
+    refused = None
+    if decision.action == "po.confirm":
+        effects = [f"purchase order {ev['number']} sent to the supplier, expected {ev['expected_at'][:10]}"]
+    elif decision.action == "po.cancel":
+        effects = [f"purchase order {ev['number']} cancelled"]
+    elif decision.action == "po.resolution_ignored":
+        refused = f"purchase order {ev['number']} is {ev['state'] or 'gone'}, no longer a draft"
+    elif decision.action == "sku.setup":
+        set_up = ", ".join(f"{key} {value}" for key, value in ev["facts"].items()) or "nothing new"
+        then = (
+            "reordered automatically from now on"
+            if ev["reorder"]
+            else "not reordered until its supplier and lead time are set"
+        )
+        effects = [f"{ev['sku']}: {set_up}", then]
+    elif decision.action in ("sku.setup_refused", "sku.setup_ignored"):
+        refused = ev.get("error") or f"{ev['sku']} is not in the catalogue"
+    elif decision.action == "sku.supplier_change_accept":
+        effects = [f"{ev['sku']}: the new terms stand"]
+    elif decision.action == "sku.supplier_change_revert":
+        effects = [f"{ev['sku']}: the previous terms are back"]
+    return replace(decision, evidence={**ev, "effects": effects, "refused": refused})
+
+
+COUNTED_KINDS = ("shrinkage", "surplus", "unexplained")
+"""Anomalies where the ledger already followed a count or a channel: a reject puts it back."""
+
+
+def _resolve_anomaly(event: Event, ctx: HandlerContext, resolution: str) -> Decision:
+    """Approve accepts what was counted (the ledger already follows it); reject keeps the ledger as
+    it was — the difference goes back — and asks the warehouse for a recount."""
+    handoff_id = int(event.payload["handoff_id"])
+    evidence = dict(get_handoff(ctx.conn, handoff_id)["evidence"])
+    kind, sku, location = evidence.get("kind"), evidence.get("sku"), evidence.get("location")
+    difference = int(evidence.get("difference") or 0)
+    if resolution == "approve" or kind not in COUNTED_KINDS or not sku or not location:
+        said = {
+            "shrinkage": f"the count stands: {evidence.get('counted')} of {sku} at {location}",
+            "surplus": f"the count stands: {evidence.get('counted')} of {sku} at {location}",
+            "unexplained": f"the channel's {evidence.get('channel_available')} of {sku} stands",
+        }.get(str(kind), "noted; nothing to change")
+        return Decision(
+            action=f"stock.anomaly_{resolution}",
+            evidence={"resolution": resolution, "effects": [said], "refused": None},
+        )
+    move(
+        ctx.conn,
+        sku=str(sku),
+        location=str(location),
+        cause=Cause.ADJUSTMENT,
+        reference=f"handoff:{handoff_id}:reject",
+        at=ctx.now,
+        on_hand=-difference,
+    )
+    ledger = evidence.get("ledger", evidence.get("ledger_available"))
+    return Decision(
+        action="stock.recount_asked",
+        evidence={
+            "resolution": resolution,
+            "reverted": -difference,
+            "effects": [f"the ledger is back at {ledger} of {sku} at {location}", f"a recount asked of {location}"],
+            "refused": None,
+        },
+        outbox=(
+            OutboxMessage(
+                "warehouse",
+                "count.request",
+                {"sku": sku, "location": location, "why": "a count far from the ledger was rejected"},
+                f"{event.subject}:handoff:{handoff_id}:recount",
+            ),
+        ),
+    )
 
 
 def _resolve_po(event: Event, ctx: HandlerContext, resolution: str, changes: dict[str, Any]) -> Decision | None:

@@ -89,6 +89,17 @@ class OrderCancelRequested(Payload):
     conversation_id: str | None = None
 
 
+class OrderChangeRequested(Payload):
+    """``order.change_requested``: the customer asked to change the order (e.g. through the support
+    desk): its address, its lines. A person makes the change (``change_request``)."""
+
+    order_number: str = Field(min_length=1, max_length=128)
+    what: Literal["address_change", "order_change"]
+    text: str = Field(min_length=1, max_length=5000)
+    conversation_id: str | None = Field(None, max_length=128)
+    customer_email: str | None = Field(None, max_length=255)
+
+
 class OrderPaid(Payload):
     """``order.paid``: payment captured."""
 
@@ -128,6 +139,7 @@ KINDS: dict[str, type[Payload]] = {
     "order.updated": OrderPlaced,
     "order.cancelled": OrderCancelled,
     "order.cancel_requested": OrderCancelRequested,
+    "order.change_requested": OrderChangeRequested,
     "order.paid": OrderPaid,
     "shipment.scanned": ShipmentScanned,
     "customer.updated": CustomerUpdated,

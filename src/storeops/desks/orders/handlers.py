@@ -6,7 +6,7 @@ stock moves by conditional updates) and writes only through the handler's transa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,12 +18,14 @@ from storeops.desks.orders.events import (
     CustomerUpdated,
     OrderCancelled,
     OrderCancelRequested,
+    OrderChangeRequested,
     OrderPaid,
     OrderPlaced,
     ShipmentScanned,
 )
 from storeops.desks.orders.policy import OrdersPolicy
 from storeops.desks.orders.reasons import OrderReason
+from storeops.desks.orders.resolutions import HELD_REASONS
 from storeops.desks.orders.risk import OrderFacts, RiskModel, RuleRiskModel, compute_features, order_history
 from storeops.desks.orders.rules import (
     FAILED_PAYMENT,
@@ -55,6 +57,7 @@ from storeops.desks.orders.validate import (
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event
+from storeops.engine.inbox import supersede_handoffs
 from storeops.engine.scheduler import cancel, schedule
 from storeops.engine.writebehind import write_later
 from storeops.money import Money, currency_exponent
@@ -331,12 +334,22 @@ class Shipping:
     tracking: str
 
 
-def _shipping(subject: str, number: str, source: str, order_plan: fulfilment.Plan, address: dict[str, Any]) -> Shipping:
-    """Label, warehouse request and storefront fulfilment for a reserved plan."""
+def _shipping(
+    subject: str,
+    number: str,
+    source: str,
+    order_plan: fulfilment.Plan,
+    address: dict[str, Any],
+    *,
+    again: int | None = None,
+) -> Shipping:
+    """Label, warehouse request and storefront fulfilment for a reserved plan; ``again`` (the
+    handoff that asked for it) sends it a second time with new tracking numbers and keys."""
     messages: list[OutboxMessage] = []
     numbers = []
+    suffix = f":again:{again}" if again is not None else ""
     for index, shipment in enumerate(order_plan.shipments):
-        tracking = fulfilment.tracking_number(subject, shipment.carrier, index)
+        tracking = fulfilment.tracking_number(f"{subject}{suffix}", shipment.carrier, index)
         numbers.append(tracking)
         parcel = {
             "order": number,
@@ -349,15 +362,15 @@ def _shipping(subject: str, number: str, source: str, order_plan: fulfilment.Pla
             "lines": shipment.lines,
             "ship_to": address,
         }
-        messages.append(OutboxMessage("carrier", "label.create", parcel, f"{subject}:label:{index}"))
-        messages.append(OutboxMessage("warehouse", "fulfilment.request", parcel, f"{subject}:pick:{index}"))
+        messages.append(OutboxMessage("carrier", "label.create", parcel, f"{subject}:label:{index}{suffix}"))
+        messages.append(OutboxMessage("warehouse", "fulfilment.request", parcel, f"{subject}:pick:{index}{suffix}"))
     first = order_plan.shipments[0]
     messages.append(
         OutboxMessage(
             "storefront",
             "fulfilment.create",
             {"source": source, "order": number, "tracking_numbers": numbers, "carrier": first.carrier},
-            f"{subject}:fulfilment",
+            f"{subject}:fulfilment{suffix}",
         )
     )
     return Shipping(tuple(messages), first.carrier, first.service, ",".join(numbers))
@@ -404,54 +417,271 @@ def _fulfil(
 
 
 def handoff_resolved(event: Event, ctx: HandlerContext) -> Decision | None:
-    """A person decided: approve continues where the order stopped, reject cancels and refunds,
-    modify (a corrected address) validates again."""
+    """A person decided; carry it out as docs/resolutions.md says, once, and say what was done.
+
+    - A held order: approve ships it; reject cancels it at the storefront, refunds the payment,
+      emails the customer and releases its stock; modify corrects the address, the service or the
+      lines, validates the order again, then ships it (or holds it again naming what is still wrong).
+    - A shipping irregularity: reship, refund, or contact the carrier and look again later.
+
+    The order's state decides: a resolution the order can no longer take (it shipped or was
+    cancelled meanwhile) is refused with the reason, and nothing is done twice."""
     order = _order(ctx.conn, event.subject)
     resolution = str(event.payload["resolution"])
-    reasons = [str(r) for r in event.payload.get("reasons", [])]
+    reasons = {str(r) for r in event.payload.get("reasons", [])}
+    changes = dict(event.payload.get("changes") or {})
     if order is None:
-        return None
-    if OrderReason.SHIPPING_IRREGULARITY.value in reasons:
-        return Decision(
-            action=f"shipment.irregularity_{resolution}", evidence={"resolution": resolution}, task="order.track"
-        )
+        return _refused(resolution, f"{event.subject} is not an order storeops knows")
+    if OrderReason.SHIPPING_IRREGULARITY.value in reasons and not reasons & {r.value for r in HELD_REASONS}:
+        return _resolve_irregularity(event, ctx, order, resolution, changes)
+    number = order["number"]
+    if OrderReason.CHANGE_REQUEST.value in reasons and order["status"] == OrderStatus.FULFILLING.value:
+        return _change_with_the_warehouse(event, ctx, order, resolution, changes)
     if order["status"] != OrderStatus.HELD.value:
-        return Decision(
-            action="order.resolution_ignored", evidence={"status": order["status"], "resolution": resolution}
-        )
+        return _refused(resolution, f"order #{number} is {order['status']}; nothing was done")
     policy = ctx.settings(OrdersPolicy)
     conn, now = ctx.conn, ctx.now
     reference = f"order:{event.subject}"
     if resolution == "reject":
-        return _cancel(conn, order, now, reason="rejected by a person", refund=True)
+        cancelled = _cancel(conn, order, now, reason="rejected by a person", refund=True, tell_customer=True)
+        return replace(cancelled, evidence={**cancelled.evidence, "resolution": resolution})
     address = dict(order["shipping_address"] or {})
+    lines = list(order["lines"])
+    applied: list[str] = []
     if resolution == "modify":
-        changes = dict(event.payload.get("changes") or {})
         if "shipping_address" in changes:
             check = check_address({**address, **changes["shipping_address"]}, "shipping")
             blocking = blocking_problems(check.problems, None)
             if blocking:
                 return _hold_again(conn, order, blocking, now)
             address = check.address
-            conn.execute(
-                update(orders).where(orders.c.id == order["id"]).values(shipping_address=address, updated_at=now)
+            applied.append(f"shipping address corrected to {_one_line(address)}")
+        if changes.get("drop_lines"):
+            dropped = set(changes["drop_lines"])
+            lines = [line for line in lines if str(line["sku"]) not in dropped]
+            release_reference(conn, reference, at=now)  # the old plan's reservation; re-planned below
+            applied.append(f"lines dropped: {', '.join(sorted(dropped))}")
+        conn.execute(
+            update(orders)
+            .where(orders.c.id == order["id"])
+            .values(
+                shipping_address=address,
+                lines=lines,
+                line_signature=line_signature(lines),
+                allocation=None if changes.get("drop_lines") else order["allocation"],
+                updated_at=now,
             )
-    allocation = order["allocation"]
+        )
+    allocation = None if changes.get("drop_lines") else order["allocation"]
     if allocation:
         order_plan = fulfilment.Plan([fulfilment.Shipment(**s) for s in allocation])
     else:
-        planned = fulfilment.plan(conn, order["lines"], address.get("country"), policy)
+        planned = fulfilment.plan(conn, lines, address.get("country"), policy)
         problems = planned if isinstance(planned, list) else fulfilment.reserve_plan(conn, planned, reference, now)
         if problems:
             return _hold_again(conn, order, problems, now)
         assert not isinstance(planned, list)
         order_plan = planned
-    outbox = _fulfil(conn, event.subject, order["number"], order["source"], order_plan, address, now, now, policy)
+    if changes.get("service"):
+        service = str(changes["service"])
+        if not any(rate.service == service for rate in policy.rates):
+            return _hold_again(conn, order, [f"unknown_service:{service}"], now)
+        order_plan = fulfilment.Plan([replace(shipment, service=service) for shipment in order_plan.shipments])
+        applied.append(f"service set to {service}")
+    outbox = _fulfil(conn, event.subject, number, order["source"], order_plan, address, now, now, policy)
+    warehouses = ", ".join(sorted({shipment.warehouse for shipment in order_plan.shipments}))
+    effects = [
+        *applied,
+        f"order #{number} sent to {warehouses} for picking",
+        f"{len(order_plan.shipments)} label{'s' if len(order_plan.shipments) > 1 else ''} made",
+        "tracking added at the storefront",
+    ]
     return Decision(
         action="order.fulfil",
-        evidence={"resolution": resolution, "approved_by": event.payload.get("actor")},
+        evidence={
+            "resolution": resolution,
+            "approved_by": event.payload.get("actor"),
+            "changes": changes,
+            "effects": effects,
+            "refused": None,
+        },
         task="order.fulfil",
         outbox=outbox,
+    )
+
+
+def _change_with_the_warehouse(
+    event: Event, ctx: HandlerContext, order: Any, resolution: str, changes: dict[str, Any]
+) -> Decision:
+    """A customer's change to an order the warehouse already has: modify sends the corrected
+    address to the warehouse and the storefront; approve records it as done by hand; reject tells
+    the customer it cannot be done."""
+    handoff_id = int(event.payload["handoff_id"])
+    number = order["number"]
+    if resolution == "reject":
+        return Decision(
+            action="order.change_declined",
+            evidence={
+                "resolution": resolution,
+                "effects": ["customer emailed that the change cannot be made"],
+                "refused": None,
+            },
+            outbox=(_customer_email(order, "order.change_declined", f"change:{handoff_id}"),),
+        )
+    if resolution == "approve" or not changes.get("shipping_address"):
+        return Decision(
+            action="order.change_done_by_hand",
+            evidence={
+                "resolution": resolution,
+                "effects": [f"order #{number}: the change was made by hand"],
+                "refused": None,
+            },
+        )
+    check = check_address({**dict(order["shipping_address"] or {}), **changes["shipping_address"]}, "shipping")
+    blocking = blocking_problems(check.problems, None)
+    if blocking:
+        return _refused(resolution, f"the corrected address is still not deliverable: {', '.join(blocking)}")
+    ctx.conn.execute(
+        update(orders).where(orders.c.id == order["id"]).values(shipping_address=check.address, updated_at=ctx.now)
+    )
+    payload = {"order": number, "source": order["source"], "ship_to": check.address}
+    return Decision(
+        action="order.address_changed",
+        evidence={
+            "resolution": resolution,
+            "effects": [
+                f"order #{number} now ships to {_one_line(check.address)}",
+                "the warehouse and the storefront told",
+                "customer emailed",
+            ],
+            "refused": None,
+        },
+        outbox=(
+            OutboxMessage("warehouse", "fulfilment.update", payload, f"{event.subject}:change:{handoff_id}:warehouse"),
+            OutboxMessage("storefront", "order.update", payload, f"{event.subject}:change:{handoff_id}:storefront"),
+            _customer_email(order, "order.changed", f"change:{handoff_id}", ship_to=_one_line(check.address)),
+        ),
+    )
+
+
+def _one_line(address: dict[str, Any]) -> str:
+    return ", ".join(str(address[k]) for k in ("line1", "postal_code", "city", "country") if address.get(k))
+
+
+def _refused(resolution: str, why: str) -> Decision:
+    return Decision(
+        action="order.resolution_refused",
+        evidence={"resolution": resolution, "effects": [], "refused": why},
+    )
+
+
+def _resolve_irregularity(
+    event: Event, ctx: HandlerContext, order: Any, resolution: str, changes: dict[str, Any]
+) -> Decision:
+    """A parcel in trouble: approve contacts the carrier (the suggestion), modify picks reship,
+    refund or contact_carrier, reject closes the case (the tracking goes on as it was)."""
+    conn, now, number = ctx.conn, ctx.now, order["number"]
+    policy = ctx.settings(OrdersPolicy)
+    action = "contact_carrier" if resolution == "approve" else str(changes.get("action") or "")
+    handoff_id = int(event.payload["handoff_id"])
+    if resolution == "reject":
+        return Decision(
+            action="shipment.irregularity_dismissed",
+            evidence={"resolution": resolution, "effects": ["case closed; tracking goes on"], "refused": None},
+            task="order.track",
+        )
+    money = Money(order["total_minor"], order["currency"])
+    if action == "refund":
+        outbox = (
+            OutboxMessage(
+                "payments",
+                "refund.create",
+                {"order": number, "amount_minor": order["total_minor"], "currency": order["currency"]},
+                f"{event.subject}:irregularity:{handoff_id}:refund",
+            ),
+            _customer_email(order, "order.refunded", f"irregularity:{handoff_id}", amount=money.format()),
+        )
+        conn.execute(update(orders).where(orders.c.id == order["id"]).values(payment_status="refunded", updated_at=now))
+        cancel(conn, f"tracking:{event.subject}")
+        return Decision(
+            action="shipment.refund",
+            evidence={
+                "resolution": resolution,
+                "effects": [f"{money.format()} refunded", "customer emailed"],
+                "refused": None,
+            },
+            task="order.cancel",
+            outbox=outbox,
+        )
+    if action == "reship":
+        allocation = order["allocation"] or []
+        if not allocation:
+            return _refused(resolution, f"order #{number} has no shipment to send again")
+        plan_again = fulfilment.Plan([fulfilment.Shipment(**s) for s in allocation])
+        messages = _shipping(
+            event.subject, number, order["source"], plan_again, dict(order["shipping_address"] or {}), again=handoff_id
+        )
+        for shipment in plan_again.shipments:
+            for line in shipment.lines:
+                record_sale(
+                    conn,
+                    sku=str(line["sku"]),
+                    location=shipment.warehouse,
+                    quantity=int(line["quantity"]),
+                    reference=f"order:{event.subject}:again:{handoff_id}",
+                    at=now,
+                )
+        conn.execute(
+            update(orders)
+            .where(orders.c.id == order["id"])
+            .values(tracking_number=messages.tracking, last_scan=None, last_scan_at=None, updated_at=now)
+        )
+        _track(conn, event.subject, now, policy)
+        return Decision(
+            action="shipment.reship",
+            evidence={
+                "resolution": resolution,
+                "effects": [f"order #{number} sent again ({messages.tracking})", "new tracking at the storefront"],
+                "refused": None,
+            },
+            task="order.fulfil",
+            outbox=messages.messages,
+        )
+    days = int(changes.get("follow_up_days") or 3)
+    schedule(
+        conn,
+        key=f"tracking:{event.subject}",
+        kind="clock.tick",
+        subject=event.subject,
+        at=now + timedelta(days=days),
+        payload={"desk": "orders", "check": "tracking"},
+    )
+    return Decision(
+        action="shipment.trace",
+        evidence={
+            "resolution": resolution,
+            "effects": [f"carrier asked to trace {order['tracking_number']}", f"looked at again in {days} days"],
+            "refused": None,
+        },
+        task="order.track",
+        outbox=(
+            OutboxMessage(
+                "carrier",
+                "trace.request",
+                {"order": number, "tracking_number": order["tracking_number"], "carrier": order["carrier"]},
+                f"{event.subject}:irregularity:{handoff_id}:trace",
+            ),
+        ),
+    )
+
+
+def _customer_email(order: Any, template: str, key: str, **facts: Any) -> OutboxMessage:
+    """An email to the order's customer through the outbox (the email connector renders ``template``)."""
+    return OutboxMessage(
+        "email",
+        "customer.notify",
+        {"template": template, "to": order["email"], "order": order["number"], **facts},
+        f"{order['subject']}:email:{template}:{key}",
     )
 
 
@@ -474,7 +704,9 @@ def _hold_again(conn: Connection, order: Any, problems: list[str], now: datetime
     )
 
 
-def _cancel(conn: Connection, order: Any, now: datetime, *, reason: str, refund: bool) -> Decision:
+def _cancel(
+    conn: Connection, order: Any, now: datetime, *, reason: str, refund: bool, tell_customer: bool = False
+) -> Decision:
     reference = f"order:{order['subject']}"
     released = release_reference(conn, reference, at=now)
     was_fulfilling = order["status"] == OrderStatus.FULFILLING.value
@@ -495,11 +727,22 @@ def _cancel(conn: Connection, order: Any, now: datetime, *, reason: str, refund:
                 {"order": order["number"], "amount_minor": order["total_minor"], "currency": order["currency"]},
             )
         )
+    money = Money(order["total_minor"], order["currency"])
+    effects = [f"order #{order['number']} cancelled at the storefront"]
+    refunded = refund and (order["payment_status"] or "").lower() not in FAILED_PAYMENT
+    if refunded:
+        effects.append(f"{money.format()} refunded")
     if was_fulfilling:
         outbox.append(OutboxMessage("warehouse", "fulfilment.cancel", {"order": order["number"]}))
+        effects.append("the warehouse told to stop")
+    if tell_customer and order["email"]:
+        outbox.append(_customer_email(order, "order.cancelled", "cancel", amount=money.format() if refunded else None))
+        effects.append("customer emailed")
+    if released:
+        effects.append(f"{released} unit{'s' if released != 1 else ''} back in stock")
     return Decision(
         action="order.cancel",
-        evidence={"reason": reason, "released_units": released},
+        evidence={"reason": reason, "released_units": released, "effects": effects, "refused": None},
         task="order.cancel",
         outbox=tuple(outbox),
     )
@@ -515,7 +758,80 @@ def order_cancelled(event: Event, ctx: HandlerContext) -> Decision | None:
         OrderStatus.DELIVERED.value,
     ):
         return None
+    _supersede(ctx, event, "the storefront cancelled the order")
     return _cancel(ctx.conn, order, ctx.now, reason=cancelled.reason or "cancelled in the storefront", refund=False)
+
+
+def _supersede(ctx: HandlerContext, event: Event, why: str) -> list[int]:
+    """Close the order's open handoffs that waited on a person: the world moved on."""
+    return supersede_handoffs(
+        ctx.conn,
+        desk=ctx.desk,
+        subject=event.subject,
+        why=why,
+        actor="automation:orders",
+        event_id=event.id,
+        now=min(event.occurred_at, ctx.now),
+        reasons=[reason.value for reason in HELD_REASONS],
+    )
+
+
+def order_updated(event: Event, ctx: HandlerContext) -> Decision | None:
+    """The storefront's order changed. Unknown to storeops, it is a new order. Known, it is
+    recorded, and when the storefront says it fulfilled or cancelled an order still held for a
+    person, that handoff is superseded: there is nothing left to decide (corrections to a held
+    order go through the handoff's modify, where a person sees them)."""
+    order = _order(ctx.conn, event.subject)
+    if order is None:
+        return order_created(event, ctx)
+    placed = event.parsed(OrderPlaced)
+    if order["status"] != OrderStatus.HELD.value or placed.storefront_status not in ("fulfilled", "cancelled"):
+        return None
+    if placed.storefront_status == "cancelled":
+        superseded = _supersede(ctx, event, "the storefront cancelled the order")
+        decision = _cancel(ctx.conn, order, ctx.now, reason="cancelled in the storefront", refund=False)
+    else:
+        superseded = _supersede(ctx, event, "the storefront fulfilled the order")
+        release_reference(ctx.conn, f"order:{event.subject}", at=ctx.now, cause=Cause.SALE)
+        ctx.conn.execute(
+            update(orders)
+            .where(orders.c.id == order["id"])
+            .values(status=OrderStatus.SHIPPED.value, updated_at=ctx.now)
+        )
+        decision = Decision(action="order.fulfilled_at_storefront", evidence={"storefront_status": "fulfilled"})
+    return replace(decision, evidence={**decision.evidence, "superseded_handoffs": superseded})
+
+
+def order_change_requested(event: Event, ctx: HandlerContext) -> Decision | None:
+    """The customer asked to change the order: a person makes the change (``change_request``); an
+    order that has shipped can no longer change, and the customer is told so by email."""
+    request = event.parsed(OrderChangeRequested)
+    order = _order(ctx.conn, event.subject)
+    if order is None:
+        return None
+    evidence = {
+        "what": request.what,
+        "text": request.text,
+        "conversation": request.conversation_id,
+        "status": order["status"],
+    }
+    if order["status"] in (OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value, OrderStatus.CANCELLED.value):
+        return Decision(
+            action="order.change_too_late",
+            evidence={**evidence, "effects": ["customer told the order can no longer change"], "refused": None},
+            outbox=(_customer_email(order, "order.change_too_late", f"change:{event.id}", status=order["status"]),),
+        )
+    return Decision(
+        action="order.change_requested",
+        reasons=(OrderReason.CHANGE_REQUEST,),
+        evidence=evidence,
+        handoff=HandoffRequest(
+            role="ops",
+            suggestion=f"The customer asks: “{request.text[:300]}”. Modify the order with the change "
+            "(shipping_address, service or drop_lines), or reject to tell them it cannot be done.",
+            amount=Money(order["total_minor"], order["currency"]),
+        ),
+    )
 
 
 def order_cancel_requested(event: Event, ctx: HandlerContext) -> Decision | None:
@@ -588,13 +904,25 @@ def shipment_scanned(event: Event, ctx: HandlerContext) -> Decision | None:
     policy = ctx.settings(OrdersPolicy)
     conn, now = ctx.conn, ctx.now
     values: dict[str, Any] = {"last_scan": scan.status, "last_scan_at": event.occurred_at, "updated_at": now}
+    superseded: list[int] = []
+    if order["status"] == OrderStatus.HELD.value and scan.status != "label_created":
+        # It left without storeops (fulfilled in the storefront's admin): nobody has anything to decide.
+        superseded = _supersede(ctx, event, f"the carrier has it ({scan.status}): it was fulfilled outside storeops")
+        release_reference(conn, f"order:{event.subject}", at=event.occurred_at, cause=Cause.SALE)
+        values["status"] = OrderStatus.SHIPPED.value
     if scan.status in ("in_transit", "out_for_delivery") and order["status"] == OrderStatus.FULFILLING.value:
         release_reference(conn, f"order:{event.subject}", at=event.occurred_at, cause=Cause.SALE)
         values["status"] = OrderStatus.SHIPPED.value
     if scan.status == "delivered":
         values["status"] = OrderStatus.DELIVERED.value
     conn.execute(update(orders).where(orders.c.id == order["id"]).values(**values))
-    evidence = {"scan": scan.status, "tracking_number": scan.tracking_number, "at": event.occurred_at.isoformat()}
+    evidence: dict[str, Any] = {
+        "scan": scan.status,
+        "tracking_number": scan.tracking_number,
+        "at": event.occurred_at.isoformat(),
+    }
+    if superseded:
+        evidence["superseded_handoffs"] = superseded
     if scan.status in ("exception", "returned_to_sender"):
         cancel(conn, f"tracking:{event.subject}")
         return Decision(

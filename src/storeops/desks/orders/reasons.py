@@ -23,6 +23,8 @@ class OrderReason(enum.StrEnum):
     ORDER_INVALID = "order_invalid"
     """Something automation cannot fix: an undeliverable address, an unknown SKU, no stock, a failed payment,
     lines that do not add up to the order's total."""
+    CHANGE_REQUEST = "change_request"
+    """The customer asked to change the order (its address, its lines): a person makes the change."""
     STOCK_NOT_COUNTED = "stock_not_counted"
     """The storefront sells the SKU but no stock level has reached storeops yet: count it (or import the
     store's inventory levels), then approve."""

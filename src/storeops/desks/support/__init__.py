@@ -7,6 +7,7 @@ from storeops.desks.support.events import KINDS
 from storeops.desks.support.models import load_models
 from storeops.desks.support.policy import SupportPolicy
 from storeops.desks.support.reasons import SupportReason
+from storeops.desks.support.resolutions import check_resolution, handoff_resolved
 from storeops.engine.desk import Desk
 
 DESK = Desk(
@@ -17,6 +18,8 @@ DESK = Desk(
         "return.requested": handlers.return_requested,
         "ticket.draft_ready": handlers.draft_ready,
     },
+    on_handoff_resolved=handoff_resolved,
+    check_resolution=check_resolution,
     reasons=SupportReason,
     policy=SupportPolicy,
     default_role="support",

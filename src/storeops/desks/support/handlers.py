@@ -21,6 +21,7 @@ from storeops.desks.support.knowledge import knowledge_base, search_text
 from storeops.desks.support.nlu import SupportModels, Understanding
 from storeops.desks.support.policy import SupportPolicy
 from storeops.desks.support.reasons import SupportReason
+from storeops.desks.support.resolutions import reply_target
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event, NewEvent
@@ -131,6 +132,8 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
         return _cancellation(event, ctx, message, understanding, evidence)
     if returning:
         return _return(event, ctx, message, understanding, evidence, policy)
+    if topic in ("order_change", "address_change") and order is not None:
+        return _change_request(event, ctx, message, order, topic, evidence)
     if match is not None:
         reply = match.entry.answer
         if order is not None and topic in ("refund", "returns"):
@@ -315,11 +318,52 @@ def return_requested(event: Event, ctx: HandlerContext) -> Decision:
     return Decision(
         action="return.hand_off",
         reasons=(SupportReason.RETURN_REQUESTED,),
-        evidence=dict(event.payload),
+        evidence={**event.payload, "reply_to": reply_target({**event.payload, "channel": None})},
         handoff=HandoffRequest(
             role="finance",
             suggestion=f"Expect the parcel for {request.rma} (order {request.order_number}); refund when it arrives.",
         ),
+    )
+
+
+def _change_request(
+    event: Event,
+    ctx: HandlerContext,
+    message: MessageReceived,
+    order: orders_api.OrderView,
+    topic: str,
+    evidence: dict[str, Any],
+) -> Decision:
+    """A verified customer asks to change an order: the orders desk gets the task (a person makes
+    the change), and the reply says what happens next — never a promise nobody is given."""
+    if order.status in ("shipped", "delivered", "cancelled"):
+        state = {"shipped": "has already shipped", "delivered": "was delivered", "cancelled": "was cancelled"}
+        reply = f"Your order {order.number} {state[order.status]}, so it can no longer be changed."
+        return _answer(event, message, evidence, reply)
+    minutes = ctx.policy.sla_minutes("orders")
+    when = f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minutes"
+    request = NewEvent(
+        source="storeops.support",
+        external_id=f"{event.source}:{event.external_id}:change",
+        kind="order.change_requested",
+        subject=order.subject,
+        occurred_at=event.occurred_at,
+        payload={
+            "order_number": order.number,
+            "what": topic,
+            "text": message.text[:5000],
+            "conversation_id": message.conversation_id,
+            "customer_email": message.customer_email,
+        },
+    )
+    what = "the new address" if topic == "address_change" else "the change"
+    reply = (
+        f"We have passed your request for order {order.number} to our order team: someone will make {what} "
+        f"and confirm by email within {when}. If the parcel leaves before then, we will tell you."
+    )
+    return replace(
+        _answer(event, message, evidence, reply, action="support.change_requested", order=order.subject),
+        follow_ups=(request,),
     )
 
 
@@ -338,9 +382,7 @@ def _order_answer(order: Any, message: MessageReceived, understanding: Understan
     scanned = order.status == "shipped" and order.last_scan_at is not None
     scan = f" (last carrier scan {order.last_scan_at:%d %B})" if scanned else ""
     tracking = f" Tracking: {order.tracking_number}." if order.tracking_number else ""
-    if topic == "order_status":
-        return f"Your order {order.number} is {status}{scan}.{tracking}"
-    return f"Your order {order.number} is {status}. A colleague will take care of the change you asked for.{tracking}"
+    return f"Your order {order.number} is {status}{scan}.{tracking}"
 
 
 def _send(event: Event, message: MessageReceived, text: str) -> OutboxMessage:
@@ -382,7 +424,7 @@ def _hand_off(
     return Decision(
         action="support.hand_off",
         reasons=tuple(reasons),
-        evidence={**evidence, "holding_reply": holding},
+        evidence={**evidence, "holding_reply": holding, "reply_to": reply_target(message.model_dump())},
         handoff=HandoffRequest(
             role="support",
             suggestion=draft or "Answer the customer personally.",
