@@ -39,14 +39,28 @@ _NOT_ORDER_BEFORE = re.compile(
     rf"in|since|from|until|till|by|before|after|year|around|about|over|under|of|{_MONTHS}))\s*[:#]?\s*$",
     re.IGNORECASE,
 )
-_NOT_ORDER_AFTER = re.compile(
+_UNITS_AFTER = re.compile(
     r"^\s*(?:x\b|pcs|pieces?|items?|units?|pairs?|eur|euros?|usd|dollars?|gbp|pounds?|bucks|kg|g\b|grams?|"
     r"lbs?|cm|mm|m\b|ml|l\b|km|miles?|%|percent|days?|weeks?|months?|years?|hours?|hrs?|mins?|minutes?|"
-    r"seconds?|times|st\b|nd\b|rd\b|th\b|am\b|pm\b|calories|people|customers|orders|"
-    r"(?:\w+\s+){0,2}(?:street|st\b|road|rd\b|avenue|ave\b|lane|ln\b|way|drive|dr\b|boulevard|blvd|place|"
-    r"square|strasse|straße|rue|via|calle))",
+    r"seconds?|times|st\b|nd\b|rd\b|th\b|am\b|pm\b|calories|people|customers|orders)",
     re.IGNORECASE,
 )
+_ADDRESS_AFTER = re.compile(
+    r"^\s*(?:\w+\s+){0,2}(?:street|st\b|road|rd\b|avenue|ave\b|lane|ln\b|way|drive|dr\b|boulevard|blvd|place|"
+    r"square|strasse|straße|rue|via|calle)",
+    re.IGNORECASE,
+)
+
+
+class _NotOrderAfter:
+    """A bare number followed by a unit (a quantity) or a street (a house number) is no order number."""
+
+    @staticmethod
+    def match(after: str) -> bool:
+        return bool(_UNITS_AFTER.match(after) or _ADDRESS_AFTER.match(after))
+
+
+_NOT_ORDER_AFTER = _NotOrderAfter()
 _ORDER_VERB = re.compile(
     r"\b(?:to|can i|could i|can we|i'd|i would|i will|i'll|i want|i wanna|gonna|wanted to|like to|we)\s*$",
     re.IGNORECASE,
@@ -95,9 +109,10 @@ def extract_entities(text: str) -> Entities:
         said = match.group(0).lstrip()
         taken.append(match.span("number"))
         if not said.startswith("#") and (
-            _ORDER_VERB.search(rest[: match.start()]) or _NOT_ORDER_AFTER.match(rest[match.end("number") :])
+            _ORDER_VERB.search(rest[: match.start()]) or _UNITS_AFTER.match(rest[match.end("number") :])
         ):
             continue  # "I want to order 200 t-shirts", "order 300 pieces": a verb and a quantity
+            # (an address after it — "order 2264 to 3 rue Neuve" — does not make it a quantity)
         if sum(c.isdigit() for c in number) >= 3 and number not in skus:
             orders.append((match.start("number"), number))
     for match in _BARE.finditer(rest):
