@@ -95,7 +95,7 @@ def test_owner_approves_a_handoff_and_sees_the_timeline_and_the_live_dashboard_c
 
         card.locator("input[name=note]").fill("known customer")
         card.locator("button.approve").click()
-        inbox.locator(".flash", has_text=f"Handoff {handoff_id}: approved").wait_for()
+        inbox.locator(".flash", has_text=f"Handoff {handoff_id} approved").wait_for()
         assert inbox.locator(f"#handoff-{handoff_id}").count() == 0
 
         # The dashboard updates itself over server-sent events: no reload.
@@ -183,3 +183,35 @@ def test_every_page_works_under_the_content_security_policy(store: Store, browse
     finally:
         context.close()
     assert refused == [], refused
+
+
+def test_a_person_answers_a_chat_from_the_inbox_and_the_shopper_sees_it(store: Store, browser: Any) -> None:
+    """The shopper's angry message goes to a person; the person edits the suggested reply in the
+    inbox and sends it; the reply appears in the shopper's open chat window."""
+    context = browser.new_context()
+    try:
+        chat, inbox = context.new_page(), context.new_page()
+        chat.goto(store.base + "/chat")
+        chat.fill("input[name=message]", "This is ridiculous, the worst service I have ever had!")
+        chat.click("button[type=submit]")
+        chat.locator(".desk span", has_text="A member of our team will answer you personally").wait_for(timeout=15000)
+
+        _sign_in(inbox, store.base, "help@example.com")
+        with store.engine.connect() as conn:
+            handoff_id = conn.execute(
+                select(handoffs.c.id)
+                .where(handoffs.c.subject.like("ticket:chat:%"), handoffs.c.state == "open")
+                .order_by(handoffs.c.id.desc())
+                .limit(1)
+            ).scalar_one()
+        inbox.reload()
+        card = inbox.locator(f"#handoff-{handoff_id}")
+        edited = "I am truly sorry, Sam. I have refunded your shipping and a colleague will call you today."
+        card.locator("textarea[name=reply]").fill(edited)
+        card.locator("button.approve", has_text="Send reply").click()
+        inbox.locator(".flash", has_text=f"Handoff {handoff_id} approved: reply sent in the chat").wait_for()
+
+        chat.locator(".desk span", has_text=edited).wait_for(timeout=15000)
+        assert chat.locator(".me span").first.inner_text().startswith("This is ridiculous")
+    finally:
+        context.close()

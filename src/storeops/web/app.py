@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -22,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from storeops import __version__, untrusted
 from storeops.bootstrap import App
 from storeops.connectors.storefront import verify
-from storeops.desks.support.conversation import ask
+from storeops.desks.support.conversation import ask, transcript
 from storeops.engine.events import describe_validation_error
 from storeops.errors import StoreopsError
 from storeops.intake import storefront_events, take_in
@@ -244,5 +245,16 @@ def create_app(application: App) -> FastAPI:
             source="chat",
         )
         return JSONResponse(result)
+
+    @api.get(
+        "/api/v1/chat/{conversation}",
+        summary="A chat conversation's messages and replies, oldest first (public; the id is the key)",
+        responses=api_module.ERRORS,
+    )
+    def chat_transcript(
+        conversation: Annotated[str, PathParam(min_length=8, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
+    ) -> dict[str, Any]:
+        """What the shopper's chat shows, so a person's answer reaches the open chat window."""
+        return {"conversation": conversation, "messages": transcript(application.engine, conversation)}
 
     return api

@@ -75,9 +75,84 @@ def visible_desks(application: App, principal: Principal) -> list[str] | None:
     return commands_events.visible_desks(application, principal)
 
 
+IRREGULARITY_ACTIONS = ("contact_carrier", "reship", "refund")
+HELD_FIELDS = (
+    ("shipping_address.line1", "street"),
+    ("shipping_address.postal_code", "postal code"),
+    ("shipping_address.city", "city"),
+    ("shipping_address.country", "country"),
+    ("service", "service"),
+    ("drop_lines", "SKUs not to ship (comma-separated)"),
+)
+NEW_SKU_FIELDS = (
+    ("supplier", "supplier"),
+    ("cost_minor", "cost (minor units)"),
+    ("lead_time_days", "lead time (days)"),
+    ("moq", "MOQ"),
+    ("case_pack", "case pack"),
+)
+
+
+def resolution_form(handoff: dict[str, Any]) -> dict[str, Any]:
+    """What the inbox offers to resolve a handoff with: the words on its buttons, the reply box of a
+    support ticket, and the fields a "modify" takes for its reasons (docs/resolutions.md) — the
+    JSON box stays for experts."""
+    reasons = set(handoff["reasons"])
+    if handoff["desk"] == "support":
+        return {"reply": True, "approve": "Send reply", "reject": "Close without reply", "fields": [], "select": None}
+    if handoff["desk"] == "orders" and reasons == {"shipping_irregularity"}:
+        return {
+            "reply": False,
+            "approve": "Ask the carrier to trace it",
+            "reject": "Close the case",
+            "fields": [("follow_up_days", "look again in (days)")],
+            "select": ("action", IRREGULARITY_ACTIONS),
+        }
+    if handoff["desk"] == "orders":
+        return {
+            "reply": False,
+            "approve": "Approve and ship",
+            "reject": "Reject: cancel and refund",
+            "fields": list(HELD_FIELDS),
+            "select": None,
+        }
+    if "new_sku" in reasons:
+        return {
+            "reply": False,
+            "approve": "Approve",
+            "reject": "Do not reorder",
+            "fields": list(NEW_SKU_FIELDS),
+            "select": None,
+        }
+    if "stock_anomaly" in reasons:
+        return {
+            "reply": False,
+            "approve": "Accept the count",
+            "reject": "Keep the ledger, recount",
+            "fields": [],
+            "select": None,
+        }
+    return {"reply": False, "approve": "Approve", "reject": "Reject", "fields": [], "select": None}
+
+
+def _typed(request: Request) -> dict[str, str]:
+    raw = request.query_params.get("typed")
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
 def _render(request: Request, template: str, principal: Principal | None, **context: Any) -> HTMLResponse:
     application = storeops_app(request)
     context.update(
+        resolution_form=resolution_form,
+        error_field=request.query_params.get("efield"),
+        error_handoff=request.query_params.get("ehandoff"),
+        typed=_typed(request),
         user=principal,
         version=__version__,
         reason_texts=application.registry.reason_texts(),

@@ -17,7 +17,7 @@ from storeops.engine.desk import Registry
 from storeops.engine.events import parse_new_event
 from storeops.engine.queue import ingest
 from storeops.storage.db import read_only
-from storeops.storage.schema import audit_log, deliveries, handoffs
+from storeops.storage.schema import audit_log, deliveries, events, handoffs, outbox
 
 
 def submit(
@@ -103,3 +103,28 @@ def ask(
                 "handoff": None,
             }
         time.sleep(0.02)
+
+
+def transcript(engine: Engine, conversation: str, *, source: str = "chat") -> list[dict[str, Any]]:
+    """A chat conversation as the shopper sees it, oldest first: what they wrote and every reply
+    sent to them — automation's answers and holding replies, and a person's answer once resolved
+    (each reply is a ``reply.send`` on the conversation's ticket)."""
+    subject = f"ticket:{source}:{conversation}"
+    with read_only(engine).connect() as conn:
+        said = [
+            {"from": "customer", "text": str(row.payload.get("text") or ""), "at": row.received_at.isoformat()}
+            for row in conn.execute(
+                select(events.c.payload, events.c.received_at)
+                .where(events.c.subject == subject, events.c.kind == "ticket.message_received")
+                .order_by(events.c.id)
+            )
+        ]
+        replies = [
+            {"from": "desk", "text": str(row.payload.get("text") or ""), "at": row.created_at.isoformat()}
+            for row in conn.execute(
+                select(outbox.c.payload, outbox.c.created_at)
+                .where(outbox.c.subject == subject, outbox.c.action == "reply.send")
+                .order_by(outbox.c.id)
+            )
+        ]
+    return sorted(said + replies, key=lambda line: (line["at"], line["from"] == "desk"))
