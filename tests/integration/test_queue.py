@@ -233,3 +233,40 @@ def test_a_failure_after_the_handlers_does_not_jam_the_worker(engine: Engine, po
     worker.run(until_idle=True)
     with engine.connect() as conn:
         assert {row.status for row in conn.execute(select(event_states.c.status))} == {"done"}
+
+
+@pytest.mark.postgres
+def test_the_claim_is_planned_for_the_queue_as_it_is_not_as_it_was(postgres_url: str) -> None:
+    """An idle worker's polls of an empty queue must not leave a plan sized for an empty table:
+    the claim runs on a custom plan each time, however often the statement was prepared."""
+    from sqlalchemy import text
+
+    from storeops.clock import utcnow
+    from storeops.engine.queue import claim
+    from storeops.storage.db import create_db_engine
+    from storeops.storage.migrate import upgrade
+
+    engine = create_db_engine(postgres_url, pool_size=1)
+    upgrade(engine)
+    with engine.connect() as conn:
+        for _ in range(12):  # psycopg prepares a statement on its fifth run; PostgreSQL may then cache a plan
+            assert claim(conn, 100, now=utcnow()) == []
+            conn.commit()
+        with conn.begin():
+            ingest(conn, [step(f"thing:{i}", 1) for i in range(300)], routes=ROUTES)
+        with conn.begin():
+            assert len(claim(conn, 100, now=utcnow())) == 100
+        claims = conn.execute(
+            text(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE '%FROM deliveries JOIN events%SKIP LOCKED%'"
+            )
+        ).all()
+        assert claims, "the claim was never prepared: the check below would prove nothing"
+        assert all(generic == 0 for generic, _custom in claims)
+        conn.rollback()
+        # and the setting stays inside the claim: the rest of the transaction plans as configured
+        with conn.begin():
+            claim(conn, 1, now=utcnow())
+            assert conn.execute(text("SHOW plan_cache_mode")).scalar_one() == "auto"
+    engine.dispose()

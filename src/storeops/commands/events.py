@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from storeops.accounts import Principal, Role
 from storeops.bootstrap import App
@@ -82,6 +82,11 @@ def import_events(
     import in the audit log as one ``store.import`` row."""
     require_role(actor, INGESTERS, "import a store")
     result = store_in_chunks(app, new_events, progress=progress)
+    if app.engine.dialect.name == "postgresql" and len(result.ids) >= 1000:
+        # PostgreSQL's advice after a bulk load: the planner's figures were taken (if at all) when
+        # the queue was near empty, and autovacuum may not look again for a minute or more.
+        with app.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE events, deliveries"))
     with app.engine.begin() as conn:
         record(
             conn,

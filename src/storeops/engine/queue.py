@@ -205,7 +205,9 @@ CLAIM = (
             )
         ),
     )
-    .order_by(deliveries.c.event_id, deliveries.c.id)
+    # Deliveries are written in their events' order, so their ids keep "oldest event first";
+    # the per-subject order itself is the NOT EXISTS above, by event id.
+    .order_by(deliveries.c.id)
 )
 
 
@@ -221,7 +223,14 @@ def claim(conn: Connection, limit: int, *, now: datetime, only: tuple[str, str] 
         query = query.where(deliveries.c.desk == only[0], deliveries.c.subject == only[1])
     if postgres:
         query = query.with_for_update(skip_locked=True, of=deliveries)
+        # A plan made once and cached (psycopg prepares a statement on its fifth run) would be
+        # sized for the table as it was then: an idle worker's claims on an empty queue left a
+        # nested loop over every pending delivery for each one claimed, seconds a claim after a
+        # bulk import. A plan made for each claim sees the table as it is.
+        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     rows = conn.execute(query, {"now": now}).all()
+    if postgres:
+        conn.execute(text("SET LOCAL plan_cache_mode TO DEFAULT"))
     if postgres and rows:
         # Row locks cannot stop two workers from taking two deliveries of one desk and subject when
         # an earlier event's insert commits after a later one was claimed; the subject lock can.
