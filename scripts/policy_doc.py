@@ -14,6 +14,8 @@ INTRO = {
     "store": "Facts about the store.",
     "engine": "How workers claim, retry and dead-letter events.",
     "inbox": "Service levels of the handoff inbox.",
+    "outbox": "How side effects reach the outside world: the sender's concurrency, retries, circuit breaker "
+    "and notifications (docs/connectors.md).",
     "metrics": "What the owner's figures are computed with. Task kinds and their default minutes: "
     + ", ".join(f"`{task}` {minutes:g}" for desk in builtin_desks() for task, minutes in desk.manual_minutes.items())
     + ".",
@@ -26,7 +28,7 @@ HEAD = """# Policy: `storeops.toml`
 Every threshold and switch storeops decides with. storeops reads the file named by
 `STOREOPS_POLICY_FILE`, else `./storeops.toml` when it exists, else uses the defaults below.
 
-- One `[section]` per desk plus `[store]`, `[engine]`, `[inbox]` and `[metrics]`.
+- One `[section]` per desk plus `[store]`, `[engine]`, `[inbox]`, `[outbox]` and `[metrics]`.
 - An unknown section or key, a wrong type or an impossible value is an error that names the
   file, the section and the key (`storeops policy check` prints it and exits 2); nothing is ignored.
 - Money is a decimal **string** in the store's currency (`high_value_threshold = "500.00"`);

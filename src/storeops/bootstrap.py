@@ -21,10 +21,21 @@ from storeops.engine.events import NewEvent, parse_new_event
 from storeops.engine.models import DeskModels, ModelPlaces
 from storeops.engine.policy import Policy, PolicyFile, default_policy_path, editable_policy_path, load_policy
 from storeops.engine.queue import IngestResult, ingest
+from storeops.errors import InvalidInput
 from storeops.settings import Settings, load_settings
 from storeops.storage.db import check_database, create_db_engine
 
-LOCAL_CONNECTORS = ("warehouse", "carrier", "storefront", "email", "chat", "payments", "channels", "suppliers")
+LOCAL_CONNECTORS = (
+    "warehouse",
+    "carrier",
+    "storefront",
+    "email",
+    "chat",
+    "payments",
+    "channels",
+    "suppliers",
+    "notify",
+)
 """Outside systems a desk may send to; each gets a local file connector unless configured."""
 
 
@@ -55,12 +66,14 @@ class App:
         return PolicyFile(self.policy_path, self.desks)
 
     def connectors(self) -> dict[str, Connector]:
-        """The connectors the outbox dispatches to (local ones writing under ``outbox_dir``)."""
+        """The connectors the outbox dispatches to: local ones writing under ``outbox_dir``, replaced
+        by the real ones the settings configure (docs/connectors.md)."""
         connectors: dict[str, Connector] = {
             name: FileConnector(name, self.settings.outbox_dir) for name in LOCAL_CONNECTORS
         }
         connectors["carrier"] = LocalCarrier(self.settings.outbox_dir)
         connectors["suppliers"] = SupplierCsvConnector(self.settings.outbox_dir)
+        connectors.update(self.remote_connectors())
         if "support" in self.registry.desks:
             from storeops.desks.support.policy import SupportPolicy
 
@@ -70,6 +83,82 @@ class App:
                     support.llm_base_url, support.llm_model, os.environ.get(support.llm_api_key_env), self.store
                 )
         return connectors
+
+    def storefronts(self) -> dict[str, Any]:
+        """The configured storefronts' outbox connectors, by source (``shopify``, ``woocommerce``)."""
+        settings = self.settings
+        notify_customer = self.policy.outbox.notify_customer
+        out: dict[str, Any] = {}
+        if settings.shopify_shop_url or settings.shopify_access_token:
+            from storeops.connectors.shopify_admin import ShopifyAdmin, ShopifyConnector
+
+            if not (settings.shopify_shop_url and settings.shopify_access_token):
+                raise InvalidInput(
+                    "STOREOPS_SHOPIFY_SHOP_URL and STOREOPS_SHOPIFY_ACCESS_TOKEN go together; set both",
+                    field="STOREOPS_SHOPIFY_ACCESS_TOKEN",
+                )
+            locations: dict[str, str] = {}
+            if "orders" in self.policy.sections:
+                from storeops.desks.orders.policy import OrdersPolicy
+
+                locations = self.policy.section("orders", OrdersPolicy).shopify_locations
+            admin = ShopifyAdmin(settings.shopify_shop_url, settings.shopify_access_token)
+            out["shopify"] = ShopifyConnector(admin, notify_customer=notify_customer, locations=locations)
+        woo = (settings.woocommerce_url, settings.woocommerce_key, settings.woocommerce_secret)
+        if any(woo):
+            from storeops.connectors.woocommerce_rest import WooCommerceConnector, WooCommerceRest
+
+            if not all(woo):
+                raise InvalidInput(
+                    "STOREOPS_WOOCOMMERCE_URL, STOREOPS_WOOCOMMERCE_KEY and STOREOPS_WOOCOMMERCE_SECRET go together; "
+                    "set all three",
+                    field="STOREOPS_WOOCOMMERCE_KEY",
+                )
+            rest = WooCommerceRest(*woo)  # type: ignore[arg-type]
+            out["woocommerce"] = WooCommerceConnector(rest, notify_customer=notify_customer)
+        return out
+
+    def remote_connectors(self) -> dict[str, Connector]:
+        """The real connectors the settings configure, by outbox name (none: everything stays local)."""
+        from storeops.connectors.routing import BySource
+
+        settings, folder = self.settings, self.settings.outbox_dir
+        out: dict[str, Connector] = {}
+        stores = self.storefronts()
+        if stores:
+            for name, field_name in (("storefront", "source"), ("payments", "source"), ("channels", "channel")):
+                routes = {source: connector.named(name) for source, connector in stores.items()}
+                out[name] = BySource(name, field_name, routes, FileConnector(name, folder))
+        if settings.smtp_url or settings.mail_from:
+            from storeops.connectors.smtp import SmtpConnector
+            from storeops.engine.outbox import OutboxHandovers
+
+            if not (settings.smtp_url and settings.mail_from):
+                raise InvalidInput(
+                    "STOREOPS_SMTP_URL and STOREOPS_MAIL_FROM go together; set both", field="STOREOPS_MAIL_FROM"
+                )
+            out["email"] = SmtpConnector(settings.smtp_url, settings.mail_from, handovers=OutboxHandovers(self.engine))
+        if settings.notify_webhook_url:
+            from storeops.connectors.notify import SlackNotifier
+
+            out["notify"] = SlackNotifier(settings.notify_webhook_url)
+        targets = settings.webhook_targets
+        if targets:
+            from storeops.connectors.webhook import StandardWebhookConnector
+
+            if not settings.outgoing_webhook_secret:
+                raise InvalidInput(
+                    "STOREOPS_OUTGOING_WEBHOOKS needs STOREOPS_OUTGOING_WEBHOOK_SECRET (whsec_…) to sign them",
+                    field="STOREOPS_OUTGOING_WEBHOOK_SECRET",
+                )
+            for name, url in targets.items():
+                if name in out:
+                    raise InvalidInput(
+                        f"STOREOPS_OUTGOING_WEBHOOKS names {name}, which another setting already sends to",
+                        field="STOREOPS_OUTGOING_WEBHOOKS",
+                    )
+                out[name] = StandardWebhookConnector(name, url, settings.outgoing_webhook_secret)
+        return out
 
     def store(self, new_events: list[NewEvent]) -> IngestResult:
         """Validate and queue events in one transaction (what connectors that answer back use)."""

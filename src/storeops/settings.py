@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
@@ -30,6 +31,22 @@ def parse_networks(text: str | None) -> list[Network]:
         except ValueError:
             raise ValueError(f"{entry!r} is not an IP address or a CIDR block such as 10.0.0.0/8") from None
     return networks
+
+
+def parse_targets(text: str | None) -> dict[str, str]:
+    """``"warehouse=https://wms.example/hook, notify=https://…"`` as ``{name: URL}``; ValueError
+    naming an entry that is not ``name=http(s)://…``."""
+    targets: dict[str, str] = {}
+    for entry in (text or "").split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        name, _, url = entry.partition("=")
+        name, url = name.strip(), url.strip()
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,63}", name) or not re.fullmatch(r"https?://\S+", url):
+            raise ValueError(f"{entry!r} is not name=https://… (a connector name, then its URL)")
+        targets[name] = url
+    return targets
 
 
 def default_cache_dir() -> Path:
@@ -89,6 +106,60 @@ class Settings(BaseSettings):
         "X-Forwarded-Proto are believed; unset: none (the peer's own address is the client's).",
     )
 
+    shopify_shop_url: str | None = Field(
+        default=None,
+        description="The Shopify shop storeops acts on, e.g. https://acme.myshopify.com (fulfilments, holds, "
+        "cancellations, refunds, stock, tags; 'storeops connect shopify').",
+    )
+    shopify_access_token: str | None = Field(
+        default=None, description="The custom app's Admin API access token (shpat_…), sent as X-Shopify-Access-Token."
+    )
+    woocommerce_url: str | None = Field(
+        default=None, description="The WooCommerce store storeops acts on, e.g. https://shop.example (HTTPS)."
+    )
+    woocommerce_key: str | None = Field(default=None, description="WooCommerce REST API consumer key (ck_…).")
+    woocommerce_secret: str | None = Field(default=None, description="WooCommerce REST API consumer secret (cs_…).")
+    smtp_url: str | None = Field(
+        default=None,
+        description="Mail account storeops sends email through: smtp://user:pass@host:587 (STARTTLS) or "
+        "smtps://user:pass@host:465; unset: mail is written to files.",
+    )
+    mail_from: str | None = Field(
+        default=None, description="The From of storeops' mail, e.g. 'Acme Shop <help@acme.example>'."
+    )
+    notify_webhook_url: str | None = Field(
+        default=None, description="Slack-compatible incoming webhook for urgent handoffs and SLA breaches."
+    )
+    outgoing_webhooks: str | None = Field(
+        default=None,
+        description="Connectors sent to other tools as signed webhooks: 'name=https://…,name=https://…' "
+        "(e.g. warehouse=https://wms.example/storeops).",
+    )
+    outgoing_webhook_secret: str | None = Field(
+        default=None, description="Standard Webhooks secret (whsec_…) that signs the outgoing webhooks."
+    )
+
+    @field_validator("shopify_shop_url", "woocommerce_url", "notify_webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError(f"{value!r} is not an http(s) URL such as https://acme.myshopify.com")
+        return value
+
+    @property
+    def webhook_targets(self) -> dict[str, str]:
+        """``outgoing_webhooks`` as ``{connector name: URL}``."""
+        return parse_targets(self.outgoing_webhooks)
+
+    @field_validator("outgoing_webhooks")
+    @classmethod
+    def _targets(cls, value: str | None) -> str | None:
+        parse_targets(value)
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: str | None) -> str | None:
@@ -109,6 +180,16 @@ class Settings(BaseSettings):
         "imap_password",
         "trusted_proxies",
         "cache_dir",
+        "shopify_shop_url",
+        "shopify_access_token",
+        "woocommerce_url",
+        "woocommerce_key",
+        "woocommerce_secret",
+        "smtp_url",
+        "mail_from",
+        "notify_webhook_url",
+        "outgoing_webhooks",
+        "outgoing_webhook_secret",
         mode="before",
     )
     @classmethod

@@ -281,12 +281,15 @@ def test_approve_ships_a_held_order(engine: Engine, registry: Registry) -> None:
     store.send(order_event("1", total=90000))
     assert store.order("1")["status"] == "held"
     assert store.available("TEE", "WH-PARIS") == 9  # stock is held for the person's decision
-    assert store.outbox("1") == []
+    # the storefront is told to hold it too, and its staff see why (a tag)
+    assert store.outbox("1") == [("storefront", "fulfilment.hold"), ("storefront", "order.tag")]
     store.resolve("1", "approve", note="known customer")
     assert store.order("1")["status"] == "fulfilling"
     assert store.outbox("1") == [
         ("carrier", "label.create"),
         ("storefront", "fulfilment.create"),
+        ("storefront", "fulfilment.hold"),
+        ("storefront", "order.tag"),
         ("warehouse", "fulfilment.request"),
     ]
     with engine.connect() as conn:
@@ -305,9 +308,11 @@ def test_reject_cancels_releases_and_refunds(engine: Engine, registry: Registry)
     assert store.order("1")["status"] == "cancelled"
     assert store.available("TEE", "WH-PARIS") == 10
     assert store.outbox("1") == [
-        ("email", "customer.notify"),
+        ("email", "order.cancelled"),
         ("payments", "refund.create"),
+        ("storefront", "fulfilment.hold"),
         ("storefront", "order.cancel"),
+        ("storefront", "order.tag"),
     ]
 
 

@@ -67,16 +67,19 @@ def test_approving_a_held_order_ships_it_once(engine: Engine, registry: Registry
     outcome = decide(store, "1", "approve", note="known customer")
     assert outcome.refused is None and outcome.state == "resolved"
     assert "order #1 sent to WH-PARIS for picking" in outcome.effects
+    # the hold told the storefront (held and tagged there); the approval ships it
     assert store.outbox("1") == [
         ("carrier", "label.create"),
         ("storefront", "fulfilment.create"),
+        ("storefront", "fulfilment.hold"),
+        ("storefront", "order.tag"),
         ("warehouse", "fulfilment.request"),
     ]
     # the same decision sent again is refused, and nothing is sent twice
     with pytest.raises(Conflict, match="already resolved"):
         decide_again(store, outcome.id)
     Worker(engine, registry, store.policy).run(until_idle=True)
-    assert len(store.outbox("1")) == 3
+    assert len(store.outbox("1")) == 5
 
 
 def decide_again(store: Store, handoff_id: int) -> None:
@@ -95,9 +98,10 @@ def test_rejecting_cancels_refunds_emails_and_releases_the_stock(engine: Engine,
         "1 unit back in stock",
     ]
     assert store.available("TEE", "WH-PARIS") == 10
-    [email] = sent(engine, "email", "customer.notify")
-    assert (email["template"], email["to"], email["amount"]) == ("order.cancelled", "c1@example.test", "900.00 EUR")
-    assert sent(engine, "payments", "refund.create") == [{"order": "2", "amount_minor": 90000, "currency": "EUR"}]
+    [email] = sent(engine, "email", "order.cancelled")
+    assert (email["to"], email["refund_text"]) == ("c1@example.test", "900.00 EUR")
+    [refund] = sent(engine, "payments", "refund.create")
+    assert (refund["order"], refund["amount_minor"], refund["currency"]) == ("2", 90000, "EUR")
 
 
 def test_a_held_order_that_shipped_meanwhile_is_superseded_and_cannot_be_resolved(
@@ -273,7 +277,7 @@ def test_a_change_request_on_an_order_with_the_warehouse_sends_the_new_address_o
     )
     assert outcome.effects[0] == "order #11 now ships to 3 rue Neuve, 69002, Lyon, FR"
     assert sent(engine, "warehouse", "fulfilment.update")[0]["ship_to"]["line1"] == "3 rue Neuve"
-    assert sent(engine, "email", "customer.notify")[0]["template"] == "order.changed"
+    assert sent(engine, "email", "order.changed")[0]["ship_to"] == "3 rue Neuve, 69002, Lyon, FR"
 
 
 # --- the support desk ------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import threading
 from typing import Annotated
 
@@ -73,6 +74,12 @@ def work_command(
 ) -> None:
     """Run a worker: claim events, run the desks, record decisions, send the outbox. Any number of
     workers may run at once on PostgreSQL; SIGTERM finishes the batch in hand and exits."""
+    # A SIGTERM while the app is still being set up (policy, connectors) ends the worker cleanly
+    # before it claims anything, instead of killing it; the worker's own handlers take over below.
+    early_stop = threading.Event()
+    if not until_idle:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda _signum, _frame: early_stop.set())
     with _errors():
         application = _app()
         connectors = application.connectors() if outbox else {}
@@ -90,8 +97,11 @@ def work_command(
                 models=application.models,
             )
             worker.install_signal_handlers()
+            if early_stop.is_set():
+                worker.stop()
             err_console.print(f"worker {worker.name} running (Ctrl-C to stop)")
             worker.run()
+        worker.close()
         stats = worker.stats
         console.print(
             f"handled {stats.done:,} events, {stats.unhandled:,} unhandled, {stats.failed:,} failed "

@@ -9,6 +9,7 @@ same way whichever entry point it comes through.
 | ``policy`` | change one value |
 | ``people`` | add a user, set a password, disable / enable, create and revoke API tokens |
 | ``events`` | ingest native events, re-run a dead event |
+| ``connect`` | import a live store page by page, re-run a dead outbox message (and check the connectors) |
 
 Storefront imports (``storeops ingest shopify --backfill``) go through ``events.import_events``.
 """

@@ -67,5 +67,13 @@ def to_event(raw: bytes) -> NewEvent:
         kind="ticket.message_received",
         subject=f"ticket:email:{conversation}",
         occurred_at=sent,
-        payload={"conversation_id": conversation, "text": text, "channel": "email", "customer_email": sender.lower()},
+        payload={
+            "conversation_id": conversation,
+            "text": text,
+            "channel": "email",
+            "customer_email": sender.lower(),
+            "message_id": own_id,
+            "references": " ".join(_ids(message.get("References")) or _ids(message.get("In-Reply-To"))) or None,
+            "email_subject": subject[:998] or None,
+        },
     )

@@ -1,28 +1,51 @@
 """The outbox: side effects written with the decision, sent to connectors after commit.
 
 Delivery is at-least-once (a crash after sending but before marking sent sends again), made
-safe by the idempotency key every connector receives.
+safe by the idempotency key every connector receives and, where the far end takes none, by the
+connector looking before it writes. How a message is sent:
+
+- **In order per connector and subject.** A message is taken only when no earlier message of the
+  same connector and subject is still pending, so a hold reaches the storefront before the
+  fulfilment that releases it, whatever retries happen in between. Dead messages hold nothing back.
+- **Concurrently.** A ``Dispatcher`` has up to ``[outbox] concurrency`` messages in flight on a
+  thread pool (a remote answering in 20 ms would otherwise cap a sender at 50 a second), and
+  writes their outcomes together.
+- **Retried** with exponential backoff and jitter; dead after ``[outbox] max_attempts`` failures,
+  at once when the remote refused the message for good (``Rejected``), when it may already have
+  arrived (``Uncertain``) or when no connector of that name is configured. ``RetryAfter`` (a 429)
+  waits as asked and is not counted as a failure.
+- **Behind a circuit breaker per connector**: after ``breaker_failures`` failures in a row the
+  connector is paused (``breaker_seconds``, doubling while it keeps failing), then one message
+  probes it. A paused connector's messages wait without spending attempts.
+- **Beside the decisions**, never in their way: ``Sender`` runs a dispatcher on its own thread
+  in the worker process, so a slow or failing remote makes the outbox grow, not the queue.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
+import random
+import threading
+import time
 import traceback
 from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storeops.clock import utcnow
-from storeops.connectors.base import Connector
-from storeops.engine.queue import retry_delay
+from storeops.connectors.base import Connector, ConnectorError, Rejected, RetryAfter, Uncertain
+from storeops.engine.policy.model import OutboxPolicy
+from storeops.errors import Conflict, NotFound
 from storeops.storage.schema import outbox
 
-LEASE = timedelta(minutes=5)
-"""How long a dispatcher owns a message it is sending before another may retry it."""
+log = logging.getLogger(__name__)
 
 
 class OutboxStatus(enum.StrEnum):
@@ -113,21 +136,293 @@ def outbox_row(
     }
 
 
-def _lease(conn: Connection, limit: int, now: datetime) -> list[Any]:
-    query = (
-        select(outbox)
-        .where(outbox.c.status == OutboxStatus.PENDING.value, outbox.c.next_attempt_at <= now)
-        .order_by(outbox.c.id)
-        .limit(limit)
+# --- sending ---------------------------------------------------------------------------------
+
+_earlier = outbox.alias("earlier")
+_NOT_BEHIND = ~exists().where(
+    _earlier.c.subject == outbox.c.subject,
+    _earlier.c.connector == outbox.c.connector,
+    _earlier.c.status == OutboxStatus.PENDING.value,
+    _earlier.c.id < outbox.c.id,
+)
+"""No earlier message of the same connector and subject is still pending (being sent, waiting
+for a retry or for a paused connector): what keeps a subject's messages in order."""
+
+_OUTCOME = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempts"),
+        last_error=bindparam("b_error"),
+        next_attempt_at=bindparam("b_next"),
+        sent_at=bindparam("b_sent"),
     )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = list(conn.execute(query).all())
-    if rows:
-        conn.execute(
-            update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(next_attempt_at=now + LEASE)
-        )
-    return rows
+)
+
+
+def backoff(attempts: int, base_seconds: float, max_seconds: float, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with jitter: the ``attempts``-th retry waits between half and all of
+    ``base × 2^(attempts-1)`` (capped), so messages that failed together do not return together."""
+    ceiling = min(max_seconds, base_seconds * (2 ** max(0, attempts - 1)))
+    return timedelta(seconds=ceiling * (0.5 + 0.5 * (rng or random).random()))
+
+
+def describe_error(exc: BaseException) -> str:
+    """The error kept with a message: the remote's own words first (what people read on the dead
+    letters page), then where it happened for an unexpected one."""
+    if isinstance(exc, ConnectorError):
+        return exc.message
+    headline = f"{type(exc).__name__}: {exc}".strip()
+    return headline + "\n" + "".join(traceback.format_exception(exc, limit=5))
+
+
+@dataclass
+class _Circuit:
+    failures: int = 0
+    opened: int = 0
+    paused_until: float = 0.0
+    probing: bool = False
+
+
+@dataclass
+class Breaker:
+    """Per-connector circuit breaker: closed → open (paused) after ``failures`` failures in a row →
+    half open (one probe) when the pause ends → closed on a success, open again (twice as long,
+    at most ``max_seconds``) on a failure. A ``RetryAfter`` pauses the connector as the remote asked."""
+
+    failures: int = 5
+    seconds: float = 30.0
+    max_seconds: float = 600.0
+    clock: Any = time.monotonic
+    _circuits: dict[str, _Circuit] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _get(self, name: str) -> _Circuit:
+        return self._circuits.setdefault(name, _Circuit())
+
+    def paused(self) -> set[str]:
+        """Connectors nothing may be sent to now."""
+        now = self.clock()
+        with self._lock:
+            return {name for name, c in self._circuits.items() if c.paused_until > now or c.probing}
+
+    def probes(self) -> set[str]:
+        """Open connectors whose pause is over: one message may probe each."""
+        now = self.clock()
+        with self._lock:
+            return {
+                name
+                for name, c in self._circuits.items()
+                if c.opened and not c.probing and c.paused_until <= now and c.failures >= self.failures
+            }
+
+    def probing(self, name: str) -> None:
+        with self._lock:
+            self._get(name).probing = True
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            circuit = self._get(name)
+            if circuit.opened:
+                log.info("outbox: connector %s answers again; its circuit is closed", name)
+            self._circuits[name] = _Circuit()
+
+    def failed(self, name: str) -> None:
+        with self._lock:
+            circuit = self._get(name)
+            circuit.failures += 1
+            circuit.probing = False
+            if circuit.failures >= self.failures:
+                pause = min(self.max_seconds, self.seconds * (2**circuit.opened))
+                circuit.opened += 1
+                circuit.paused_until = self.clock() + pause
+                log.warning(
+                    "outbox: connector %s failed %d times in a row; paused for %.0f s", name, circuit.failures, pause
+                )
+
+    def wait(self, name: str, seconds: float) -> None:
+        with self._lock:
+            circuit = self._get(name)
+            circuit.probing = False
+            circuit.paused_until = max(circuit.paused_until, self.clock() + seconds)
+
+    def state(self) -> dict[str, str]:
+        """``{connector: "open" | "half-open" | "paused"}`` for every connector not plainly closed."""
+        now = self.clock()
+        with self._lock:
+            out = {}
+            for name, c in self._circuits.items():
+                if c.probing:
+                    out[name] = "half-open"
+                elif c.failures >= self.failures:
+                    out[name] = "open"
+                elif c.paused_until > now:
+                    out[name] = "paused"
+            return out
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    id: int
+    connector: str
+    status: str
+    attempts: int
+    error: str | None
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    created_at: datetime
+
+
+class Dispatcher:
+    """Sends due outbox messages to their connectors, ``settings.concurrency`` at a time."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        connectors: Mapping[str, Connector],
+        settings: OutboxPolicy | None = None,
+        *,
+        breaker: Breaker | None = None,
+    ) -> None:
+        self.engine = engine
+        self.connectors = dict(connectors)
+        self.settings = settings or OutboxPolicy()
+        self.breaker = breaker or Breaker(self.settings.breaker_failures, self.settings.breaker_seconds)
+        self._pool: ThreadPoolExecutor | None = None
+        self.sent_latencies: list[float] = []
+        """Seconds from each sent message's decision to its send, kept when ``keep_latencies``."""
+        self.keep_latencies = False
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="outbox")
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the pool (after the sends in flight)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    # -- one round: lease, send, record ---------------------------------------------------------
+
+    def lease(self, limit: int, *, now: datetime | None = None, skip: Sequence[int] = ()) -> list[Any]:
+        """Take up to ``limit`` due messages (first of their connector and subject), owned for
+        ``lease_seconds``: another sender will not take them before, and a sender killed while
+        holding them leaves them to be sent again after."""
+        now = now or utcnow()
+        paused = self.breaker.paused()
+        probes = self.breaker.probes()
+        rows: list[Any] = []
+        with self.engine.begin() as conn:
+            base = select(outbox).where(
+                outbox.c.status == OutboxStatus.PENDING.value, outbox.c.next_attempt_at <= now, _NOT_BEHIND
+            )
+            locking = conn.dialect.name == "postgresql"
+            if skip:
+                base = base.where(outbox.c.id.not_in(list(skip)))
+            held = paused | probes
+            query = base.where(outbox.c.connector.not_in(sorted(held))) if held else base
+            query = query.order_by(outbox.c.id).limit(limit)
+            rows = list(conn.execute(query.with_for_update(skip_locked=True) if locking else query).all())
+            for name in sorted(probes):
+                probe = base.where(outbox.c.connector == name).order_by(outbox.c.id).limit(1)
+                found = conn.execute(probe.with_for_update(skip_locked=True) if locking else probe).first()
+                if found is not None:
+                    self.breaker.probing(name)
+                    rows.append(found)
+            if rows:
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([row.id for row in rows]))
+                    .values(next_attempt_at=now + timedelta(seconds=self.settings.lease_seconds))
+                )
+        return rows
+
+    def attempt(self, row: Any) -> _Outcome:
+        """Send one leased message and say what became of it (never raises)."""
+        connector = self.connectors.get(row.connector)
+        attempts = int(row.attempts) + 1
+
+        def outcome(status: OutboxStatus, error: str | None, *, count: bool = True, after: float = 0.0) -> _Outcome:
+            done = utcnow()
+            return _Outcome(
+                id=int(row.id),
+                connector=str(row.connector),
+                status=status.value,
+                attempts=attempts if count else int(row.attempts),
+                error=error[-8000:] if error else None,
+                next_attempt_at=done + timedelta(seconds=after),
+                sent_at=done if status is OutboxStatus.SENT else None,
+                created_at=row.created_at,
+            )
+
+        if connector is None:
+            return outcome(OutboxStatus.DEAD, f"no connector named {row.connector!r} is configured")
+        try:
+            connector.send(str(row.action), dict(row.payload), str(row.idempotency_key))
+        except RetryAfter as exc:
+            self.breaker.wait(str(row.connector), exc.seconds)
+            return outcome(OutboxStatus.PENDING, exc.message, count=False, after=exc.seconds)
+        except (Rejected, Uncertain) as exc:
+            # The connector answers; this message is the problem: the circuit stays as it is.
+            self.breaker.succeeded(str(row.connector))
+            return outcome(OutboxStatus.DEAD, exc.message)
+        except Exception as exc:
+            self.breaker.failed(str(row.connector))
+            if attempts >= self.settings.max_attempts:
+                return outcome(OutboxStatus.DEAD, describe_error(exc))
+            delay = backoff(attempts, self.settings.retry_base_seconds, self.settings.retry_max_seconds)
+            return outcome(OutboxStatus.PENDING, describe_error(exc), after=delay.total_seconds())
+        self.breaker.succeeded(str(row.connector))
+        return outcome(OutboxStatus.SENT, None)
+
+    def record(self, outcomes: Sequence[_Outcome]) -> int:
+        """Write what became of sent messages, in one transaction; returns how many were sent."""
+        if not outcomes:
+            return 0
+        with self.engine.begin() as conn:
+            conn.execute(
+                _OUTCOME,
+                [
+                    {
+                        "b_id": o.id,
+                        "b_status": o.status,
+                        "b_attempts": o.attempts,
+                        "b_error": o.error,
+                        "b_next": o.next_attempt_at,
+                        "b_sent": o.sent_at,
+                    }
+                    for o in outcomes
+                ],
+            )
+        sent = [o for o in outcomes if o.status == OutboxStatus.SENT.value]
+        if self.keep_latencies:
+            self.sent_latencies += [(o.sent_at - o.created_at).total_seconds() for o in sent if o.sent_at]
+        for o in outcomes:
+            if o.status == OutboxStatus.DEAD.value:
+                log.error("outbox: message %s to %s is dead: %s", o.id, o.connector, (o.error or "").splitlines()[0])
+        return len(sent)
+
+    def run_once(self, limit: int = 100) -> int:
+        """Send what is due now, up to ``limit`` messages, and record the outcomes; returns how many
+        were sent. Round after round: a subject's next message becomes due when the one before it
+        is sent. A message is tried once per call (a failed one waits for its retry)."""
+        tried: list[int] = []
+        sent = 0
+        while len(tried) < limit:
+            rows = self.lease(min(limit - len(tried), self.settings.concurrency * 4), skip=tried)
+            if not rows:
+                break
+            tried += [int(row.id) for row in rows]
+            if len(rows) == 1:
+                sent += self.record([self.attempt(rows[0])])
+                continue
+            futures = [self.pool.submit(self.attempt, row) for row in rows]
+            sent += self.record([future.result() for future in futures])
+        return sent
 
 
 def dispatch(
@@ -139,44 +434,181 @@ def dispatch(
     base_seconds: float = 5.0,
     max_seconds: float = 3600.0,
 ) -> int:
-    """Send up to ``limit`` due messages; returns how many were sent."""
-    now = utcnow()
-    with engine.begin() as conn:
-        rows = _lease(conn, limit, now)
-    sent = 0
-    for row in rows:
-        connector = connectors.get(row.connector)
-        error: str | None = None
-        if connector is None:
-            error = f"no connector named {row.connector!r} is configured"
-        else:
-            try:
-                connector.send(row.action, dict(row.payload), row.idempotency_key)
-            except Exception:
-                error = traceback.format_exc(limit=5)
-        done_at = utcnow()
-        with engine.begin() as conn:
-            if error is None:
-                conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id == row.id)
-                    .values(status=OutboxStatus.SENT.value, sent_at=done_at, attempts=row.attempts + 1, last_error=None)
-                )
-                sent += 1
-            else:
-                attempts = row.attempts + 1
-                dead = connector is None or attempts >= max_attempts
-                conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id == row.id)
-                    .values(
-                        status=(OutboxStatus.DEAD if dead else OutboxStatus.PENDING).value,
-                        attempts=attempts,
-                        last_error=error[-8000:],
-                        next_attempt_at=done_at + retry_delay(attempts, base_seconds, max_seconds),
-                    )
-                )
-    return sent
+    """Send up to ``limit`` due messages once (a dispatcher of its own); returns how many were sent."""
+    settings = OutboxPolicy(max_attempts=max_attempts, retry_base_seconds=base_seconds, retry_max_seconds=max_seconds)
+    dispatcher = Dispatcher(engine, connectors, settings)
+    try:
+        return dispatcher.run_once(limit)
+    finally:
+        dispatcher.close()
 
 
-__all__ = ["OutboxStatus", "dispatch", "enqueue", "outbox_row"]
+class Sender:
+    """A dispatcher on a thread of its own, keeping ``concurrency`` messages in flight: what a
+    running worker sends with, so no remote's slowness or failure ever delays a decision."""
+
+    def __init__(self, dispatcher: Dispatcher, *, poll_seconds: float = 0.2) -> None:
+        self.dispatcher = dispatcher
+        self.poll_seconds = poll_seconds
+        self.sent = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Sender:
+        """Start sending in the background."""
+        self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        """New messages were committed: look now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop taking messages, finish (and record) those in flight, stop the pool."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.dispatcher.close()
+
+    RECORD_EVERY = 0.02
+    """Outcomes are written together at most this often (seconds), so a fast remote costs a
+    transaction per batch of sends rather than per send."""
+
+    def _run(self) -> None:
+        dispatcher = self.dispatcher
+        capacity = dispatcher.settings.concurrency * 2
+        in_flight: set[Future[_Outcome]] = set()
+        unrecorded: list[_Outcome] = []
+        first_unrecorded = 0.0
+        last_lease = 0.0
+        look = True
+        while True:
+            stopping = self._stop.is_set()
+            now = time.monotonic()
+            # Take more when told to, when half the slots are free, or at each poll.
+            due = look or len(in_flight) <= capacity // 2 or now - last_lease >= self.poll_seconds
+            if not stopping and due and len(in_flight) < capacity:
+                want = capacity - len(in_flight)
+                try:
+                    rows = dispatcher.lease(want)
+                except Exception:
+                    log.exception("outbox: could not take messages to send")
+                    rows = []
+                last_lease = now
+                in_flight |= {dispatcher.pool.submit(dispatcher.attempt, row) for row in rows}
+                look = len(rows) == want  # a full lease: more are waiting
+            if not in_flight and not unrecorded:
+                if stopping:
+                    return
+                if not look:
+                    self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+                look = True
+                continue
+            if in_flight:
+                done, in_flight_left = wait(in_flight, timeout=self.RECORD_EVERY, return_when=FIRST_COMPLETED)
+                in_flight = set(in_flight_left)
+                if done and not unrecorded:
+                    first_unrecorded = time.monotonic()
+                unrecorded += [future.result() for future in done]
+            if unrecorded and (
+                not in_flight
+                or len(unrecorded) >= capacity // 2
+                or time.monotonic() - first_unrecorded >= self.RECORD_EVERY
+            ):
+                try:
+                    self.sent += dispatcher.record(unrecorded)
+                except Exception:
+                    # Not recorded: their leases run out and they are sent again (at least once).
+                    log.exception("outbox: could not record %d outcomes", len(unrecorded))
+                unrecorded = []
+            if self._wake.is_set():
+                self._wake.clear()
+                look = True
+
+
+# --- the point of no return, dead letters ------------------------------------------------------
+
+
+class OutboxHandovers:
+    """``connectors.base.Handovers`` on the outbox table: ``handed_over_at`` of the message."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def handed_over(self, idempotency_key: str) -> bool:
+        with self.engine.connect() as conn:
+            at = conn.execute(
+                select(outbox.c.handed_over_at).where(outbox.c.idempotency_key == idempotency_key)
+            ).scalar()
+        return at is not None
+
+    def hand_over(self, idempotency_key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(outbox).where(outbox.c.idempotency_key == idempotency_key).values(handed_over_at=utcnow())
+            )
+
+
+def dead_messages(conn: Connection, *, limit: int = 500) -> list[dict[str, Any]]:
+    """Dead messages, newest first, with the remote's error: the dead letters page's second table."""
+    rows = conn.execute(
+        select(
+            outbox.c.id,
+            outbox.c.connector,
+            outbox.c.action,
+            outbox.c.subject,
+            outbox.c.attempts,
+            outbox.c.last_error,
+            outbox.c.created_at,
+            outbox.c.payload,
+        )
+        .where(outbox.c.status == OutboxStatus.DEAD.value)
+        .order_by(outbox.c.id.desc())
+        .limit(limit)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def rerun_message(conn: Connection, message_id: int, *, now: datetime) -> dict[str, Any]:
+    """Put a dead message back to be sent now with fresh attempts (its handover mark cleared: a
+    person checked it did not arrive). NotFound / Conflict name what is wrong."""
+    row = conn.execute(select(outbox).where(outbox.c.id == message_id)).first()
+    if row is None:
+        raise NotFound(f"no outbox message {message_id}")
+    if row.status != OutboxStatus.DEAD.value:
+        raise Conflict(f"outbox message {message_id} is {row.status}, not dead; only a dead message is re-run")
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.id == message_id, outbox.c.status == OutboxStatus.DEAD.value)
+        .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, handed_over_at=None)
+    )
+    return dict(row._mapping)
+
+
+def outbox_counts(conn: Connection) -> dict[str, dict[str, int]]:
+    """``{connector: {status: count}}``: what ``storeops status`` and the checks report."""
+    out: dict[str, dict[str, int]] = {}
+    for connector, status, count in conn.execute(
+        select(outbox.c.connector, outbox.c.status, func.count()).group_by(outbox.c.connector, outbox.c.status)
+    ):
+        out.setdefault(str(connector), {})[str(status)] = int(count)
+    return out
+
+
+__all__ = [
+    "Breaker",
+    "Dispatcher",
+    "OutboxHandovers",
+    "OutboxStatus",
+    "Sender",
+    "backoff",
+    "dead_messages",
+    "dispatch",
+    "enqueue",
+    "outbox_row",
+    "rerun_message",
+]

@@ -9,7 +9,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -24,7 +24,8 @@ from storeops.engine.desk import Registry
 from storeops.engine.events import Event, parse_new_event
 from storeops.engine.inbox import expire_handoffs, open_handoff
 from storeops.engine.models import DeskModels, ModelPlaces
-from storeops.engine.outbox import dispatch, enqueue, outbox_row
+from storeops.engine.notify import handoff_notice, notify_breaches, opened_row
+from storeops.engine.outbox import Dispatcher, Sender, enqueue, outbox_row
 from storeops.engine.policy import Policy, PolicyFile, record_policy_version
 from storeops.engine.queue import Delivery, DeliveryStatus, claim, ingest, lock_shared, mark_failed, mark_finished
 from storeops.engine.scheduler import fire_due
@@ -103,6 +104,8 @@ class Worker:
         self.models = models or DeskModels(registry, default_places())
         """Each desk's models, loaded when its handlers first ask (``ctx.models``)."""
         self.stats = WorkerStats()
+        self._dispatcher: Dispatcher | None = None
+        self._sender: Sender | None = None
         self._sqlite = engine.dialect.name == "sqlite"
         self._stop = threading.Event()
         if policy.version is None:
@@ -364,6 +367,23 @@ class Worker:
                 event_id=event.id,
                 policy_version=self.policy.version,
             )
+            threshold = self.policy.outbox.notify_priority
+            due_at = occurred + timedelta(minutes=self.policy.sla_minutes(desk))
+            # A handoff of a replayed or imported past is already late: the breach notice (if
+            # recent) or the inbox tells of it, not a chat message saying it is new.
+            if decision.handoff.priority <= threshold and due_at > now:
+                amount = decision.handoff.amount
+                notice = handoff_notice(
+                    handoff_id,
+                    desk=desk,
+                    subject=subject,
+                    reasons=reasons,
+                    suggestion=decision.handoff.suggestion,
+                    priority=decision.handoff.priority,
+                    due_at=due_at,
+                    amount={"minor": amount.minor, "currency": amount.currency} if amount else None,
+                )
+                outbox_rows.append(opened_row(notice, now=now, event_id=event.id))
         audit.append(
             AuditEntry(
                 at=now,
@@ -405,6 +425,7 @@ class Worker:
         with self.engine.begin() as conn:
             fired = fire_due(conn, now=now)
             expire_handoffs(conn, now=now, after_hours=self.policy.inbox.expire_after_hours)
+            notify_breaches(conn, now=now)
         self.stats.timers_fired += fired
         return fired
 
@@ -423,13 +444,45 @@ class Worker:
         log.info("policy reloaded from %s: version %s", self.policy_file.path, policy.version)
         return True
 
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """This worker's outbox dispatcher (its circuit breakers last as long as the worker)."""
+        if self._dispatcher is None:
+            self._dispatcher = Dispatcher(self.engine, self.connectors, self.policy.outbox)
+        return self._dispatcher
+
     def send_outbox(self) -> int:
-        """Dispatch due outbox messages to the configured connectors."""
+        """Dispatch due outbox messages to the configured connectors, here and now (concurrently)."""
         if not self.connectors:
             return 0
-        sent = dispatch(self.engine, self.connectors)
+        sent = self.dispatcher.run_once(self.policy.outbox.concurrency * 4)
         self.stats.outbox_sent += sent
         return sent
+
+    def close(self) -> None:
+        """Stop sending and close the connectors' connections (the worker is done)."""
+        from storeops.connectors.base import close_connectors
+
+        self.stop_sender()
+        if self._dispatcher is not None:
+            self._dispatcher.close()
+            self._dispatcher = None
+        close_connectors(self.connectors)
+
+    def start_sender(self) -> Sender | None:
+        """Send the outbox on a thread of its own beside the decisions (None without connectors)."""
+        if not self.connectors or self._sender is not None:
+            return self._sender
+        self._sender = Sender(self.dispatcher, poll_seconds=max(0.05, self.policy.engine.poll_interval_ms / 1000))
+        return self._sender.start()
+
+    def stop_sender(self) -> None:
+        """Finish the sends in flight and stop the sender thread."""
+        if self._sender is not None:
+            self._sender.stop()
+            self.stats.outbox_sent += self._sender.sent
+            self._sender = None
+            self._dispatcher = None
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -443,21 +496,32 @@ class Worker:
         """Work until stopped (or, with ``until_idle``, until nothing is due)."""
         poll = self.policy.engine.poll_interval_ms / 1000
         last_tick = 0.0
-        while not self._stop.is_set():
-            if time.monotonic() - last_tick >= tick_seconds:
-                self.tick()
-                last_tick = time.monotonic()
-            batch = self.run_batch()
-            self.stats.add(batch)
-            if on_batch is not None and batch.claimed:
-                on_batch(batch)
-            sent = self.send_outbox()
-            if self._sqlite and 0 < batch.claimed < self.batch_size:
-                # No backlog: leave SQLite's single write lock free for a moment so that a
-                # producer waiting to ingest gets in between two of our transactions.
-                time.sleep(0.001)
-            if batch.claimed == 0 and sent == 0:
-                if until_idle and self.tick() == 0:
-                    break
-                self._stop.wait(poll)
+        # A worker that runs on sends beside its decisions (a remote's slowness never holds a
+        # batch back); one that stops when idle sends between batches, so "idle" includes the outbox.
+        sender = None if until_idle else self.start_sender()
+        try:
+            while not self._stop.is_set():
+                if time.monotonic() - last_tick >= tick_seconds:
+                    self.tick()
+                    last_tick = time.monotonic()
+                batch = self.run_batch()
+                self.stats.add(batch)
+                if on_batch is not None and batch.claimed:
+                    on_batch(batch)
+                if sender is not None:
+                    if batch.claimed:
+                        sender.wake()
+                    sent = 0
+                else:
+                    sent = self.send_outbox()
+                if self._sqlite and 0 < batch.claimed < self.batch_size:
+                    # No backlog: leave SQLite's single write lock free for a moment so that a
+                    # producer waiting to ingest gets in between two of our transactions.
+                    time.sleep(0.001)
+                if batch.claimed == 0 and sent == 0:
+                    if until_idle and self.tick() == 0:
+                        break
+                    self._stop.wait(poll)
+        finally:
+            self.stop_sender()
         return self.stats

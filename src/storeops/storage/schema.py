@@ -7,6 +7,7 @@ model those migrations are checked against in the tests.
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Index,
     Integer,
@@ -138,8 +139,25 @@ outbox = Table(
     Column("sent_at", UTCDateTime),
     Column("last_error", Text),
     Column("event_id", Id),
+    # When an attempt reached its point of no return (an SMTP server given the whole mail): a
+    # sender killed after it does not send again by itself; see engine.outbox.OutboxHandovers.
+    Column("handed_over_at", UTCDateTime),
     Index(None, "status", "next_attempt_at"),
     Index(None, "subject", "status"),
+)
+
+store_imports = Table(
+    "store_imports",
+    metadata,
+    # Where `storeops connect` stands in each resource of a live store, so an interrupted import
+    # resumes at the page after the last one stored.
+    Column("source", String(32), primary_key=True),
+    Column("resource", String(32), primary_key=True),
+    Column("cursor", Text),
+    Column("done", Boolean, nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 timers = Table(

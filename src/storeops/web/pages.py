@@ -32,6 +32,7 @@ from storeops.accounts import (
 )
 from storeops.bootstrap import App
 from storeops.clock import utcnow
+from storeops.commands import connect as commands_connect
 from storeops.commands import events as commands_events
 from storeops.commands import handoffs as commands_handoffs
 from storeops.commands import people as commands_people
@@ -43,6 +44,7 @@ from storeops.engine.inbox import (
     search_inbox,
 )
 from storeops.engine.metrics import compute_report, daily_figures
+from storeops.engine.outbox import dead_messages
 from storeops.engine.policy import policy_defaults_dict
 from storeops.engine.queue import list_events
 from storeops.errors import Forbidden, InvalidInput, NotFound, StoreopsError
@@ -689,9 +691,21 @@ def users_access(
 @router.get("/dead", response_class=HTMLResponse)
 def dead_letters(request: Request, principal: PageUser) -> HTMLResponse:
     desks = visible_desks(storeops_app(request), principal)
+    senders = principal.role is Role.OWNER or principal.role in commands_connect.SENDERS
     with _reader(request) as conn:
         rows = list_events(conn, status="dead", limit=500, desks=desks)
-    return _render(request, "dead.html", principal, events=rows)
+        # Messages the outside world refused are the senders' to re-run (the owner and ops).
+        messages = dead_messages(conn, limit=500) if senders else []
+    return _render(request, "dead.html", principal, events=rows, messages=messages, senders=senders)
+
+
+@router.post("/dead/outbox/{message_id}/rerun")
+def dead_outbox_rerun(request: Request, principal: FormUser, message_id: HandoffId) -> RedirectResponse:
+    try:
+        row = commands_connect.rerun_outbox_message(storeops_app(request), principal, message_id)
+    except StoreopsError as exc:
+        return _back("/dead", err=exc.message)
+    return _back("/dead", msg=f"Outbox message {message_id} ({row['connector']} {row['action']}) is queued again.")
 
 
 @router.post("/dead/{event_id}/rerun")

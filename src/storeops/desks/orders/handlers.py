@@ -6,6 +6,8 @@ stock moves by conditional updates) and writes only through the handler's transa
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -256,6 +258,7 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
             reasons=tuple(reasons),
             evidence=evidence,
             actor=actor,
+            outbox=() if placed.backfill else _hold_messages(event.subject, placed.order_number, event.source, reasons),
             handoff=HandoffRequest(
                 role="ops",
                 suggestion=suggestion(reasons, evidence),
@@ -369,11 +372,36 @@ def _shipping(
         OutboxMessage(
             "storefront",
             "fulfilment.create",
-            {"source": source, "order": number, "tracking_numbers": numbers, "carrier": first.carrier},
+            {
+                "source": source,
+                "order": number,
+                "subject": subject,
+                "tracking_numbers": numbers,
+                "carrier": first.carrier,
+            },
             f"{subject}:fulfilment{suffix}",
         )
     )
     return Shipping(tuple(messages), first.carrier, first.service, ",".join(numbers))
+
+
+def _hold_messages(subject: str, number: str, source: str, reasons: Sequence[enum.Enum]) -> tuple[OutboxMessage, ...]:
+    """Tell the storefront a person is looking: hold the order's fulfilment there (so the store's
+    own staff or apps do not ship it meanwhile) and tag it with the reasons, visible in its admin.
+    Keyed by the reasons, so a second hold for the same reasons is the same message."""
+    codes = [str(reason.value) for reason in reasons]
+    order = {"source": source, "order": number, "subject": subject}
+    return (
+        OutboxMessage(
+            "storefront", "fulfilment.hold", {**order, "reasons": codes}, f"{subject}:hold:{'+'.join(codes)}"
+        ),
+        OutboxMessage(
+            "storefront",
+            "order.tag",
+            {**order, "tags": [f"storeops:{code}" for code in codes]},
+            f"{subject}:tag:{'+'.join(codes)}",
+        ),
+    )
 
 
 def _track(conn: Connection, subject: str, since: datetime, policy: OrdersPolicy) -> None:
@@ -596,10 +624,17 @@ def _resolve_irregularity(
             OutboxMessage(
                 "payments",
                 "refund.create",
-                {"order": number, "amount_minor": order["total_minor"], "currency": order["currency"]},
+                {
+                    "source": order["source"],
+                    "order": number,
+                    "subject": event.subject,
+                    "amount_minor": order["total_minor"],
+                    "currency": order["currency"],
+                    "reason": "parcel lost",
+                },
                 f"{event.subject}:irregularity:{handoff_id}:refund",
             ),
-            _customer_email(order, "order.refunded", f"irregularity:{handoff_id}", amount=money.format()),
+            _customer_email(order, "order.refunded", f"irregularity:{handoff_id}", refund_text=money.format()),
         )
         conn.execute(update(orders).where(orders.c.id == order["id"]).values(payment_status="refunded", updated_at=now))
         cancel(conn, f"tracking:{event.subject}")
@@ -676,11 +711,12 @@ def _resolve_irregularity(
 
 
 def _customer_email(order: Any, template: str, key: str, **facts: Any) -> OutboxMessage:
-    """An email to the order's customer through the outbox (the email connector renders ``template``)."""
+    """An email to the order's customer through the outbox: the action names the template the
+    email connector renders (``connectors/templates/email/<action>.txt`` and ``.html``)."""
     return OutboxMessage(
         "email",
-        "customer.notify",
-        {"template": template, "to": order["email"], "order": order["number"], **facts},
+        template,
+        {"to": order["email"], "order": order["number"], **facts},
         f"{order['subject']}:email:{template}:{key}",
     )
 
@@ -696,6 +732,7 @@ def _hold_again(conn: Connection, order: Any, problems: list[str], now: datetime
         action="order.hold",
         reasons=tuple(reasons),
         evidence={"problems": problems},
+        outbox=_hold_messages(order["subject"], order["number"], order["source"], reasons),
         handoff=HandoffRequest(
             role="ops",
             suggestion="Still cannot ship: fix what is listed under problems, then approve.",
@@ -716,7 +753,9 @@ def _cancel(
     cancel(conn, f"tracking:{order['subject']}")
     outbox = [
         OutboxMessage(
-            "storefront", "order.cancel", {"source": order["source"], "order": order["number"], "reason": reason}
+            "storefront",
+            "order.cancel",
+            {"source": order["source"], "order": order["number"], "subject": order["subject"], "reason": reason},
         )
     ]
     if refund and (order["payment_status"] or "").lower() not in FAILED_PAYMENT:
@@ -724,7 +763,14 @@ def _cancel(
             OutboxMessage(
                 "payments",
                 "refund.create",
-                {"order": order["number"], "amount_minor": order["total_minor"], "currency": order["currency"]},
+                {
+                    "source": order["source"],
+                    "order": order["number"],
+                    "subject": order["subject"],
+                    "amount_minor": order["total_minor"],
+                    "currency": order["currency"],
+                    "reason": reason,
+                },
             )
         )
     money = Money(order["total_minor"], order["currency"])
@@ -736,7 +782,9 @@ def _cancel(
         outbox.append(OutboxMessage("warehouse", "fulfilment.cancel", {"order": order["number"]}))
         effects.append("the warehouse told to stop")
     if tell_customer and order["email"]:
-        outbox.append(_customer_email(order, "order.cancelled", "cancel", amount=money.format() if refunded else None))
+        outbox.append(
+            _customer_email(order, "order.cancelled", "cancel", refund_text=money.format() if refunded else None)
+        )
         effects.append("customer emailed")
     if released:
         effects.append(f"{released} unit{'s' if released != 1 else ''} back in stock")

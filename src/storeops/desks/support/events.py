@@ -18,6 +18,12 @@ class MessageReceived(Payload):
     customer_email: str | None = None
     customer_id: str | None = None
     order_number: str | None = None
+    message_id: str | None = Field(None, max_length=998)
+    """An email's own Message-ID, so a reply threads under it (In-Reply-To)."""
+    references: str | None = Field(None, max_length=8000)
+    """An email's References (its thread, oldest first)."""
+    email_subject: str | None = Field(None, max_length=998)
+    """An email's Subject, which the reply answers as ``Re: …``."""
 
 
 class ReturnRequested(Payload):

@@ -386,16 +386,20 @@ def _order_answer(order: Any, message: MessageReceived, understanding: Understan
 
 
 def _send(event: Event, message: MessageReceived, text: str) -> OutboxMessage:
-    return OutboxMessage(
-        "email" if message.channel == "email" else "chat",
-        "reply.send",
-        {
-            "conversation": message.conversation_id,
-            "to": message.customer_email,
-            "channel": message.channel,
-            "text": text,
-        },
-    )
+    payload: dict[str, Any] = {
+        "conversation": message.conversation_id,
+        "to": message.customer_email,
+        "channel": message.channel,
+        "text": text,
+    }
+    if message.message_id:
+        # Threading: the reply answers the customer's own mail (In-Reply-To, References, Re: subject).
+        payload |= {
+            "in_reply_to": message.message_id,
+            "references": message.references,
+            "email_subject": message.email_subject,
+        }
+    return OutboxMessage("email" if message.channel == "email" else "chat", "reply.send", payload)
 
 
 def _hand_off(

@@ -1,7 +1,7 @@
 """Policy: every threshold and switch, from storeops.toml over built-in defaults, versioned.
 
-The file has one ``[section]`` per desk plus ``[store]``, ``[engine]``, ``[inbox]`` and
-``[metrics]``. An unknown section or key is an error that names it; so is a wrong type.
+The file has one ``[section]`` per desk plus ``[store]``, ``[engine]``, ``[inbox]``,
+``[outbox]`` and ``[metrics]``. An unknown section or key is an error that names it; so is a wrong type.
 Every decision records the version of the policy it used.
 
 - ``model``: the sections, ``Policy`` and ``build_policy``;
@@ -24,6 +24,7 @@ from storeops.engine.policy.model import (
     InboxPolicy,
     MetricsPolicy,
     MoneyText,
+    OutboxPolicy,
     Policy,
     StorePolicy,
     build_policy,
@@ -39,6 +40,7 @@ __all__ = [
     "InboxPolicy",
     "MetricsPolicy",
     "MoneyText",
+    "OutboxPolicy",
     "Policy",
     "PolicyFile",
     "StorePolicy",

@@ -75,6 +75,36 @@ class EnginePolicy(BaseModel):
     poll_interval_ms: int = Field(50, ge=1, le=60000, description="How long an idle worker waits before polling again.")
 
 
+class OutboxPolicy(BaseModel):
+    """[outbox]: how side effects reach the outside world (see docs/connectors.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    concurrency: int = Field(32, ge=1, le=256, description="Messages a sender has in flight at once.")
+    max_attempts: int = Field(8, ge=1, le=100, description="Failed attempts before a message is dead-lettered.")
+    retry_base_seconds: float = Field(5.0, gt=0, description="First retry delay; doubles each attempt, with jitter.")
+    retry_max_seconds: float = Field(3600.0, gt=0, description="Longest delay between two attempts.")
+    lease_seconds: int = Field(
+        300, ge=1, le=86400, description="How long a sender owns a message it is sending before another may."
+    )
+    breaker_failures: int = Field(
+        5, ge=1, le=1000, description="Failures in a row after which a connector is paused (its circuit opens)."
+    )
+    breaker_seconds: float = Field(
+        30.0, gt=0, description="First pause of an open circuit; doubles while the connector keeps failing."
+    )
+    notify_customer: bool = Field(
+        True, description="Let the storefront email the customer when storeops fulfils or cancels an order."
+    )
+    notify_priority: int = Field(
+        1,
+        ge=0,
+        le=3,
+        description="New handoffs of this priority or more urgent (1 = urgent) are posted to the "
+        "team's chat (the notify connector); 0 posts none. SLA breaches are posted whatever their priority.",
+    )
+
+
 class InboxPolicy(BaseModel):
     """[inbox]: service levels for handoffs."""
 
@@ -105,6 +135,7 @@ _CORE_SECTIONS: dict[str, type[BaseModel]] = {
     "store": StorePolicy,
     "engine": EnginePolicy,
     "inbox": InboxPolicy,
+    "outbox": OutboxPolicy,
     "metrics": MetricsPolicy,
 }
 
@@ -127,6 +158,10 @@ class Policy:
     @property
     def engine(self) -> EnginePolicy:
         return self.section("engine", EnginePolicy)
+
+    @property
+    def outbox(self) -> OutboxPolicy:
+        return self.section("outbox", OutboxPolicy)
 
     @property
     def inbox(self) -> InboxPolicy:

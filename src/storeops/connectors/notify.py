@@ -1,0 +1,49 @@
+"""Team notifications to a Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat, Discord's
+``/slack`` endpoint): a new urgent handoff, an SLA breach, with a link to the inbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from storeops.connectors.base import Rejected
+from storeops.connectors.http import make_client, request
+
+_HEADLINE = {
+    "handoff.opened": ":rotating_light: New urgent handoff",
+    "handoff.breached": ":alarm_clock: SLA breached",
+}
+
+
+def slack_message(action: str, payload: dict[str, Any], base_url: str | None = None) -> dict[str, Any]:
+    """The JSON body Slack's incoming webhooks take: a ``text`` fallback and the same as blocks."""
+    headline = _HEADLINE.get(action)
+    if headline is None:
+        raise Rejected(f"notify: storeops has no team notification {action!r}")
+    reasons = ", ".join(str(r) for r in payload.get("reasons") or []) or "no reason given"
+    subject = str(payload.get("subject", ""))
+    link = f"{base_url.rstrip('/')}/inbox?subject={subject}" if base_url else None
+    lines = [
+        f"*{headline}* — {payload.get('desk')} · `{subject}`",
+        f"Why: {reasons}",
+        f"Suggested: {payload.get('suggestion', '')}",
+        f"Due: {payload.get('due_at', '')}",
+    ]
+    if link:
+        lines.append(f"<{link}|Open in the inbox>")
+    text = "\n".join(lines)
+    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
+class SlackNotifier:
+    """The ``notify`` connector posting to ``STOREOPS_NOTIFY_WEBHOOK_URL``."""
+
+    def __init__(self, url: str, client: httpx.Client | None = None, *, base_url: str | None = None) -> None:
+        self.name = "notify"
+        self.url = url
+        self.base_url = base_url
+        self.client = make_client(client, connections=8)
+
+    def send(self, action: str, payload: dict[str, Any], idempotency_key: str) -> None:
+        request(self.client, "notify", "POST", self.url, json=slack_message(action, payload, self.base_url))
