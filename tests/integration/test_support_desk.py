@@ -217,6 +217,11 @@ def test_the_chat_api_answers_through_the_engine(engine: Engine, registry: Regis
             ).json()
             assert angry["handoff"]["reasons"][0] == "negative_sentiment"
             assert angry["conversation"] == answered["conversation"]
+            shown = http.get(f"/api/v1/chat/{answered['conversation']}").json()["messages"]
+            said = [line["text"] for line in shown if line["from"] == "customer"]
+            assert said == ["what are the delivery options?", "This is ridiculous!! worst shop ever"]
+            assert answered["reply"] in [line["text"] for line in shown if line["from"] == "desk"]
+            assert http.get("/api/v1/chat/no%20such%20id").status_code == 400
             empty = http.post("/api/v1/chat", json={"message": ""})
             assert empty.status_code == 400 and empty.json()["error"]["field"] == "message"
             huge = http.post("/api/v1/chat", content=b'{"message": "' + b"x" * 20000 + b'"}')

@@ -10,6 +10,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from select import select as readable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -57,11 +58,43 @@ def default_support_model_built(support_models: object) -> None:
     second, not the half minute of a first build on this machine."""
 
 
+_RUNNING: dict[int, bytes] = {}
+"""What each worker process wrote up to saying it runs, by pid."""
+
+
+def running(worker: subprocess.Popen[bytes], timeout: float = 60.0) -> bytes:
+    """Wait until the worker says it runs (its signal handlers are in place); returns what it
+    wrote on stderr so far. A SIGTERM before that point, while Python is still importing, ends
+    the process the default way (-15) — right for a process that holds nothing yet, but not the
+    graceful stop these tests check."""
+    assert worker.stderr is not None
+    if worker.pid in _RUNNING:
+        return _RUNNING[worker.pid]
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while b" running " not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0 or worker.poll() is not None:
+            break
+        ready, _, _ = readable([worker.stderr], [], [], left)
+        if ready:
+            line = worker.stderr.readline()
+            if not line:
+                break
+            seen += line
+    if b" running " in seen:
+        _RUNNING[worker.pid] = seen
+    return seen
+
+
 def stop(worker: subprocess.Popen[bytes], sig: signal.Signals) -> tuple[int, str]:
-    """Send ``sig`` and wait; returns the exit code and what the worker wrote on stderr."""
+    """Send ``sig`` and wait; returns the exit code and what the worker wrote on stderr. A SIGTERM
+    waits until the worker runs, so it tests the graceful stop rather than a start-up race."""
+    head = running(worker) if sig == signal.SIGTERM else b""
+    _RUNNING.pop(worker.pid, None)
     worker.send_signal(sig)
     _, err = worker.communicate(timeout=60)
-    return worker.returncode, err.decode(errors="replace")
+    return worker.returncode, (head + err).decode(errors="replace")
 
 
 def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
@@ -135,7 +168,7 @@ def test_sigterm_lets_a_worker_finish_its_batch(postgres_url: str) -> None:
     with engine.begin() as conn:
         ingest(conn, [step(f"thing:{s}", 0, sleep_ms=20) for s in range(200)], routes=ROUTES)
     worker = spawn_worker(postgres_url, "--batch", "50")
-    assert worker.stderr is not None and b"running" in worker.stderr.readline()
+    assert b" running " in running(worker)
     wait_for(lambda: applied(engine) >= 1)
     code, err = stop(worker, signal.SIGTERM)
     assert code == 0, err
@@ -168,7 +201,7 @@ def test_four_workers_keep_per_subject_order(postgres_server: str, subjects: lis
         # when four worker processes run while the events arrive
         workers = [spawn_worker(url, "--batch", "5") for _ in range(4)]
         for worker in workers:
-            assert worker.stderr is not None and b"running" in worker.stderr.readline()
+            assert b" running " in running(worker)
         position = 0
         for size in [*chunks, len(batch)]:
             with engine.begin() as conn:
