@@ -138,10 +138,31 @@ class App:
                     "STOREOPS_SMTP_URL and STOREOPS_MAIL_FROM go together; set both", field="STOREOPS_MAIL_FROM"
                 )
             out["email"] = SmtpConnector(settings.smtp_url, settings.mail_from, handovers=OutboxHandovers(self.engine))
+        if settings.notify_webhook_url and settings.notify_email:
+            # One notice, one remote: a retry after the second failed would post the first again.
+            raise InvalidInput(
+                "set STOREOPS_NOTIFY_WEBHOOK_URL or STOREOPS_NOTIFY_EMAIL, not both", field="STOREOPS_NOTIFY_EMAIL"
+            )
         if settings.notify_webhook_url:
             from storeops.connectors.notify import SlackNotifier
 
             out["notify"] = SlackNotifier(settings.notify_webhook_url)
+        elif settings.notify_email:
+            from email.utils import parseaddr
+
+            from storeops.connectors.notify import EmailNotifier
+
+            if "email" not in out:
+                raise InvalidInput(
+                    "STOREOPS_NOTIFY_EMAIL needs STOREOPS_SMTP_URL and STOREOPS_MAIL_FROM to send through",
+                    field="STOREOPS_NOTIFY_EMAIL",
+                )
+            if "@" not in parseaddr(settings.notify_email)[1]:
+                raise InvalidInput(
+                    f"STOREOPS_NOTIFY_EMAIL {settings.notify_email!r} is not an address such as ops@acme.example",
+                    field="STOREOPS_NOTIFY_EMAIL",
+                )
+            out["notify"] = EmailNotifier(out["email"], settings.notify_email)
         targets = settings.webhook_targets
         if targets:
             from storeops.connectors.webhook import StandardWebhookConnector

@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     notify_webhook_url: str | None = Field(
         default=None, description="Slack-compatible incoming webhook for urgent handoffs and SLA breaches."
     )
+    notify_email: str | None = Field(
+        default=None,
+        description="The team's address for urgent handoffs and SLA breaches by mail (needs STOREOPS_SMTP_URL); "
+        "used when no STOREOPS_NOTIFY_WEBHOOK_URL is set.",
+    )
     outgoing_webhooks: str | None = Field(
         default=None,
         description="Connectors sent to other tools as signed webhooks: 'name=https://…,name=https://…' "
@@ -188,6 +193,7 @@ class Settings(BaseSettings):
         "smtp_url",
         "mail_from",
         "notify_webhook_url",
+        "notify_email",
         "outgoing_webhooks",
         "outgoing_webhook_secret",
         mode="before",

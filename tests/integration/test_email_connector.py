@@ -24,6 +24,7 @@ from storeops.engine.desk import Registry
 from storeops.engine.outbox import OutboxHandovers, rerun_message
 from storeops.engine.queue import ingest
 from storeops.engine.worker import Worker
+from storeops.errors import InvalidInput
 from storeops.settings import Settings
 from storeops.storage.db import create_db_engine
 from storeops.storage.migrate import upgrade
@@ -198,4 +199,47 @@ def test_an_attempt_that_stopped_after_the_handover_is_not_sent_again(
         rerun_message(conn, message, now=utcnow())
     _connector(port, engine).send("reply.send", {"to": "ann@example.test", "text": "x"}, "k-handed")
     assert len(box.mails) == 1
+    engine.dispose()
+
+
+def test_the_team_gets_urgent_handoffs_and_breaches_by_mail(
+    smtp: tuple[Mailbox, int], sqlite_url: str, tmp_path: Path
+) -> None:
+    box, port = smtp
+    engine = create_db_engine(sqlite_url)
+    upgrade(engine)
+    registry = Registry(builtin_desks())
+
+    def app(**settings: Any) -> App:
+        configured = Settings(database_url=sqlite_url, outbox_dir=tmp_path, **settings)
+        return App(settings=configured, engine=engine, desks=builtin_desks(), registry=registry, policy=make_policy())
+
+    mail = {"smtp_url": f"smtp://127.0.0.1:{port}", "mail_from": "Acme Shop <help@acme.example>"}
+    notify = app(**mail, notify_email="ops@acme.example").connectors()["notify"]
+    notice = {
+        "handoff_id": 7,
+        "desk": "orders",
+        "subject": "order:shop:1042",
+        "reasons": ["fraud_signal"],
+        "suggestion": "Check the payment",
+        "priority": 1,
+        "due_at": "2026-12-01T18:00:00+00:00",
+        "amount": None,
+    }
+    notify.send("handoff.opened", notice, "notify:opened:7")
+    notify.send("handoff.breached", notice, "notify:breached:7")
+    opened, breached = box.mails
+    assert opened["To"] == "ops@acme.example" and "order:shop:1042" in str(opened["Subject"])
+    assert "fraud_signal" in opened.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "past its due time" in breached.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert opened["Message-ID"] != breached["Message-ID"]
+    with pytest.raises(Rejected, match="no team notification"):
+        notify.send("handoff.mystery", notice, "k")
+    # one remote a notice goes to, and a mail needs an account to go through
+    with pytest.raises(InvalidInput, match="not both"):
+        app(**mail, notify_email="ops@acme.example", notify_webhook_url="https://hooks.example/x").connectors()
+    with pytest.raises(InvalidInput, match="needs STOREOPS_SMTP_URL"):
+        app(notify_email="ops@acme.example").connectors()
+    with pytest.raises(InvalidInput, match="is not an address"):
+        app(**mail, notify_email="ops").connectors()
     engine.dispose()

@@ -276,6 +276,29 @@ def test_routing_prefers_one_domestic_parcel_and_splits_only_when_it_must(engine
     assert len(store.order("3")["tracking_number"].split(",")) == 2
 
 
+def _outbox_payloads(engine: Engine, subject: str, action: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(outbox.c.payload).where(outbox.c.subject == subject, outbox.c.action == action))
+        return [dict(row.payload) for row in rows]
+
+
+def test_the_customer_gets_one_shipping_mail_unless_the_storefront_sends_its_own(
+    engine: Engine, registry: Registry
+) -> None:
+    store = store_with(engine, registry)
+    # an order from a source that mails nobody: storeops mails the tracking numbers it fulfilled with
+    store.send(order_event("1"))
+    [mail] = _outbox_payloads(engine, "order:shop:1", "order.shipped")
+    [fulfilment] = _outbox_payloads(engine, "order:shop:1", "fulfilment.create")
+    assert mail["to"] == "c1@example.test" and mail["order"] == "1"
+    assert mail["tracking_numbers"] == fulfilment["tracking_numbers"] and mail["carrier"] == fulfilment["carrier"]
+    # a Shopify order: Shopify's own shipping confirmation goes out with the fulfilment, no second mail
+    shopify = order_event("2").model_copy(update={"source": "shopify", "subject": "order:shopify:2"})
+    store.send(shopify)
+    assert _outbox_payloads(engine, "order:shopify:2", "fulfilment.create")
+    assert _outbox_payloads(engine, "order:shopify:2", "order.shipped") == []
+
+
 def test_approve_ships_a_held_order(engine: Engine, registry: Registry) -> None:
     store = store_with(engine, registry)
     store.send(order_event("1", total=90000))
@@ -287,6 +310,7 @@ def test_approve_ships_a_held_order(engine: Engine, registry: Registry) -> None:
     assert store.order("1")["status"] == "fulfilling"
     assert store.outbox("1") == [
         ("carrier", "label.create"),
+        ("email", "order.shipped"),  # a "shop" order: no storefront mails its customer for us
         ("storefront", "fulfilment.create"),
         ("storefront", "fulfilment.hold"),
         ("storefront", "order.tag"),

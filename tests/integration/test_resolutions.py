@@ -70,6 +70,7 @@ def test_approving_a_held_order_ships_it_once(engine: Engine, registry: Registry
     # the hold told the storefront (held and tagged there); the approval ships it
     assert store.outbox("1") == [
         ("carrier", "label.create"),
+        ("email", "order.shipped"),  # a "shop" order: no storefront mails its customer for us
         ("storefront", "fulfilment.create"),
         ("storefront", "fulfilment.hold"),
         ("storefront", "order.tag"),
@@ -79,7 +80,7 @@ def test_approving_a_held_order_ships_it_once(engine: Engine, registry: Registry
     with pytest.raises(Conflict, match="already resolved"):
         decide_again(store, outcome.id)
     Worker(engine, registry, store.policy).run(until_idle=True)
-    assert len(store.outbox("1")) == 5
+    assert len(store.outbox("1")) == 6
 
 
 def decide_again(store: Store, handoff_id: int) -> None:

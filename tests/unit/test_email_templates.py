@@ -53,3 +53,11 @@ def test_a_mail_missing_a_fact_its_template_needs_is_refused_not_sent_with_a_gap
     message = _customer_email(ORDER, "order.changed", "k")  # no ship_to
     with pytest.raises(Rejected, match=r"order\.changed"):
         _connector().render(message.action, dict(message.payload), str(message.idempotency_key))
+
+
+def test_the_shipping_mail_names_each_tracking_number_and_the_carrier() -> None:
+    payload = {"to": "ada@example.com", "order": "#1042", "tracking_numbers": ["COL1", "COL2"], "carrier": "colissimo"}
+    mail = _connector().render("order.shipped", payload, "k")
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "#1042" in str(mail["Subject"]) and "COLISSIMO" in text
+    assert "Tracking number: COL1" in text and "Tracking number: COL2" in text

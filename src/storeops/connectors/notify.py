@@ -47,3 +47,23 @@ class SlackNotifier:
 
     def send(self, action: str, payload: dict[str, Any], idempotency_key: str) -> None:
         request(self.client, "notify", "POST", self.url, json=slack_message(action, payload, self.base_url))
+
+
+class EmailNotifier:
+    """The ``notify`` connector as mail to the team (``STOREOPS_NOTIFY_EMAIL``): each urgent handoff
+    and SLA breach becomes a ``handoff.alert`` mail through the email connector, keyed as the notice
+    is, so a retried notice is the same mail."""
+
+    def __init__(self, mailer: Any, to: str) -> None:
+        self.name = "notify"
+        self.mailer = mailer
+        self.to = to
+
+    def send(self, action: str, payload: dict[str, Any], idempotency_key: str) -> None:
+        if action not in _HEADLINE:
+            raise Rejected(f"notify: storeops has no team notification {action!r}")
+        self.mailer.send(
+            "handoff.alert",
+            {**payload, "to": self.to, "breached": action == "handoff.breached"},
+            idempotency_key,
+        )

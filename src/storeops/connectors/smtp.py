@@ -118,6 +118,7 @@ class SmtpConnector:
             "reason": None,
             "refund_text": None,
             "link": None,
+            "breached": False,
             **payload,
         }
         try:

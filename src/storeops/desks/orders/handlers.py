@@ -65,6 +65,10 @@ from storeops.engine.writebehind import write_later
 from storeops.money import Money, currency_exponent
 
 COLD_START = RuleRiskModel()
+MAILING_STOREFRONTS = frozenset({"shopify", "woocommerce"})
+"""Storefronts that send their own shipping confirmation when storeops fulfils an order there
+(Shopify's ``notifyCustomer``, WooCommerce's completed-order mail); any other order's customer
+gets storeops' own ``order.shipped`` mail."""
 """What scores orders when the desk was given no model (its models are ``risk.load_models``)."""
 
 
@@ -235,7 +239,14 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
     if placed.backfill:
         evidence["imported"] = {"storefront_status": placed.storefront_status, "units_committed": committed}
     shipping = (
-        _shipping(event.subject, placed.order_number, event.source, order_plan, shipping_check.address)
+        _shipping(
+            event.subject,
+            placed.order_number,
+            event.source,
+            order_plan,
+            shipping_check.address,
+            email=placed.customer.email,
+        )
         if order_plan is not None and not reasons
         else None
     )
@@ -344,10 +355,12 @@ def _shipping(
     order_plan: fulfilment.Plan,
     address: dict[str, Any],
     *,
+    email: str | None = None,
     again: int | None = None,
 ) -> Shipping:
-    """Label, warehouse request and storefront fulfilment for a reserved plan; ``again`` (the
-    handoff that asked for it) sends it a second time with new tracking numbers and keys."""
+    """Label, warehouse request and storefront fulfilment for a reserved plan, and the shipping
+    mail to ``email`` unless the storefront sends its own; ``again`` (the handoff that asked for
+    it) sends it a second time with new tracking numbers and keys."""
     messages: list[OutboxMessage] = []
     numbers = []
     suffix = f":again:{again}" if again is not None else ""
@@ -382,6 +395,16 @@ def _shipping(
             f"{subject}:fulfilment{suffix}",
         )
     )
+    if email and source not in MAILING_STOREFRONTS:
+        messages.append(
+            OutboxMessage(
+                "email",
+                "order.shipped",
+                {"to": email, "order": number, "tracking_numbers": numbers, "carrier": first.carrier},
+                f"{subject}:email:order.shipped{suffix}",
+                subject=subject,
+            )
+        )
     return Shipping(tuple(messages), first.carrier, first.service, ",".join(numbers))
 
 
@@ -426,9 +449,10 @@ def _fulfil(
     now: datetime,
     since: datetime,
     policy: OrdersPolicy,
+    email: str | None = None,
 ) -> tuple[OutboxMessage, ...]:
     """Fulfil an order already stored (after a person's approval): documents, order row, tracking."""
-    shipping = _shipping(subject, number, source, order_plan, address)
+    shipping = _shipping(subject, number, source, order_plan, address, email=email)
     conn.execute(
         MARK_FULFILLING,
         {
@@ -516,7 +540,9 @@ def handoff_resolved(event: Event, ctx: HandlerContext) -> Decision | None:
             return _hold_again(conn, order, [f"unknown_service:{service}"], now)
         order_plan = fulfilment.Plan([replace(shipment, service=service) for shipment in order_plan.shipments])
         applied.append(f"service set to {service}")
-    outbox = _fulfil(conn, event.subject, number, order["source"], order_plan, address, now, now, policy)
+    outbox = _fulfil(
+        conn, event.subject, number, order["source"], order_plan, address, now, now, policy, email=order["email"]
+    )
     warehouses = ", ".join(sorted({shipment.warehouse for shipment in order_plan.shipments}))
     effects = [
         *applied,
@@ -654,7 +680,13 @@ def _resolve_irregularity(
             return _refused(resolution, f"order #{number} has no shipment to send again")
         plan_again = fulfilment.Plan([fulfilment.Shipment(**s) for s in allocation])
         messages = _shipping(
-            event.subject, number, order["source"], plan_again, dict(order["shipping_address"] or {}), again=handoff_id
+            event.subject,
+            number,
+            order["source"],
+            plan_again,
+            dict(order["shipping_address"] or {}),
+            email=order["email"],
+            again=handoff_id,
         )
         for shipment in plan_again.shipments:
             for line in shipment.lines:
