@@ -329,17 +329,46 @@ class FakeShopify:
             "ordersCount": {"count": len(self.open_orders)},
         }
 
+    @staticmethod
+    def _first(nodes: list[dict[str, Any]], field: str, size: int) -> list[dict[str, Any]]:
+        """Each node with only the first ``size`` of its nested ``field``, as Shopify pages them."""
+        out = []
+        for node in nodes:
+            inner = list((node.get(field) or {}).get("nodes") or [])
+            more = len(inner) > size
+            connection = {"pageInfo": {"hasNextPage": more, "endCursor": str(size) if more else None}}
+            out.append({**node, field: {**connection, "nodes": inner[:size]}})
+        return out
+
+    def _rest(self, items: list[dict[str, Any]], variables: dict[str, Any], field: str) -> dict[str, Any] | None:
+        found = next((node for node in items if node["id"] == variables["id"]), None)
+        if found is None:
+            return None
+        return {field: self._paged(list((found.get(field) or {}).get("nodes") or []), variables, 100)}
+
     def _op_StoreopsProducts(self, variables: dict[str, Any], query: str) -> Any:
-        return {"products": self._paged(self.products, variables, 20)}
+        page = self._paged(self.products, variables, 20)
+        return {"products": {**page, "nodes": self._first(page["nodes"], "variants", 40)}}
+
+    def _op_StoreopsProductVariants(self, variables: dict[str, Any], query: str) -> Any:
+        return {"product": self._rest(self.products, variables, "variants")}
 
     def _op_StoreopsLevels(self, variables: dict[str, Any], query: str) -> Any:
-        return {"inventoryItems": self._paged(self.inventory_items, variables, 50)}
+        page = self._paged(self.inventory_items, variables, 50)
+        return {"inventoryItems": {**page, "nodes": self._first(page["nodes"], "inventoryLevels", 10)}}
+
+    def _op_StoreopsItemLevels(self, variables: dict[str, Any], query: str) -> Any:
+        return {"inventoryItem": self._rest(self.inventory_items, variables, "inventoryLevels")}
+
+    def _op_StoreopsOrderLines(self, variables: dict[str, Any], query: str) -> Any:
+        return {"order": self._rest(self.open_orders, variables, "lineItems")}
 
     def _op_StoreopsCustomers(self, variables: dict[str, Any], query: str) -> Any:
         return {"customers": self._paged(self.customers, variables, 100)}
 
     def _op_StoreopsOpenOrders(self, variables: dict[str, Any], query: str) -> Any:
-        return {"orders": self._paged(self.open_orders, variables, 20)}
+        page = self._paged(self.open_orders, variables, 20)
+        return {"orders": {**page, "nodes": self._first(page["nodes"], "lineItems", 50)}}
 
     def stock_store(self, products: int, customers: int, *, location: str = "gid://shopify/Location/1") -> None:
         """A catalogue of ``products`` one-variant products with stock at one location, and

@@ -188,3 +188,40 @@ def test_connect_without_settings_names_the_variables(sqlite_url: str) -> None:
     assert result.exit_code == 2
     assert "STOREOPS_SHOPIFY_SHOP_URL and STOREOPS_SHOPIFY_ACCESS_TOKEN" in result.stderr
     engine.dispose()
+
+
+def test_an_import_reads_every_variant_level_and_line_not_only_a_page_of_them(
+    shop: tuple[FakeShopify, str],
+) -> None:
+    from storeops.connectors.shopify_admin import ShopifyAdmin, ShopifyPages
+
+    fake, base = shop
+    fake.stock_store(products=1, customers=0)
+    product = fake.products[0]
+    variant = product["variants"]["nodes"][0]
+    # a product with 130 variants (Shopify allows 2,048), more than a page's 40 and a follow-up's 100
+    product["variants"]["nodes"] = [{**variant, "id": f"{variant['id']}{n}", "sku": f"BIG-{n}"} for n in range(130)]
+    item = fake.inventory_items[0]
+    level = item["inventoryLevels"]["nodes"][0]
+    item["inventoryLevels"]["nodes"] = [
+        {**level, "location": {"id": f"gid://shopify/Location/{n}"}} for n in range(1, 13)
+    ]
+    line = {
+        "sku": "BIG-0",
+        "title": "Big",
+        "quantity": 1,
+        "variant": None,
+        "originalUnitPriceSet": {"shopMoney": {"amount": "1.00"}},
+    }
+    fake.open_orders.append(
+        {"id": "gid://shopify/Order/9", "name": "#9", "currencyCode": "EUR", "lineItems": {"nodes": [line] * 61}}
+    )
+    pages = ShopifyPages(ShopifyAdmin(base, TOKEN))
+    [imported] = pages.page("products", None).items
+    assert [v["sku"] for v in imported["variants"]] == [f"BIG-{n}" for n in range(130)]
+    assert len(pages.page("inventory_levels", None).items) == 12
+    [order] = pages.page("orders", None).items
+    assert len(order["line_items"]) == 61
+    asked = [r["operation"] for r in fake.requests]
+    assert asked.count("StoreopsProductVariants") == 1 and asked.count("StoreopsOrderLines") == 1
+    pages.close()

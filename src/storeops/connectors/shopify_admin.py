@@ -538,6 +538,10 @@ class ShopifyConnector:
 
 # --- reading a store for an import ---------------------------------------------------------------
 
+_VARIANT = "id sku title inventoryQuantity updatedAt inventoryItem { id tracked }"
+_LEVEL = 'updatedAt location { id } quantities(names: ["available"]) { name quantity }'
+_LINE = "sku title quantity variant { id } originalUnitPriceSet { shopMoney { amount } }"
+
 PRODUCTS = """
 query StoreopsProducts($after: String) {
   products(first: 20, after: $after) {
@@ -545,11 +549,22 @@ query StoreopsProducts($after: String) {
     nodes {
       id title updatedAt
       variants(first: 40) {
-        nodes { id sku title inventoryQuantity updatedAt inventoryItem { id tracked } }
+        pageInfo { hasNextPage endCursor }
+        nodes { VARIANT }
       }
     }
   }
-}"""
+}""".replace("VARIANT", _VARIANT)
+
+PRODUCT_VARIANTS = """
+query StoreopsProductVariants($id: ID!, $after: String) {
+  product(id: $id) {
+    variants(first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { VARIANT }
+    }
+  }
+}""".replace("VARIANT", _VARIANT)
 
 LEVELS = """
 query StoreopsLevels($after: String) {
@@ -558,11 +573,22 @@ query StoreopsLevels($after: String) {
     nodes {
       id
       inventoryLevels(first: 10) {
-        nodes { updatedAt location { id } quantities(names: ["available"]) { name quantity } }
+        pageInfo { hasNextPage endCursor }
+        nodes { LEVEL }
       }
     }
   }
-}"""
+}""".replace("LEVEL", _LEVEL)
+
+ITEM_LEVELS = """
+query StoreopsItemLevels($id: ID!, $after: String) {
+  inventoryItem(id: $id) {
+    inventoryLevels(first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { LEVEL }
+    }
+  }
+}""".replace("LEVEL", _LEVEL)
 
 CUSTOMERS = """
 query StoreopsCustomers($after: String) {
@@ -588,11 +614,30 @@ query StoreopsOpenOrders($after: String) {
       shippingAddress { ADDRESS }
       billingAddress { ADDRESS }
       lineItems(first: 50) {
-        nodes { sku title quantity variant { id } originalUnitPriceSet { shopMoney { amount } } }
+        pageInfo { hasNextPage endCursor }
+        nodes { LINE }
       }
     }
   }
-}""".replace("ADDRESS", _ADDRESS)
+}""".replace("ADDRESS", _ADDRESS).replace("LINE", _LINE)
+
+ORDER_LINES = """
+query StoreopsOrderLines($id: ID!, $after: String) {
+  order(id: $id) {
+    lineItems(first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { LINE }
+    }
+  }
+}""".replace("LINE", _LINE)
+
+NESTED: dict[str, tuple[str, str, str]] = {
+    "products": ("variants", PRODUCT_VARIANTS, "product"),
+    "inventory_levels": ("inventoryLevels", ITEM_LEVELS, "inventoryItem"),
+    "orders": ("lineItems", ORDER_LINES, "order"),
+}
+"""Per resource: the connection inside each node a page carries only the start of (a product's
+variants, an item's levels, an order's lines), the query that reads the rest, and its root."""
 
 COUNTS = """
 query StoreopsCounts {
@@ -769,7 +814,7 @@ class ShopifyPages:
             "orders": (ORDERS, "orders", 900.0),
         }[resource]
         data = self.admin.execute(query, {"after": cursor}, cost=cost)[root]
-        nodes = data["nodes"]
+        nodes = [self._whole(resource, node) for node in data["nodes"]]
         if resource == "products":
             items = [product_body(node) for node in nodes]
         elif resource == "inventory_levels":
@@ -780,6 +825,30 @@ class ShopifyPages:
             items = [order_body(node) for node in nodes]
         info = data["pageInfo"]
         return Page(items, str(info["endCursor"]) if info.get("hasNextPage") else None)
+
+    def _whole(self, resource: str, node: dict[str, Any]) -> dict[str, Any]:
+        """``node`` with the rest of its nested connection read (a product's 41st variant on, an
+        order's 51st line on): a page asks for the first few only, and leaving the rest out would
+        import a product without some of its SKUs or an order without some of its lines."""
+        if resource not in NESTED:
+            return node
+        field, query, root = NESTED[resource]
+        connection = node.get(field) or {}
+        info = connection.get("pageInfo") or {}
+        if not info.get("hasNextPage"):
+            return node
+        collected = list(connection.get("nodes") or [])
+        after = info.get("endCursor")
+        while after:
+            rest = (self.admin.execute(query, {"id": node["id"], "after": after}, cost=110.0).get(root) or {}).get(
+                field
+            )
+            if not rest:
+                break
+            collected.extend(rest.get("nodes") or [])
+            more = rest.get("pageInfo") or {}
+            after = more.get("endCursor") if more.get("hasNextPage") else None
+        return {**node, field: {"nodes": collected}}
 
     def pages(self, resource: str, cursor: str | None = None) -> Iterator[Page]:
         """Every page of ``resource`` from ``cursor`` on."""
