@@ -433,6 +433,8 @@ class FakeWooCommerce:
         self.notes: dict[int, list[dict[str, Any]]] = {}
         self.refunds: dict[int, list[dict[str, Any]]] = {}
         self.products: list[dict[str, Any]] = []
+        self.variations: dict[int, list[dict[str, Any]]] = {}
+        """A variable product's variations by the product's id."""
         self.customers: list[dict[str, Any]] = []
         self._ids = iter(range(70_000, 10**9))
         base = "/wp-json/wc/v3"
@@ -445,6 +447,7 @@ class FakeWooCommerce:
                 Route(base + "/orders/{id:int}/refunds", self._refunds, methods=["GET", "POST"]),
                 Route(base + "/products", self._products, methods=["GET"]),
                 Route(base + "/products/{id:int}", self._product, methods=["PUT"]),
+                Route(base + "/products/{id:int}/variations", self._variations, methods=["GET"]),
                 Route(base + "/customers", self._customers, methods=["GET"]),
             ]
         )
@@ -545,6 +548,11 @@ class FakeWooCommerce:
                 product.update(json.loads(await request.body()))
                 return JSONResponse(product)
         return JSONResponse({"code": "woocommerce_rest_product_invalid_id", "message": "Invalid ID."}, status_code=404)
+
+    async def _variations(self, request: Request) -> Response:
+        if (refused := await self._check(request)) is not None:
+            return refused
+        return self._page(request, self.variations.get(request.path_params["id"], []))
 
     async def _customers(self, request: Request) -> Response:
         if (refused := await self._check(request)) is not None:

@@ -144,6 +144,19 @@ def test_connect_woocommerce_reads_rest_pages(sqlite_url: str, tmp_path: Path) -
         }
         for n in range(1, 151)
     ]
+    # a variable product: its 120 variations (more than a page) are the SKUs its orders carry
+    fake.products.append({"id": 900, "type": "variable", "name": "Hoodie", "variations": list(range(901, 1021))})
+    fake.variations[900] = [
+        {
+            "id": n,
+            "sku": f"HOODIE-{n}",
+            "attributes": [{"name": "Size", "option": f"S{n}"}],
+            "manage_stock": True,
+            "stock_quantity": 2,
+            "date_modified_gmt": "2026-11-01T10:00:00",
+        }
+        for n in range(901, 1021)
+    ]
     fake.customers = [
         {
             "id": n,
@@ -170,12 +183,22 @@ def test_connect_woocommerce_reads_rest_pages(sqlite_url: str, tmp_path: Path) -
         assert result.exit_code == 0, result.output
         summary = json.loads(result.stdout)["resources"]
         # each product is two events: the product, and its stock figure (WooCommerce keeps one per product)
-        assert summary["products"]["events"] == 300 and summary["products"]["pages"] == 2
+        # and the variable product is one event, each of its variations two
+        assert summary["products"]["events"] == 300 + 1 + 240 and summary["products"]["pages"] == 2
         assert summary["customers"]["events"] == 20
         assert fake.requests[-1]["params"]["status"] == "pending,processing,on-hold"
         check = CliRunner().invoke(app, ["connectors", "check"], env=env)
     assert check.exit_code == 0, check.output
     assert "storefront (woocommerce)" in check.stdout and "WooCommerce 9.4.0" in check.stdout
+    with engine.connect() as conn:
+        titles = dict(
+            conn.execute(
+                select(events.c.subject, events.c.payload["title"].as_string()).where(
+                    events.c.kind == "product.updated", events.c.subject.like("sku:HOODIE-%")
+                )
+            ).all()
+        )
+    assert len(titles) == 120 and titles["sku:HOODIE-901"] == "Hoodie – S901"
     engine.dispose()
 
 

@@ -191,9 +191,32 @@ class WooCommercePages:
     def page(self, resource: str, cursor: str | None) -> Page:
         number = int(cursor or 1)
         response = self.rest.call("GET", f"/{resource}", params=self._params(resource, number))
-        items = json_body(response, self.rest.remote)
+        items = list(json_body(response, self.rest.remote))
         pages = int(response.headers.get("X-WP-TotalPages") or number)
-        return Page(list(items), str(number + 1) if number < pages and items else None)
+        if resource == "products":
+            items = [entry for item in items for entry in [item, *self._variations(item)]]
+        return Page(items, str(number + 1) if number < pages and items else None)
+
+    def _variations(self, product: dict[str, Any]) -> list[dict[str, Any]]:
+        """A variable product's variations, each a SKU the store sells with its own stock: the
+        products list names them by id only (``variations``), and an import without them would
+        know none of the SKUs a variable product's orders carry."""
+        if product.get("type") != "variable" or not product.get("variations"):
+            return []
+        out: list[dict[str, Any]] = []
+        number = 1
+        while True:
+            response = self.rest.call(
+                "GET", f"/products/{product['id']}/variations", params={"per_page": PER_PAGE, "page": number}
+            )
+            chunk = list(json_body(response, self.rest.remote))
+            for variation in chunk:
+                options = ", ".join(str(a.get("option")) for a in variation.get("attributes") or [] if a.get("option"))
+                name = variation.get("name") or " – ".join(x for x in (str(product.get("name") or ""), options) if x)
+                out.append({**variation, "name": name})
+            if not chunk or number >= int(response.headers.get("X-WP-TotalPages") or number):
+                return out
+            number += 1
 
     def pages(self, resource: str, cursor: str | None = None) -> Iterator[Page]:
         while True:
