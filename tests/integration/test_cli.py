@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from typer.testing import CliRunner, Result
 
 from storeops.cli.main import app
 from storeops.desks.orders.tables import orders
 from storeops.desks.support.nlu import SupportModels
+from storeops.engine.outbox import outbox_row
 from storeops.storage.db import create_db_engine
-from storeops.storage.schema import audit_log, events
+from storeops.storage.schema import audit_log, events, outbox
 from tests.probe_desk import probe_metadata
 
 DESKS = "storeops.desks.orders:DESK,storeops.desks.support:DESK,storeops.desks.inventory:DESK,tests.probe_desk:DESK"
@@ -560,7 +561,7 @@ def test_status_json_names_each_desk_s_models_and_what_waits(cli: Cli, tmp_path:
 
     cli("ingest", str(write(tmp_path, line(seq=5, handoff=True), line(external_id="e2", subject="thing:2"))))
     status = cli.json("status", "--json")
-    assert set(status) == {"database", "policy", "events", "handoffs", "desks"}
+    assert set(status) == {"database", "policy", "events", "handoffs", "outbox", "desks"}
     database = status["database"]
     assert database["up_to_date"] is True and database["schema_revision"] == database["head_revision"]
     assert status["events"] == {"pending": 2, "dead": 0}
@@ -578,6 +579,24 @@ def test_status_json_names_each_desk_s_models_and_what_waits(cli: Cli, tmp_path:
     text = cli("status").stdout
     assert f"support   support-nlu {default_version()} (default, from the shipped data" in text
     assert "handoffs  1 open (probe 1)" in text
+    # what waits to be sent, and what was given up on, per connector
+    assert status["outbox"] == {"pending": 0, "dead": 0, "by_connector": {}}
+    now = datetime.now(UTC)
+    engine = create_db_engine(cli.url)
+    with engine.begin() as conn:
+        rows = [
+            outbox_row(connector=c, action="a", payload={}, key=f"k{i}", subject="thing:1", event_id=None, now=now)
+            for i, c in enumerate(["email", "email", "storefront"])
+        ]
+        conn.execute(insert(outbox), rows)
+        conn.execute(update(outbox).where(outbox.c.connector == "storefront").values(status="dead"))
+    engine.dispose()
+    assert cli.json("status", "--json")["outbox"] == {
+        "pending": 2,
+        "dead": 1,
+        "by_connector": {"email": {"pending": 2, "dead": 0}, "storefront": {"pending": 0, "dead": 1}},
+    }
+    assert "outbox    2 pending, 1 dead (email 2 pending, storefront 0 pending 1 dead)" in cli("status").stdout
 
 
 def test_building_the_default_is_a_support_nlu_step(cli: Cli, support_models: SupportModels) -> None:

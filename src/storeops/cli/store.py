@@ -17,6 +17,7 @@ from storeops.errors import InvalidInput
 from storeops.storage.db import read_only
 from storeops.storage.migrate import upgrade
 from storeops.storage.schema import handoffs as handoff_table
+from storeops.storage.schema import outbox as outbox_table
 
 # --- db, policy -------------------------------------------------------------------------------
 
@@ -106,6 +107,7 @@ def _status(application: App) -> dict[str, Any]:
         "policy": {"source": application.policy.source, "digest": application.policy.digest},
         "events": {"pending": None, "dead": None},
         "handoffs": {"open": None, "by_desk": {}},
+        "outbox": {"pending": None, "dead": None, "by_connector": {}},
         "desks": [],
     }
     if current is not None:
@@ -125,6 +127,20 @@ def _status(application: App) -> dict[str, Any]:
                     .order_by(handoff_table.c.desk)
                 ).all()
             )
+            waiting_out = conn.execute(
+                select(outbox_table.c.connector, outbox_table.c.status, func.count())
+                .where(outbox_table.c.status.in_(("pending", "dead")))
+                .group_by(outbox_table.c.connector, outbox_table.c.status)
+                .order_by(outbox_table.c.connector)
+            ).all()
+        by_connector: dict[str, dict[str, int]] = {}
+        for connector, status, n in waiting_out:
+            by_connector.setdefault(connector, {"pending": 0, "dead": 0})[status] = int(n)
+        data["outbox"] = {
+            "pending": sum(c["pending"] for c in by_connector.values()),
+            "dead": sum(c["dead"] for c in by_connector.values()),
+            "by_connector": by_connector,
+        }
         data["events"] = {"pending": int(counts.get("pending", 0)), "dead": int(counts.get("dead", 0))}
         data["handoffs"] = {"open": sum(by_desk.values()), "by_desk": {k: int(v) for k, v in by_desk.items()}}
     models = model_status(application)
@@ -161,6 +177,16 @@ def status_command(
             waiting = ", ".join(f"{desk} {n:,}" for desk, n in data["handoffs"]["by_desk"].items())
             console.print(
                 f"handoffs  {data['handoffs']['open']:,} open" + (f" ({waiting})" if waiting else ""), highlight=False
+            )
+            out = data["outbox"]
+            stuck = ", ".join(
+                f"{name} {c['pending']:,} pending" + (f" {c['dead']:,} dead" if c["dead"] else "")
+                for name, c in out["by_connector"].items()
+            )
+            console.print(
+                f"outbox    {out['pending']:,} pending, {out['dead']:,} dead" + (f" ({stuck})" if stuck else ""),
+                highlight=False,
+                soft_wrap=True,
             )
         for desk in data["desks"]:
             for model in desk["models"]:
