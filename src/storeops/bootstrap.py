@@ -146,7 +146,7 @@ class App:
         if settings.notify_webhook_url:
             from storeops.connectors.notify import SlackNotifier
 
-            out["notify"] = SlackNotifier(settings.notify_webhook_url)
+            out["notify"] = SlackNotifier(settings.notify_webhook_url, base_url=settings.public_url)
         elif settings.notify_email:
             from email.utils import parseaddr
 
@@ -162,7 +162,7 @@ class App:
                     f"STOREOPS_NOTIFY_EMAIL {settings.notify_email!r} is not an address such as ops@acme.example",
                     field="STOREOPS_NOTIFY_EMAIL",
                 )
-            out["notify"] = EmailNotifier(out["email"], settings.notify_email)
+            out["notify"] = EmailNotifier(out["email"], settings.notify_email, base_url=settings.public_url)
         targets = settings.webhook_targets
         if targets:
             from storeops.connectors.webhook import StandardWebhookConnector

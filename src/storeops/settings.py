@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     notify_webhook_url: str | None = Field(
         default=None, description="Slack-compatible incoming webhook for urgent handoffs and SLA breaches."
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Where people open storeops, e.g. https://ops.acme.example; team notices link there.",
+    )
     notify_email: str | None = Field(
         default=None,
         description="The team's address for urgent handoffs and SLA breaches by mail (needs STOREOPS_SMTP_URL); "
@@ -144,7 +148,7 @@ class Settings(BaseSettings):
         default=None, description="Standard Webhooks secret (whsec_…) that signs the outgoing webhooks."
     )
 
-    @field_validator("shopify_shop_url", "woocommerce_url", "notify_webhook_url")
+    @field_validator("shopify_shop_url", "woocommerce_url", "notify_webhook_url", "public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
@@ -194,6 +198,7 @@ class Settings(BaseSettings):
         "mail_from",
         "notify_webhook_url",
         "notify_email",
+        "public_url",
         "outgoing_webhooks",
         "outgoing_webhook_secret",
         mode="before",

@@ -215,7 +215,7 @@ def test_the_team_gets_urgent_handoffs_and_breaches_by_mail(
         return App(settings=configured, engine=engine, desks=builtin_desks(), registry=registry, policy=make_policy())
 
     mail = {"smtp_url": f"smtp://127.0.0.1:{port}", "mail_from": "Acme Shop <help@acme.example>"}
-    notify = app(**mail, notify_email="ops@acme.example").connectors()["notify"]
+    notify = app(**mail, notify_email="ops@acme.example", public_url="https://ops.acme.example").connectors()["notify"]
     notice = {
         "handoff_id": 7,
         "desk": "orders",
@@ -232,6 +232,8 @@ def test_the_team_gets_urgent_handoffs_and_breaches_by_mail(
     assert opened["To"] == "ops@acme.example" and "order:shop:1042" in str(opened["Subject"])
     assert "fraud_signal" in opened.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "past its due time" in breached.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    link = "https://ops.acme.example/subjects/order:shop:1042"
+    assert f"Open it: {link}" in opened.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert opened["Message-ID"] != breached["Message-ID"]
     with pytest.raises(Rejected, match="no team notification"):
         notify.send("handoff.mystery", notice, "k")

@@ -189,7 +189,7 @@ def test_an_urgent_handoff_and_an_sla_breach_reach_the_team_chat_once(engine: En
     hooks = FakeHooks()
     policy = make_policy({"inbox": {"sla_minutes": 1}, "outbox": {"notify_priority": 2}})
     with serve(hooks.app) as base:
-        notifier = SlackNotifier(f"{base}/hooks/slack")
+        notifier = SlackNotifier(f"{base}/hooks/slack", base_url="https://ops.acme.example/")
         # the probe desk hands off (priority 2, posted with notify_priority = 2)
         with engine.begin() as conn:
             ingest(conn, [step("thing:9", 1, handoff=True, occurred_at=utcnow())], routes=ROUTES)
@@ -199,6 +199,7 @@ def test_an_urgent_handoff_and_an_sla_breach_reach_the_team_chat_once(engine: En
         body = json.loads(opened["body"])
         assert body["text"].startswith("*:rotating_light: New urgent handoff* — probe · `thing:9`")
         assert body["blocks"][0]["text"]["text"] == body["text"]
+        assert "<https://ops.acme.example/subjects/thing:9|Open in the inbox>" in body["text"]
         # when it goes past its due time, one breach notice (however often the worker looks)
         with engine.begin() as conn:
             conn.execute(handoffs.update().values(due_at=utcnow()))

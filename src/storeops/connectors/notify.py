@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -16,6 +17,13 @@ _HEADLINE = {
 }
 
 
+def subject_link(base_url: str | None, subject: str) -> str | None:
+    """Where a person opens ``subject`` (its handoffs, events and audit) in the web app."""
+    if not base_url:
+        return None
+    return f"{base_url.rstrip('/')}/subjects/{quote(subject, safe=':')}"
+
+
 def slack_message(action: str, payload: dict[str, Any], base_url: str | None = None) -> dict[str, Any]:
     """The JSON body Slack's incoming webhooks take: a ``text`` fallback and the same as blocks."""
     headline = _HEADLINE.get(action)
@@ -23,7 +31,7 @@ def slack_message(action: str, payload: dict[str, Any], base_url: str | None = N
         raise Rejected(f"notify: storeops has no team notification {action!r}")
     reasons = ", ".join(str(r) for r in payload.get("reasons") or []) or "no reason given"
     subject = str(payload.get("subject", ""))
-    link = f"{base_url.rstrip('/')}/inbox?subject={subject}" if base_url else None
+    link = subject_link(base_url, subject)
     lines = [
         f"*{headline}* — {payload.get('desk')} · `{subject}`",
         f"Why: {reasons}",
@@ -54,16 +62,22 @@ class EmailNotifier:
     and SLA breach becomes a ``handoff.alert`` mail through the email connector, keyed as the notice
     is, so a retried notice is the same mail."""
 
-    def __init__(self, mailer: Any, to: str) -> None:
+    def __init__(self, mailer: Any, to: str, *, base_url: str | None = None) -> None:
         self.name = "notify"
         self.mailer = mailer
         self.to = to
+        self.base_url = base_url
 
     def send(self, action: str, payload: dict[str, Any], idempotency_key: str) -> None:
         if action not in _HEADLINE:
             raise Rejected(f"notify: storeops has no team notification {action!r}")
         self.mailer.send(
             "handoff.alert",
-            {**payload, "to": self.to, "breached": action == "handoff.breached"},
+            {
+                **payload,
+                "to": self.to,
+                "breached": action == "handoff.breached",
+                "link": subject_link(self.base_url, str(payload.get("subject", ""))),
+            },
             idempotency_key,
         )
