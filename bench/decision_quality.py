@@ -6,6 +6,11 @@ A simulated store runs day by day through the engine with the built-in desks; ev
 situation has a ground-truth label (kept apart from what the desks see). A handoff reason is a
 true positive when its subject carries that label. Reasons whose desk does not decide yet are
 shown with no handoffs.
+
+Then where the handoffs ended: per desk, how many are still open (or claimed), resolved by the
+simulated team, superseded because the world moved on, or expired; and how many are still open
+on an order the carrier already has (shipped or delivered) — a handoff nobody can act on any more
+(a shipping irregularity, about the parcel itself, is not one of them). Goal: none.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ import tempfile
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bench.common import console, print_results
 from storeops.desks import builtin_desks
+from storeops.desks.orders.tables import OrderStatus, orders
 from storeops.desks.support.nlu import train_support_models
 from storeops.engine.desk import Registry
+from storeops.engine.inbox import HandoffState
 from storeops.engine.models import DeskModels
 from storeops.engine.policy import build_policy
 from storeops.engine.worker import Worker, default_places
@@ -28,6 +35,10 @@ from storeops.simulate.run import replay
 from storeops.storage.db import create_db_engine
 from storeops.storage.migrate import upgrade
 from storeops.storage.schema import handoffs, sim_truth
+
+ABOUT_THE_PARCEL = {"shipping_irregularity", "cancellation_too_late"}
+"""Reasons about a parcel already on its way: open on a shipped order by their nature, so they
+are not counted as handoffs the world has overtaken."""
 
 
 def main() -> None:
@@ -57,7 +68,35 @@ def main() -> None:
             flagged: dict[str, set[str]] = defaultdict(set)
             for subject, reasons in conn.execute(select(handoffs.c.subject, handoffs.c.reasons)):
                 flagged[subject].update(reasons)
+            states: dict[str, dict[str, int]] = defaultdict(dict)
+            for desk_name, state, n in conn.execute(
+                select(handoffs.c.desk, handoffs.c.state, func.count()).group_by(handoffs.c.desk, handoffs.c.state)
+            ):
+                states[desk_name][state] = int(n)
+            waiting = (HandoffState.OPEN.value, HandoffState.CLAIMED.value)
+            gone = (OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value)
+            stale = [
+                {"subject": subject, "reasons": list(reasons), "order_status": status}
+                for subject, reasons, status in conn.execute(
+                    select(handoffs.c.subject, handoffs.c.reasons, orders.c.status)
+                    .select_from(handoffs.join(orders, orders.c.subject == handoffs.c.subject))
+                    .where(handoffs.c.state.in_(waiting), orders.c.status.in_(gone))
+                    .order_by(handoffs.c.id)
+                )
+                if not set(reasons) <= ABOUT_THE_PARCEL
+            ]
         engine.dispose()
+    lifecycle = [
+        {
+            "desk": desk.name,
+            "open": states[desk.name].get(HandoffState.OPEN.value, 0) + states[desk.name].get("claimed", 0),
+            "resolved": states[desk.name].get(HandoffState.RESOLVED.value, 0),
+            "superseded": states[desk.name].get(HandoffState.SUPERSEDED.value, 0),
+            "expired": states[desk.name].get(HandoffState.EXPIRED.value, 0),
+        }
+        for desk in desks
+        if desk.name in states
+    ]
     rows = []
     for desk in desks:
         if desk.reasons is None:
@@ -79,10 +118,25 @@ def main() -> None:
                 }
             )
     print_results(
+        f"where the handoffs ended ({len(stale)} still open on an order the carrier has)",
+        ["desk", "open", "resolved", "superseded", "expired"],
+        lifecycle,
+        {},
+        False,
+    )
+    for found in stale[:10]:
+        console.print(f"  open on a {found['order_status']} order: {found['subject']} ({', '.join(found['reasons'])})")
+    print_results(
         f"decision quality on {args.days} simulated days (seed {args.seed})",
         ["desk", "reason", "truth", "handoffs", "correct", "precision", "recall"],
         rows,
-        {"days": args.days, "seed": args.seed},
+        {
+            "days": args.days,
+            "seed": args.seed,
+            "lifecycle": lifecycle,
+            "open_on_shipped_orders": len(stale),
+            "open_on_shipped_examples": stale[:10],
+        },
         args.json,
     )
 
