@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -133,6 +134,26 @@ class Store:
 
 def store_with(engine: Engine, registry: Registry, orders_policy: dict[str, Any] | None = None) -> Store:
     return Store(engine, registry, make_policy({"orders": orders_policy or {}}))
+
+
+def test_a_batch_of_orders_is_decided_in_one_transaction_not_event_by_event(
+    engine: Engine, registry: Registry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker's fast path holds: a batch falls back to a savepoint per delivery (a statement
+    or two more per order, and no write-behind) only when something in it fails. The orders desk's
+    history query once made every batch fail there (a literal column read as a table of no name)."""
+    store = store_with(engine, registry)
+    with caplog.at_level(logging.DEBUG, logger="storeops.engine.worker"):
+        store.send(*(order_event(str(n), customer=f"c{n}") for n in range(6)))
+    assert [store.order(str(n))["status"] for n in range(6)] == ["fulfilling"] * 6
+    assert not [r for r in caplog.records if "batch failed" in r.getMessage()]
+
+
+def test_the_tables_a_statement_touches_are_tables() -> None:
+    from storeops.desks.orders.risk import HISTORY
+    from storeops.engine.writebehind import tables_of
+
+    assert tables_of(HISTORY) == {"orders"}
 
 
 @pytest.mark.parametrize(("total", "held"), [(49999, False), (50000, True), (50001, True)])

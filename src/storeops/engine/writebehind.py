@@ -41,10 +41,12 @@ def tables_of(statement: Any) -> frozenset[str] | None:
     names: frozenset[str] | None
     if isinstance(statement, UpdateBase) and isinstance(statement.table, TableClause):
         # An upsert's ``excluded`` row is not a table of its own.
-        found = {t.name for t in find_tables(statement, check_columns=True)} - {"excluded"}
+        found = {t.name for t in find_tables(statement, check_columns=True) if t is not None} - {"excluded"}
         names = frozenset({statement.table.name} | found)
     elif isinstance(statement, ClauseElement) and not hasattr(statement, "text"):
-        names = frozenset(t.name for t in find_tables(statement, check_columns=True, include_aliases=True))
+        # A column of no table (a literal, a labelled scalar) is found as None: not a table.
+        found_tables = find_tables(statement, check_columns=True, include_aliases=True)
+        names = frozenset(t.name for t in found_tables if t is not None)
     else:
         names = None
     with suppress(TypeError):
