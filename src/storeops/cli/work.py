@@ -19,10 +19,12 @@ from storeops.bootstrap import App
 from storeops.cli.app import _app, _errors, _progress, _warm_up, app
 from storeops.cli.events import _has_happened, _simulate_into, _start_day
 from storeops.cli.output import console, err_console, report_tables
+from storeops.clock import utcnow
 from storeops.connectors.base import Connector
 from storeops.engine.metrics import compute_report
+from storeops.engine.outbox import pending_outbox
 from storeops.engine.policy import record_policy_version
-from storeops.engine.queue import event_states
+from storeops.engine.queue import event_states, pending_deliveries
 from storeops.engine.worker import Worker
 from storeops.errors import Conflict
 from storeops.storage.db import read_only
@@ -48,6 +50,7 @@ def _work_until_idle(
         application.policy,
         connectors=connectors,
         batch_size=batch,
+        name=f"worker-{os.getpid()}",
         models=application.models,
     )
     total = _pending(application)
@@ -59,7 +62,15 @@ def _work_until_idle(
 
 @app.command("work")
 def work_command(
-    until_idle: Annotated[bool, typer.Option("--until-idle", help="Stop when no event is due.")] = False,
+    until_idle: Annotated[
+        bool,
+        typer.Option(
+            "--until-idle",
+            help="Stop when no event and no outbox message is due: first taking over the outbox leases of a "
+            "sender that died on this machine and waiting (up to [outbox] lease_seconds) for other leases; "
+            "then say what is still pending and why.",
+        ),
+    ] = False,
     batch: Annotated[
         int | None, typer.Option(min=1, max=5000, help="Events per transaction ([engine] batch_size).")
     ] = None,
@@ -107,6 +118,22 @@ def work_command(
             f"handled {stats.done:,} events, {stats.unhandled:,} unhandled, {stats.failed:,} failed "
             f"({stats.dead:,} dead-lettered), {stats.outbox_sent:,} outbox messages sent"
         )
+        if until_idle:
+            _say_what_is_left(application)
+
+
+def _say_what_is_left(application: App) -> None:
+    """After --until-idle: what is still pending and why (a retry's time, whose lease until when),
+    so an idle worker never looks like an empty queue."""
+    now = utcnow()
+    with read_only(application.engine).connect() as conn:
+        queue = pending_deliveries(conn, now=now)
+        messages = pending_outbox(conn, now=now)
+        conn.rollback()
+    if queue.total:
+        console.print(queue.describe(), soft_wrap=True)
+    if messages.total:
+        console.print(messages.describe(), soft_wrap=True)
 
 
 # --- serving and the demo ------------------------------------------------------------------------

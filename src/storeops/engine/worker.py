@@ -25,9 +25,26 @@ from storeops.engine.events import Event, parse_new_event
 from storeops.engine.inbox import expire_handoffs, open_handoff
 from storeops.engine.models import DeskModels, ModelPlaces
 from storeops.engine.notify import handoff_notice, notify_breaches, opened_row
-from storeops.engine.outbox import Dispatcher, Sender, enqueue, outbox_row
+from storeops.engine.outbox import (
+    Dispatcher,
+    Sender,
+    enqueue,
+    lease_owner,
+    outbox_row,
+    pending_outbox,
+    take_over_dead_leases,
+)
 from storeops.engine.policy import Policy, PolicyFile, record_policy_version
-from storeops.engine.queue import Delivery, DeliveryStatus, claim, ingest, lock_shared, mark_failed, mark_finished
+from storeops.engine.queue import (
+    Delivery,
+    DeliveryStatus,
+    claim,
+    ingest,
+    lock_shared,
+    mark_failed,
+    mark_finished,
+    pending_deliveries,
+)
 from storeops.engine.scheduler import fire_due
 from storeops.engine.writebehind import buffered, discard, flush
 from storeops.storage.db import read_only
@@ -448,7 +465,9 @@ class Worker:
     def dispatcher(self) -> Dispatcher:
         """This worker's outbox dispatcher (its circuit breakers last as long as the worker)."""
         if self._dispatcher is None:
-            self._dispatcher = Dispatcher(self.engine, self.connectors, self.policy.outbox)
+            self._dispatcher = Dispatcher(
+                self.engine, self.connectors, self.policy.outbox, owner=lease_owner(self.name)
+            )
         return self._dispatcher
 
     def send_outbox(self) -> int:
@@ -486,6 +505,28 @@ class Worker:
 
     # --- the loop --------------------------------------------------------------------------
 
+    def _leases_to_wait_for(self, deadline: datetime) -> bool:
+        """Before ``run(until_idle=True)`` returns: True when there is more to do soon — a sender
+        that died on this machine left messages leased (taken over here, due at once), messages
+        are leased by a live sender (waited for: it may yet fail them back to us), or due
+        deliveries are held by another transaction (a killed worker's, not yet ended by the
+        database). Waiting stops at ``deadline`` (one ``[outbox] lease_seconds`` after the worker
+        first found nothing to do), by which any lease taken before then has run out."""
+        now = utcnow()
+        if self.connectors:
+            # Only a worker that sends may take messages over; --no-outbox leaves them to senders.
+            if take_over_dead_leases(self.engine, now=now):
+                return True
+            with read_only(self.engine).connect() as conn:
+                leased = pending_outbox(conn, now=now).leased
+                conn.rollback()
+            if leased and now < deadline:
+                return True
+        with read_only(self.engine).connect() as conn:
+            held = pending_deliveries(conn, now=now).due
+            conn.rollback()
+        return held > 0 and now < deadline
+
     def run(
         self,
         *,
@@ -499,6 +540,7 @@ class Worker:
         # A worker that runs on sends beside its decisions (a remote's slowness never holds a
         # batch back); one that stops when idle sends between batches, so "idle" includes the outbox.
         sender = None if until_idle else self.start_sender()
+        idle_deadline: datetime | None = None
         try:
             while not self._stop.is_set():
                 if time.monotonic() - last_tick >= tick_seconds:
@@ -520,7 +562,10 @@ class Worker:
                     time.sleep(0.001)
                 if batch.claimed == 0 and sent == 0:
                     if until_idle and self.tick() == 0:
-                        break
+                        if idle_deadline is None:
+                            idle_deadline = utcnow() + timedelta(seconds=self.policy.outbox.lease_seconds)
+                        if not self._leases_to_wait_for(idle_deadline):
+                            break
                     self._stop.wait(poll)
         finally:
             self.stop_sender()
