@@ -211,13 +211,23 @@ CLAIM = (
 )
 
 
-def claim(conn: Connection, limit: int, *, now: datetime, only: tuple[str, str] | None = None) -> list[Delivery]:
+def claim(
+    conn: Connection,
+    limit: int,
+    *,
+    now: datetime,
+    only: tuple[str, str] | None = None,
+    occurred_until: datetime | None = None,
+) -> list[Delivery]:
     """Claim up to ``limit`` due deliveries, oldest event first, at most one per desk and subject,
     in the caller's transaction. A delivery is due only when no earlier delivery of its subject
     to the same desk is still pending, so each desk handles a subject's events in order and never
-    two at once — whatever the other desks are doing."""
+    two at once — whatever the other desks are doing. ``occurred_until``: only events that
+    happened by then (a worker on the events' clock, before its next timer)."""
     postgres = conn.dialect.name == "postgresql"
     query = CLAIM.limit(limit)
+    if occurred_until is not None:
+        query = query.where(events.c.occurred_at <= occurred_until)
     if only is not None:
         # One desk's deliveries of one subject: what a person's resolution waits for (``Worker.settle``).
         query = query.where(deliveries.c.desk == only[0], deliveries.c.subject == only[1])
@@ -449,6 +459,12 @@ def pending_deliveries(conn: Connection, *, now: datetime) -> PendingDeliveries:
     behind = int(conn.execute(select(func.count()).select_from(deliveries).where(due_now, behind_clause)).scalar_one())
     due = int(conn.execute(select(func.count()).select_from(deliveries).where(due_now, ~behind_clause)).scalar_one())
     return PendingDeliveries(retrying=int(retrying), retry_at=retry_at, behind=behind, due=due)
+
+
+def newest_occurred_at(conn: Connection) -> datetime | None:
+    """When the newest stored event happened: how far a worker on the events' clock may go."""
+    value: datetime | None = conn.execute(select(func.max(events.c.occurred_at))).scalar()
+    return value
 
 
 def pending_count(conn: Connection) -> int:
