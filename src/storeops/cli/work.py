@@ -19,11 +19,13 @@ from storeops.bootstrap import App
 from storeops.cli.app import _app, _errors, _progress, _warm_up, app
 from storeops.cli.events import _has_happened, _simulate_into, _start_day
 from storeops.cli.output import console, err_console, report_tables
+from storeops.clock import utcnow
 from storeops.connectors.base import Connector
 from storeops.engine.metrics import compute_report
+from storeops.engine.outbox import pending_outbox
 from storeops.engine.policy import record_policy_version
-from storeops.engine.queue import event_states
-from storeops.engine.worker import Worker
+from storeops.engine.queue import event_states, pending_deliveries
+from storeops.engine.worker import TimerClock, Worker
 from storeops.errors import Conflict
 from storeops.storage.db import read_only
 from storeops.storage.migrate import upgrade
@@ -40,7 +42,12 @@ def _pending(application: App, kind: str | None = None) -> int:
 
 
 def _work_until_idle(
-    application: App, batch: int | None, connectors: dict[str, Connector], *, label: str = "deciding"
+    application: App,
+    batch: int | None,
+    connectors: dict[str, Connector],
+    *,
+    label: str = "deciding",
+    timer_clock: TimerClock = TimerClock.WALL,
 ) -> Worker:
     worker = Worker(
         application.engine,
@@ -48,7 +55,9 @@ def _work_until_idle(
         application.policy,
         connectors=connectors,
         batch_size=batch,
+        name=f"worker-{os.getpid()}",
         models=application.models,
+        timer_clock=timer_clock,
     )
     total = _pending(application)
     with _progress() as progress:
@@ -59,7 +68,15 @@ def _work_until_idle(
 
 @app.command("work")
 def work_command(
-    until_idle: Annotated[bool, typer.Option("--until-idle", help="Stop when no event is due.")] = False,
+    until_idle: Annotated[
+        bool,
+        typer.Option(
+            "--until-idle",
+            help="Stop when no event and no outbox message is due: first taking over the outbox leases of a "
+            "sender that died on this machine and waiting (up to [outbox] lease_seconds) for other leases; "
+            "then say what is still pending and why.",
+        ),
+    ] = False,
     batch: Annotated[
         int | None, typer.Option(min=1, max=5000, help="Events per transaction ([engine] batch_size).")
     ] = None,
@@ -71,6 +88,17 @@ def work_command(
             "should only decide, with one worker (or more) left sending.",
         ),
     ] = True,
+    clock: Annotated[
+        TimerClock | None,
+        typer.Option(
+            "--clock",
+            case_sensitive=False,
+            help="What time timers fire by: 'wall' for live traffic, or 'events' to replay a backlog (an import, "
+            "storeops simulate, a backtest) in the events' own time — each timer fires once the events that "
+            "happened before it are decided, never past the newest event, so the same input gives the same "
+            "decisions at any speed. Default: [engine] clock (wall).",
+        ),
+    ] = None,
 ) -> None:
     """Run a worker: claim events, run the desks, record decisions, send the outbox. Any number of
     workers may run at once on PostgreSQL; SIGTERM finishes the batch in hand and exits."""
@@ -83,8 +111,9 @@ def work_command(
     with _errors():
         application = _app()
         connectors = application.connectors() if outbox else {}
+        timer_clock = clock or TimerClock(application.policy.engine.clock)
         if until_idle:
-            worker = _work_until_idle(application, batch, connectors)
+            worker = _work_until_idle(application, batch, connectors, timer_clock=timer_clock)
         else:
             worker = Worker(
                 application.engine,
@@ -95,6 +124,7 @@ def work_command(
                 name=f"worker-{os.getpid()}",
                 policy_file=application.policy_file(),
                 models=application.models,
+                timer_clock=timer_clock,
             )
             worker.install_signal_handlers()
             if early_stop.is_set():
@@ -105,8 +135,27 @@ def work_command(
         stats = worker.stats
         console.print(
             f"handled {stats.done:,} events, {stats.unhandled:,} unhandled, {stats.failed:,} failed "
-            f"({stats.dead:,} dead-lettered), {stats.outbox_sent:,} outbox messages sent"
+            f"({stats.dead:,} dead-lettered), {stats.outbox_sent:,} outbox messages sent, "
+            f"{stats.timers_fired:,} timers fired"
+            + (f" (events' clock at {worker.event_time:%Y-%m-%d %H:%M}Z)" if worker.event_time else ""),
+            soft_wrap=True,
         )
+        if until_idle:
+            _say_what_is_left(application)
+
+
+def _say_what_is_left(application: App) -> None:
+    """After --until-idle: what is still pending and why (a retry's time, whose lease until when),
+    so an idle worker never looks like an empty queue."""
+    now = utcnow()
+    with read_only(application.engine).connect() as conn:
+        queue = pending_deliveries(conn, now=now)
+        messages = pending_outbox(conn, now=now)
+        conn.rollback()
+    if queue.total:
+        console.print(queue.describe(), soft_wrap=True)
+    if messages.total:
+        console.print(messages.describe(), soft_wrap=True)
 
 
 # --- serving and the demo ------------------------------------------------------------------------

@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import random
+import re
+import socket
 import threading
 import time
 import traceback
@@ -157,6 +160,7 @@ _OUTCOME = (
         last_error=bindparam("b_error"),
         next_attempt_at=bindparam("b_next"),
         sent_at=bindparam("b_sent"),
+        leased_by=None,
     )
 )
 
@@ -284,10 +288,13 @@ class Dispatcher:
         settings: OutboxPolicy | None = None,
         *,
         breaker: Breaker | None = None,
+        owner: str | None = None,
     ) -> None:
         self.engine = engine
         self.connectors = dict(connectors)
         self.settings = settings or OutboxPolicy()
+        self.owner = owner or lease_owner("sender")
+        """Written beside each lease, so a reader can tell whose it is and whether its holder lives."""
         self.breaker = breaker or Breaker(self.settings.breaker_failures, self.settings.breaker_seconds)
         self._pool: ThreadPoolExecutor | None = None
         self.sent_latencies: list[float] = []
@@ -337,7 +344,7 @@ class Dispatcher:
                 conn.execute(
                     update(outbox)
                     .where(outbox.c.id.in_([row.id for row in rows]))
-                    .values(next_attempt_at=now + timedelta(seconds=self.settings.lease_seconds))
+                    .values(next_attempt_at=now + timedelta(seconds=self.settings.lease_seconds), leased_by=self.owner)
                 )
         return rows
 
@@ -530,6 +537,133 @@ class Sender:
                 look = True
 
 
+# --- leases: whose they are, taking over a dead sender's, what is still pending ------------------
+
+_OWNER = re.compile(r"\(pid (?P<pid>\d+) on (?P<host>[^)]+)\)$")
+
+
+def lease_owner(name: str) -> str:
+    """The ``leased_by`` of this process's sender called ``name``: readable, and enough to tell
+    whether its holder still runs (a pid on a host)."""
+    return f"{name} (pid {os.getpid()} on {socket.gethostname()})"[:128]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def holder_is_dead(owner: str) -> bool:
+    """True only when ``owner`` names a process on this machine that no longer runs; a holder on
+    another machine (or one we cannot read) is presumed alive, and its lease waited out."""
+    found = _OWNER.search(owner)
+    if found is None or found["host"] != socket.gethostname():
+        return False
+    pid = int(found["pid"])
+    return pid != os.getpid() and not _pid_alive(pid)
+
+
+def take_over_dead_leases(engine: Engine, *, now: datetime | None = None) -> int:
+    """Make the messages leased by a sender that died on this machine (killed mid-send) due now
+    instead of at the end of their lease; returns how many. Sending them again is what the lease's
+    end would have done anyway (at least once, with the same idempotency key)."""
+    now = now or utcnow()
+    with engine.begin() as conn:
+        holders = conn.execute(
+            select(outbox.c.leased_by)
+            .where(
+                outbox.c.status == OutboxStatus.PENDING.value,
+                outbox.c.next_attempt_at > now,
+                outbox.c.leased_by.is_not(None),
+            )
+            .distinct()
+        ).scalars()
+        dead = sorted(str(holder) for holder in holders if holder_is_dead(str(holder)))
+        if not dead:
+            return 0
+        result = conn.execute(
+            update(outbox)
+            .where(
+                outbox.c.status == OutboxStatus.PENDING.value,
+                outbox.c.next_attempt_at > now,
+                outbox.c.leased_by.in_(dead),
+            )
+            .values(next_attempt_at=now, leased_by=None)
+        )
+    log.warning("outbox: took over %d messages leased by senders that died: %s", result.rowcount, ", ".join(dead))
+    return int(result.rowcount)
+
+
+@dataclass(frozen=True)
+class PendingOutbox:
+    """Why the outbox's pending messages are not sent yet, at one moment."""
+
+    at: datetime
+    leased: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    """Per lease holder: messages it is sending and when its last lease ends."""
+    retrying: int = 0
+    """Waiting for a retry after a failed attempt (or a remote's 429)."""
+    retry_at: datetime | None = None
+    """When the first of those is due."""
+    behind: int = 0
+    """Due, but behind an earlier pending message of their connector and subject."""
+    due: int = 0
+    """Due now and not sent: their connector is paused, absent, or no sender is running."""
+
+    @property
+    def total(self) -> int:
+        return sum(count for count, _ in self.leased.values()) + self.retrying + self.behind + self.due
+
+    @property
+    def lease_end(self) -> datetime | None:
+        """When the last lease held now runs out."""
+        return max((until for _, until in self.leased.values()), default=None)
+
+    def describe(self) -> str:
+        """One line: how many are pending and why, e.g. "3 outbox messages still pending: 2 waiting
+        on a retry at …, 1 leased by worker-123 (pid 123 on box) until …"."""
+        if not self.total:
+            return "no outbox message pending"
+        parts = []
+        if self.retrying and self.retry_at is not None:
+            parts.append(f"{self.retrying:,} waiting on a retry at {self.retry_at:%Y-%m-%d %H:%M:%S}Z or later")
+        for holder, (count, until) in sorted(self.leased.items()):
+            parts.append(f"{count:,} leased by {holder} until {until:%Y-%m-%d %H:%M:%S}Z")
+        if self.behind:
+            parts.append(f"{self.behind:,} behind an earlier message of their subject")
+        if self.due:
+            parts.append(f"{self.due:,} due but not sent (connector paused or not configured here, or no sender)")
+        noun = "message" if self.total == 1 else "messages"
+        return f"{self.total:,} outbox {noun} still pending: " + ", ".join(parts)
+
+
+def pending_outbox(conn: Connection, *, now: datetime | None = None) -> PendingOutbox:
+    """What ``PendingOutbox`` says of the outbox at ``now``."""
+    now = now or utcnow()
+    pending = outbox.c.status == OutboxStatus.PENDING.value
+    leased: dict[str, tuple[int, datetime]] = {}
+    for holder, count, until in conn.execute(
+        select(outbox.c.leased_by, func.count(), func.max(outbox.c.next_attempt_at))
+        .where(pending, outbox.c.next_attempt_at > now, outbox.c.leased_by.is_not(None))
+        .group_by(outbox.c.leased_by)
+    ):
+        leased[str(holder)] = (int(count), until)
+    retrying, retry_at = conn.execute(
+        select(func.count(), func.min(outbox.c.next_attempt_at)).where(
+            pending, outbox.c.next_attempt_at > now, outbox.c.leased_by.is_(None)
+        )
+    ).one()
+    due_now = pending & (outbox.c.next_attempt_at <= now)
+    due = int(conn.execute(select(func.count()).where(due_now, _NOT_BEHIND)).scalar_one())
+    behind = int(conn.execute(select(func.count()).where(due_now, ~_NOT_BEHIND)).scalar_one())
+    return PendingOutbox(at=now, leased=leased, retrying=int(retrying), retry_at=retry_at, behind=behind, due=due)
+
+
 # --- the point of no return, dead letters ------------------------------------------------------
 
 
@@ -604,11 +738,16 @@ __all__ = [
     "Dispatcher",
     "OutboxHandovers",
     "OutboxStatus",
+    "PendingOutbox",
     "Sender",
     "backoff",
     "dead_messages",
     "dispatch",
     "enqueue",
+    "holder_is_dead",
+    "lease_owner",
     "outbox_row",
+    "pending_outbox",
     "rerun_message",
+    "take_over_dead_leases",
 ]

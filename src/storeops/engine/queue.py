@@ -211,13 +211,23 @@ CLAIM = (
 )
 
 
-def claim(conn: Connection, limit: int, *, now: datetime, only: tuple[str, str] | None = None) -> list[Delivery]:
+def claim(
+    conn: Connection,
+    limit: int,
+    *,
+    now: datetime,
+    only: tuple[str, str] | None = None,
+    occurred_until: datetime | None = None,
+) -> list[Delivery]:
     """Claim up to ``limit`` due deliveries, oldest event first, at most one per desk and subject,
     in the caller's transaction. A delivery is due only when no earlier delivery of its subject
     to the same desk is still pending, so each desk handles a subject's events in order and never
-    two at once — whatever the other desks are doing."""
+    two at once — whatever the other desks are doing. ``occurred_until``: only events that
+    happened by then (a worker on the events' clock, before its next timer)."""
     postgres = conn.dialect.name == "postgresql"
     query = CLAIM.limit(limit)
+    if occurred_until is not None:
+        query = query.where(events.c.occurred_at <= occurred_until)
     if only is not None:
         # One desk's deliveries of one subject: what a person's resolution waits for (``Worker.settle``).
         query = query.where(deliveries.c.desk == only[0], deliveries.c.subject == only[1])
@@ -394,6 +404,67 @@ def list_events(
     if desks is not None:
         query = query.where(deliveries.c.desk.in_(list(desks)))
     return [event_json(row._mapping) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class PendingDeliveries:
+    """Why pending deliveries are not handled yet, at one moment."""
+
+    retrying: int = 0
+    """Waiting for a retry after a failed attempt."""
+    retry_at: datetime | None = None
+    """When the first of those is due."""
+    behind: int = 0
+    """Due, but behind an earlier pending delivery of their desk and subject."""
+    due: int = 0
+    """Due and first of their subject: what a worker claims next (unless another transaction holds
+    them, say a killed worker's that the database has not yet seen end)."""
+
+    @property
+    def total(self) -> int:
+        return self.retrying + self.behind + self.due
+
+    def describe(self) -> str:
+        """One line: how many are pending and why."""
+        if not self.total:
+            return "no event pending"
+        parts = []
+        if self.retrying and self.retry_at is not None:
+            parts.append(f"{self.retrying:,} waiting on a retry at {self.retry_at:%Y-%m-%d %H:%M:%S}Z or later")
+        if self.behind:
+            parts.append(f"{self.behind:,} behind an earlier event of their subject")
+        if self.due:
+            parts.append(f"{self.due:,} due (held by another worker's transaction)")
+        noun = "delivery" if self.total == 1 else "deliveries"
+        return f"{self.total:,} event {noun} still pending: " + ", ".join(parts)
+
+
+def pending_deliveries(conn: Connection, *, now: datetime) -> PendingDeliveries:
+    """What ``PendingDeliveries`` says of the queue at ``now``."""
+    pending = deliveries.c.status == DeliveryStatus.PENDING.value
+    retrying, retry_at = conn.execute(
+        select(func.count(), func.min(deliveries.c.run_after)).where(pending, deliveries.c.run_after > now)
+    ).one()
+    behind_clause = exists(
+        select(literal(1)).where(
+            and_(
+                _EARLIER.c.desk == deliveries.c.desk,
+                _EARLIER.c.subject == deliveries.c.subject,
+                _EARLIER.c.event_id < deliveries.c.event_id,
+                _EARLIER.c.status == DeliveryStatus.PENDING.value,
+            )
+        )
+    )
+    due_now = pending & (deliveries.c.run_after <= now)
+    behind = int(conn.execute(select(func.count()).select_from(deliveries).where(due_now, behind_clause)).scalar_one())
+    due = int(conn.execute(select(func.count()).select_from(deliveries).where(due_now, ~behind_clause)).scalar_one())
+    return PendingDeliveries(retrying=int(retrying), retry_at=retry_at, behind=behind, due=due)
+
+
+def newest_occurred_at(conn: Connection) -> datetime | None:
+    """When the newest stored event happened: how far a worker on the events' clock may go."""
+    value: datetime | None = conn.execute(select(func.max(events.c.occurred_at))).scalar()
+    return value
 
 
 def pending_count(conn: Connection) -> int:

@@ -14,13 +14,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storeops.engine.events import NewEvent
 from storeops.engine.queue import ADDRESSED, ingest
-from storeops.engine.writebehind import write_later
+from storeops.engine.writebehind import flush, write_later
 from storeops.storage.schema import timers
 
 
@@ -56,6 +56,10 @@ def schedule(
     if every_minutes is not None and every_minutes < 1:
         raise ValueError("every_minutes must be at least 1")
     statement = _upsert_timer(conn.dialect.name) if replace else _insert_timer(conn.dialect.name)
+    fire_at = _minute_up(at)
+    if _WATCH in conn.info:
+        earliest = conn.info[_WATCH]
+        conn.info[_WATCH] = fire_at if earliest is None else min(earliest, fire_at)
     write_later(
         conn,
         statement,
@@ -64,10 +68,38 @@ def schedule(
             "kind": kind,
             "subject": subject,
             "payload": payload or {},
-            "fire_at": _minute_up(at),
+            "fire_at": fire_at,
             "interval_minutes": every_minutes,
         },
     )
+
+
+_WATCH = "storeops.scheduler.earliest"
+
+
+def watch(conn: Connection) -> None:
+    """From now on, remember on ``conn`` the earliest time any timer is set for (``earliest_set``):
+    what a worker on the events' clock needs to stop a batch before an event that a timer set
+    earlier in the same batch should precede. ``unwatch`` ends it."""
+    conn.info[_WATCH] = None
+
+
+def earliest_set(conn: Connection) -> datetime | None:
+    """The earliest time a timer was set for on ``conn`` since ``watch`` (None: none, or not watching)."""
+    value: datetime | None = conn.info.get(_WATCH)
+    return value
+
+
+def unwatch(conn: Connection) -> None:
+    """Stop remembering (the connection goes back to the pool, where others may use it)."""
+    conn.info.pop(_WATCH, None)
+
+
+def next_fire_at(conn: Connection) -> datetime | None:
+    """When the next timer is due (the earliest ``fire_at``, indexed), None when there is none."""
+    flush(conn)
+    value: datetime | None = conn.execute(select(func.min(timers.c.fire_at))).scalar()
+    return value
 
 
 def cancel(conn: Connection, key: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import signal
 import threading
@@ -25,15 +26,45 @@ from storeops.engine.events import Event, parse_new_event
 from storeops.engine.inbox import expire_handoffs, open_handoff
 from storeops.engine.models import DeskModels, ModelPlaces
 from storeops.engine.notify import handoff_notice, notify_breaches, opened_row
-from storeops.engine.outbox import Dispatcher, Sender, enqueue, outbox_row
+from storeops.engine.outbox import (
+    Dispatcher,
+    Sender,
+    enqueue,
+    lease_owner,
+    outbox_row,
+    pending_outbox,
+    take_over_dead_leases,
+)
 from storeops.engine.policy import Policy, PolicyFile, record_policy_version
-from storeops.engine.queue import Delivery, DeliveryStatus, claim, ingest, lock_shared, mark_failed, mark_finished
-from storeops.engine.scheduler import fire_due
+from storeops.engine.queue import (
+    Delivery,
+    DeliveryStatus,
+    claim,
+    ingest,
+    lock_shared,
+    mark_failed,
+    mark_finished,
+    newest_occurred_at,
+    pending_deliveries,
+)
+from storeops.engine.scheduler import earliest_set, fire_due, next_fire_at, unwatch, watch
 from storeops.engine.writebehind import buffered, discard, flush
 from storeops.storage.db import read_only
 from storeops.storage.schema import deliveries
 
 log = logging.getLogger(__name__)
+
+
+class TimerClock(enum.StrEnum):
+    """What time a worker's timers fire by (``storeops work --clock``, ``[engine] clock``)."""
+
+    WALL = "wall"
+    """The worker's ``clock`` (the wall clock; a simulation's own when it replays days): live traffic."""
+    EVENTS = "events"
+    """The events' own time, for a backlog (an import, ``storeops simulate``, a backtest): a timer due
+    at T fires once every event that happened by T is handled and before any later one, and the
+    clock never passes the newest event stored — so the same input gives the same decisions
+    whatever the worker's speed or batch size."""
 
 
 @dataclass
@@ -45,6 +76,8 @@ class BatchStats:
     unhandled: int = 0
     failed: int = 0
     dead: int = 0
+    deferred: int = 0
+    """Claimed but left pending (events' clock): a timer set in this batch is due before them."""
 
 
 @dataclass
@@ -90,6 +123,7 @@ class Worker:
         clock: Callable[[], datetime] = utcnow,
         policy_file: PolicyFile | None = None,
         models: DeskModels | None = None,
+        timer_clock: TimerClock = TimerClock.WALL,
     ) -> None:
         self.engine = engine
         self.registry = registry
@@ -98,7 +132,13 @@ class Worker:
         self.batch_size = batch_size or policy.engine.batch_size
         self.name = name
         self.clock = clock
-        """What time timers fire by: the wall clock, or a simulation's own clock when it replays days."""
+        """The wall clock (or a simulation's own clock when it replays days): what time timers fire by
+        with ``TimerClock.WALL``, and what handoffs expire and SLA breaches are told by either way."""
+        self.timer_clock = TimerClock(timer_clock)
+        self.event_time: datetime | None = None
+        """With ``TimerClock.EVENTS``: the events' clock, the latest time of an event handled or a
+        timer fired by this worker (never past the newest event stored)."""
+        self._newest: datetime | None = None
         self.policy_file = policy_file
         """When given, a changed policy file takes effect at the next tick."""
         self.models = models or DeskModels(registry, default_places())
@@ -239,9 +279,30 @@ class Worker:
         only: tuple[str, str] | None = None,
     ) -> BatchStats:
         now = utcnow()
-        batch = claim(conn, limit, now=now, only=only)
+        # On the events' clock nothing that happened after the next timer is decided before it fires
+        # (a person's resolution, ``only``, is decided at once, like live traffic).
+        by_events = self.timer_clock is TimerClock.EVENTS and only is None
+        horizon = next_fire_at(conn) if by_events else None
+        batch = claim(conn, limit, now=now, only=only, occurred_until=horizon)
         if claimed is not None:
             claimed.extend(batch)
+        if by_events:
+            watch(conn)
+        try:
+            return self._handle_claimed(conn, batch, now, careful=careful, horizon=horizon, by_events=by_events)
+        finally:
+            unwatch(conn)
+
+    def _handle_claimed(
+        self,
+        conn: Connection,
+        batch: list[Delivery],
+        now: datetime,
+        *,
+        careful: bool,
+        horizon: datetime | None,
+        by_events: bool,
+    ) -> BatchStats:
         lock_shared(conn, [key for d in batch for key in self.registry.lock_keys(d.desk, d.event)])
         stats = BatchStats(claimed=len(batch))
         finished: list[tuple[int, DeliveryStatus]] = []
@@ -249,6 +310,14 @@ class Worker:
         outbox_rows: list[dict[str, Any]] = []
         for delivery in batch:
             event, desk = delivery.event, delivery.desk
+            if by_events:
+                # A handler earlier in this batch may have set a timer due before this event: leave
+                # the event for after it fires (``run`` fires it once the batch is committed).
+                bound = min((t for t in (horizon, earliest_set(conn)) if t is not None), default=None)
+                if bound is not None and event.occurred_at > bound:
+                    stats.deferred += 1
+                    continue
+                self.event_time = max(self.event_time or event.occurred_at, event.occurred_at)
             handler = self.registry.handler(desk, event.kind)
             if handler is None:
                 finished.append((delivery.id, DeliveryStatus.UNHANDLED))
@@ -423,7 +492,8 @@ class Worker:
         now = self.clock()
         self.reload_policy()
         with self.engine.begin() as conn:
-            fired = fire_due(conn, now=now)
+            # On the events' clock timers fire from ``advance_event_clock`` instead, between batches.
+            fired = fire_due(conn, now=now) if self.timer_clock is TimerClock.WALL else 0
             expire_handoffs(conn, now=now, after_hours=self.policy.inbox.expire_after_hours)
             notify_breaches(conn, now=now)
         self.stats.timers_fired += fired
@@ -448,7 +518,9 @@ class Worker:
     def dispatcher(self) -> Dispatcher:
         """This worker's outbox dispatcher (its circuit breakers last as long as the worker)."""
         if self._dispatcher is None:
-            self._dispatcher = Dispatcher(self.engine, self.connectors, self.policy.outbox)
+            self._dispatcher = Dispatcher(
+                self.engine, self.connectors, self.policy.outbox, owner=lease_owner(self.name)
+            )
         return self._dispatcher
 
     def send_outbox(self) -> int:
@@ -484,7 +556,51 @@ class Worker:
             self._sender = None
             self._dispatcher = None
 
+    def advance_event_clock(self) -> bool:
+        """With ``TimerClock.EVENTS``, once no event due by the next timer is left to claim: move the
+        events' clock to that timer and fire what is due then. False (nothing moved) when there is
+        no timer, or the next is later than the newest event stored: the clock stops there until
+        newer events arrive."""
+        if self.timer_clock is not TimerClock.EVENTS:
+            return False
+        with self.engine.begin() as conn:
+            next_fire = next_fire_at(conn)
+            if next_fire is None:
+                return False
+            # A timer set for a moment already behind the clock (from an older fact) fires at the clock.
+            at = max(next_fire, self.event_time or next_fire)
+            if self._newest is None or at > self._newest:
+                self._newest = newest_occurred_at(conn)  # a scan of events, so only when it may have moved
+            if self._newest is None or at > self._newest:
+                return False
+            fired = fire_due(conn, now=at)
+        self.event_time = at
+        self.stats.timers_fired += fired
+        return True
+
     # --- the loop --------------------------------------------------------------------------
+
+    def _leases_to_wait_for(self, deadline: datetime) -> bool:
+        """Before ``run(until_idle=True)`` returns: True when there is more to do soon — a sender
+        that died on this machine left messages leased (taken over here, due at once), messages
+        are leased by a live sender (waited for: it may yet fail them back to us), or due
+        deliveries are held by another transaction (a killed worker's, not yet ended by the
+        database). Waiting stops at ``deadline`` (one ``[outbox] lease_seconds`` after the worker
+        first found nothing to do), by which any lease taken before then has run out."""
+        now = utcnow()
+        if self.connectors:
+            # Only a worker that sends may take messages over; --no-outbox leaves them to senders.
+            if take_over_dead_leases(self.engine, now=now):
+                return True
+            with read_only(self.engine).connect() as conn:
+                leased = pending_outbox(conn, now=now).leased
+                conn.rollback()
+            if leased and now < deadline:
+                return True
+        with read_only(self.engine).connect() as conn:
+            held = pending_deliveries(conn, now=now).due
+            conn.rollback()
+        return held > 0 and now < deadline
 
     def run(
         self,
@@ -499,6 +615,7 @@ class Worker:
         # A worker that runs on sends beside its decisions (a remote's slowness never holds a
         # batch back); one that stops when idle sends between batches, so "idle" includes the outbox.
         sender = None if until_idle else self.start_sender()
+        idle_deadline: datetime | None = None
         try:
             while not self._stop.is_set():
                 if time.monotonic() - last_tick >= tick_seconds:
@@ -519,8 +636,13 @@ class Worker:
                     # producer waiting to ingest gets in between two of our transactions.
                     time.sleep(0.001)
                 if batch.claimed == 0 and sent == 0:
+                    if self.advance_event_clock():
+                        continue
                     if until_idle and self.tick() == 0:
-                        break
+                        if idle_deadline is None:
+                            idle_deadline = utcnow() + timedelta(seconds=self.policy.outbox.lease_seconds)
+                        if not self._leases_to_wait_for(idle_deadline):
+                            break
                     self._stop.wait(poll)
         finally:
             self.stop_sender()

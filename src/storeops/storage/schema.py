@@ -142,6 +142,9 @@ outbox = Table(
     # When an attempt reached its point of no return (an SMTP server given the whole mail): a
     # sender killed after it does not send again by itself; see engine.outbox.OutboxHandovers.
     Column("handed_over_at", UTCDateTime),
+    # Who holds the message's lease while next_attempt_at is its end (engine.outbox.lease_owner): a
+    # `work --until-idle` takes over the leases of a sender that died on this machine, names the rest.
+    Column("leased_by", String(128)),
     Index(None, "status", "next_attempt_at"),
     Index(None, "subject", "status"),
 )

@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -73,6 +73,12 @@ class EnginePolicy(BaseModel):
     retry_base_seconds: float = Field(2.0, gt=0, description="First retry delay; doubles each attempt.")
     retry_max_seconds: float = Field(3600.0, gt=0, description="Longest delay between two attempts.")
     poll_interval_ms: int = Field(50, ge=1, le=60000, description="How long an idle worker waits before polling again.")
+    clock: Literal["wall", "events"] = Field(
+        "wall",
+        description="What time timers fire by: wall (live traffic) or events (replaying a backlog — an import, a "
+        "simulation, a backtest: the clock follows the events' occurred_at, never past the newest); "
+        "storeops work --clock overrides it.",
+    )
 
 
 class OutboxPolicy(BaseModel):
