@@ -19,10 +19,11 @@ import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from bench.common import (
     REPO,
@@ -38,7 +39,7 @@ from bench.common import (
 from storeops.desks.inventory.ledger import stock_levels
 from storeops.storage.db import create_db_engine, read_only
 from storeops.storage.migrate import upgrade
-from storeops.storage.schema import audit_log, handoffs
+from storeops.storage.schema import audit_log, handoffs, timers
 
 DESKS = "storeops.desks.orders:DESK,storeops.desks.support:DESK,storeops.desks.inventory:DESK"
 
@@ -143,6 +144,15 @@ def simulate(url: str, days: int, seed: int, start: str) -> None:
     )
 
 
+def idle(engine: Engine) -> bool:
+    """Nothing left to decide: no pending delivery and no timer due (a due timer becomes an event)."""
+    if pending(engine):
+        return False
+    with read_only(engine).connect() as conn:
+        due = conn.execute(select(func.count()).where(timers.c.fire_at <= datetime.now(UTC))).scalar_one()
+    return not due
+
+
 def run(url: str, workers: int, args: argparse.Namespace, policy: Path) -> Outcomes:
     """Simulate into ``url`` and decide the backlog with ``workers`` processes."""
     engine: Engine = create_db_engine(url, pool_size=2)
@@ -150,9 +160,9 @@ def run(url: str, workers: int, args: argparse.Namespace, policy: Path) -> Outco
     simulate(url, args.days, args.seed, args.start)
     processes = spawn_workers(url, workers, DESKS, policy, "--no-outbox")
     try:
-        # Follow-up events and timers land after the first drain: empty twice in a row is done.
-        wait_until(lambda: pending(engine) == 0, timeout=1800, interval=0.2)
-        wait_until(lambda: pending(engine) == 0, timeout=1800, interval=2.0)
+        # Follow-up events and timers land after the first drain: idle twice in a row is done.
+        wait_until(lambda: idle(engine), timeout=1800, interval=0.2)
+        wait_until(lambda: idle(engine), timeout=1800, interval=2.0)
     finally:
         stop_workers(processes)
     with read_only(engine).connect() as conn:

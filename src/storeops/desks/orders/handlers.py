@@ -81,9 +81,14 @@ def lock_keys(event: Event) -> list[str]:
         return []
     payload = event.payload
     customer = payload.get("customer") or {}
-    return [f"customer:{event.source}:{customer.get('id')}"] + [
-        f"stock:{line.get('sku')}" for line in payload.get("lines") or []
-    ]
+    email = customer.get("email")
+    # The e-mail too: a support message that names an order reads it by its writer's address.
+    by_email = [f"email:{email.strip().lower()}"] if isinstance(email, str) and email.strip() else []
+    return (
+        [f"customer:{event.source}:{customer.get('id')}"]
+        + by_email
+        + [f"stock:{line.get('sku')}" for line in payload.get("lines") or [] if isinstance(line, dict)]
+    )
 
 
 def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
