@@ -1,6 +1,9 @@
 """The event queue, two tables: events stored once (idempotent ingest) and one delivery per desk
 that subscribes to an event's kind. Claims are per delivery, in order per desk and subject, with
 retries and dead letters per delivery, so a desk that fails or lags holds back only itself.
+Deliveries whose decisions share state across subjects (the keys a desk declares, kept in
+``delivery_keys`` while pending, and per subject in ``subject_keys``) are claimed in their events'
+order too, so several workers decide as one does.
 
 Claiming and handling happen in one transaction: the claimed rows stay locked (PostgreSQL:
 ``FOR UPDATE SKIP LOCKED`` plus a transaction advisory lock per desk and subject; SQLite: the
