@@ -21,7 +21,7 @@ from storeops.desks.inventory.ledger import Cause, level, move
 from storeops.engine.desk import Registry
 from storeops.engine.events import NewEvent
 from storeops.engine.inbox import list_handoffs
-from storeops.engine.queue import DeliveryStatus, claim, ingest, mark_failed, mark_finished
+from storeops.engine.queue import DeliveryStatus, claim, ingest, mark_failed, mark_finished, rerun
 from storeops.engine.worker import Worker
 from storeops.storage.db import create_db_engine, read_only
 from storeops.storage.migrate import upgrade
@@ -129,6 +129,10 @@ def test_a_dead_delivery_holds_back_no_other_subject(engine: Engine) -> None:
         [first] = [d for d in claim(conn, 20, now=utcnow()) if d.desk == "orders"]
         mark_failed(conn, first, "boom", now=utcnow(), max_attempts=1, base_seconds=1, max_seconds=1)
     assert claimed_orders(engine) == [("order:shop:2", "order.created")]
+    # Re-run, it is ordered by its keys again: ahead of order 2, which shares LAST.
+    with engine.begin() as conn:
+        rerun(conn, first.event.id)
+    assert claimed_orders(engine) == [("order:shop:1", "order.created")]
 
 
 def test_a_count_is_judged_against_the_ledger_as_of_its_own_time(engine: Engine, registry: Registry) -> None:

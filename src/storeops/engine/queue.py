@@ -194,6 +194,11 @@ SUBJECT_KEYS = select(subject_keys.c.subject, subject_keys.c.key).where(
 INSERT_DELIVERY_KEYS = delivery_keys.insert()
 
 
+def _insert_delivery_keys(dialect: str) -> Any:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(delivery_keys).on_conflict_do_nothing()
+
+
 def _insert_subject_keys(dialect: str) -> Any:
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return insert(subject_keys).on_conflict_do_nothing()
@@ -406,6 +411,14 @@ def rerun(conn: Connection, event_id: int, *, desk: str | None = None, now: date
         .where(*where)
         .values(status=DeliveryStatus.PENDING.value, attempts=0, run_after=now, processed_at=None)
     )
+    # Back in the queue, it is ordered again by its subject's keys (every key its events declared).
+    subject = conn.execute(select(events.c.subject).where(events.c.id == event_id)).scalar_one()
+    keys = conn.execute(select(subject_keys.c.key).where(subject_keys.c.subject == subject)).scalars().all()
+    if keys:
+        conn.execute(
+            _insert_delivery_keys(conn.dialect.name),
+            [{"event_id": event_id, "desk": name, "key": key} for name in desks for key in keys],
+        )
     return desks
 
 
