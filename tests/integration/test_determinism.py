@@ -123,6 +123,13 @@ def test_a_message_waits_for_the_orders_its_writer_placed_before_it(engine: Engi
     ]
 
 
+def test_a_key_longer_than_its_column_is_kept_by_its_digest(engine: Engine) -> None:
+    long_sku = "S" * 300  # stock:<sku> passes the 255 characters of the key column
+    with engine.begin() as conn:
+        ingest(conn, [order("1", long_sku, "c1", T0), order("2", long_sku, "c2", T0)], routes=ROUTES)
+    assert claimed_orders(engine) == [("order:shop:1", "order.created")]
+
+
 def test_a_dead_delivery_holds_back_no_other_subject(engine: Engine) -> None:
     with engine.begin() as conn:
         ingest(conn, [order("1", "LAST", "c1", T0), order("2", "LAST", "c2", T0)], routes=ROUTES)

@@ -178,7 +178,7 @@ def _ordering_keys(
         event_id, subject = int(row["event_id"]), str(row["subject"])
         new = by_id[event_id]
         event = Event(event_id, new.source, new.external_id, new.kind, subject, new.occurred_at, now, new.payload)
-        declared = {key for key in routes.lock_keys(str(row["desk"]), event) if key}
+        declared = {_fitting(key) for key in routes.lock_keys(str(row["desk"]), event) if key}
         new_subject_keys |= {(subject, key) for key in declared - known[subject]}
         known[subject] |= declared
         rows += [{"event_id": event_id, "desk": row["desk"], "key": key} for key in sorted(known[subject])]
@@ -188,6 +188,14 @@ def _ordering_keys(
         conn.execute(INSERT_DELIVERY_KEYS, rows)
 
 
+def _fitting(key: str) -> str:
+    """The key as stored: a key longer than the column (a 250-character address) by its digest."""
+    if len(key) <= KEY_LENGTH:
+        return key
+    return "digest:" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+
+KEY_LENGTH = 255
 SUBJECT_KEYS = select(subject_keys.c.subject, subject_keys.c.key).where(
     subject_keys.c.subject.in_(bindparam("subjects", expanding=True))
 )
