@@ -122,7 +122,7 @@ def print_results(
     """A readable table on stdout and, with --json, one JSON object on the last line."""
     table = Table(title=title, title_justify="left")
     for column in columns:
-        table.add_column(column, justify="left" if column in ("database", "case", "workers") else "right")
+        table.add_column(column, justify="left" if column in ("database", "case", "workers", "figure") else "right")
     for row in rows:
         table.add_row(*[_fmt(row.get(column)) for column in columns])
     out = Console(width=max(120, Console().width))

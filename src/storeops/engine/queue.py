@@ -1,6 +1,9 @@
 """The event queue, two tables: events stored once (idempotent ingest) and one delivery per desk
 that subscribes to an event's kind. Claims are per delivery, in order per desk and subject, with
 retries and dead letters per delivery, so a desk that fails or lags holds back only itself.
+Deliveries whose decisions share state across subjects (the keys a desk declares, kept in
+``delivery_keys`` while pending, and per subject in ``subject_keys``) are claimed in their events'
+order too, so several workers decide as one does.
 
 Claiming and handling happen in one transaction: the claimed rows stay locked (PostgreSQL:
 ``FOR UPDATE SKIP LOCKED`` plus a transaction advisory lock per desk and subject; SQLite: the
@@ -18,14 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, literal, select, text, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storeops.clock import utcnow
 from storeops.engine.events import Event, NewEvent
 from storeops.errors import Conflict, NotFound
-from storeops.storage.schema import deliveries, events
+from storeops.storage.schema import deliveries, delivery_keys, events, subject_keys
 from storeops.storage.types import row_json
 
 
@@ -54,6 +57,11 @@ class Routes(Protocol):
         for a defined kind no desk handles yet (its delivery is stored as unhandled)."""
         ...
 
+    def lock_keys(self, desk_name: str, event: Event) -> Sequence[str]:
+        """The shared state (``stock:<sku>``, ``customer:…``) ``desk_name``'s decision on ``event``
+        reads or changes; deliveries sharing a key are claimed in their events' order."""
+        ...
+
 
 class _Addressed:
     """Routes for events addressed to one desk by their payload (a handoff's resolution, a timer):
@@ -62,6 +70,9 @@ class _Addressed:
 
     def subscribers(self, kind: str, payload: Mapping[str, Any]) -> Sequence[tuple[str, bool]]:
         return [(str(payload.get("desk") or "engine"), True)]
+
+    def lock_keys(self, desk_name: str, event: Event) -> Sequence[str]:
+        return ()  # ordered by their subject's keys (see ``_ordering_keys``)
 
 
 ADDRESSED: Routes = _Addressed()
@@ -123,12 +134,14 @@ def ingest(
     if not inserted:
         return IngestResult(duplicates=len(rows))
     by_key = {(e.source, e.external_id): e for e in new_events}
+    by_id: dict[int, NewEvent] = {}
     ids = []
     planned = []
     # Deliveries follow the events' order, so a desk's deliveries of one subject keep it.
     for event_id, source, external_id in sorted(inserted, key=lambda row: int(row[0])):
         event = by_key[(source, external_id)]
         ids.append(int(event_id))
+        by_id[int(event_id)] = event
         for desk, handled in routes.subscribers(event.kind, event.payload):
             planned.append(
                 {
@@ -143,7 +156,68 @@ def ingest(
             )
     if planned:
         conn.execute(INSERT_DELIVERY, planned)
+        _ordering_keys(conn, planned, by_id, routes, now)
     return IngestResult(ids=ids, duplicates=len(rows) - len(ids))
+
+
+def _ordering_keys(
+    conn: Connection, planned: Sequence[Mapping[str, Any]], by_id: Mapping[int, NewEvent], routes: Routes, now: datetime
+) -> None:
+    """Write the keys of each new pending delivery: what its desk declares for the event, plus every
+    key its subject declared before (an order's cancellation names no SKU, yet gives its units back)."""
+    pending = [row for row in planned if row["status"] == DeliveryStatus.PENDING.value]
+    if not pending:
+        return
+    subjects = sorted({str(row["subject"]) for row in pending})
+    known: dict[str, set[str]] = defaultdict(set)
+    for subject, key in conn.execute(SUBJECT_KEYS, {"subjects": subjects}):
+        known[subject].add(key)
+    new_subject_keys: set[tuple[str, str]] = set()
+    rows = []
+    for row in pending:
+        event_id, subject = int(row["event_id"]), str(row["subject"])
+        new = by_id[event_id]
+        event = Event(event_id, new.source, new.external_id, new.kind, subject, new.occurred_at, now, new.payload)
+        declared = {_fitting(key) for key in routes.lock_keys(str(row["desk"]), event) if key}
+        new_subject_keys |= {(subject, key) for key in declared - known[subject]}
+        known[subject] |= declared
+        rows += [{"event_id": event_id, "desk": row["desk"], "key": key} for key in sorted(known[subject])]
+    if new_subject_keys:
+        conn.execute(_insert_subject_keys(conn.dialect.name), [{"subject": s, "key": k} for s, k in new_subject_keys])
+    if rows:
+        conn.execute(INSERT_DELIVERY_KEYS, rows)
+
+
+def _fitting(key: str) -> str:
+    """The key as stored: a key longer than the column (a 250-character address) by its digest."""
+    if len(key) <= KEY_LENGTH:
+        return key
+    return "digest:" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+
+KEY_LENGTH = 255
+SUBJECT_KEYS = select(subject_keys.c.subject, subject_keys.c.key).where(
+    subject_keys.c.subject.in_(bindparam("subjects", expanding=True))
+)
+INSERT_DELIVERY_KEYS = delivery_keys.insert()
+
+
+def _insert_delivery_keys(dialect: str) -> Any:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(delivery_keys).on_conflict_do_nothing()
+
+
+def _insert_subject_keys(dialect: str) -> Any:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(subject_keys).on_conflict_do_nothing()
+
+
+def forget_keys(conn: Connection, delivery_ids: Sequence[int]) -> None:
+    """Drop the ordering keys of deliveries that are no longer pending (done, unhandled or dead)."""
+    if not delivery_ids:
+        return
+    finished = select(deliveries.c.event_id, deliveries.c.desk).where(deliveries.c.id.in_(delivery_ids))
+    conn.execute(delete(delivery_keys).where(tuple_(delivery_keys.c.event_id, delivery_keys.c.desk).in_(finished)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +262,8 @@ def lock_shared(conn: Connection, keys: Sequence[str]) -> None:
 
 
 _EARLIER = deliveries.alias("earlier")
+_MINE = delivery_keys.alias("mine")
+_THEIRS = delivery_keys.alias("theirs")
 CLAIM = (
     select(deliveries.c.id, deliveries.c.desk, deliveries.c.attempts, *_EVENT_COLUMNS)
     .select_from(deliveries.join(events, events.c.id == deliveries.c.event_id))
@@ -204,6 +280,23 @@ CLAIM = (
                 )
             )
         ),
+    )
+    .where(
+        # Nor while an earlier pending delivery shares one of its keys (a SKU's stock, a customer):
+        # decisions that read state other subjects change see it in the events' order, with one
+        # worker or many. (event id, desk) orders two desks' deliveries of one event.
+        ~exists(
+            select(literal(1))
+            .select_from(_MINE.join(_THEIRS, _THEIRS.c.key == _MINE.c.key))
+            .where(
+                _MINE.c.event_id == deliveries.c.event_id,
+                _MINE.c.desk == deliveries.c.desk,
+                or_(
+                    _THEIRS.c.event_id < deliveries.c.event_id,
+                    and_(_THEIRS.c.event_id == deliveries.c.event_id, _THEIRS.c.desk < deliveries.c.desk),
+                ),
+            )
+        )
     )
     # Deliveries are written in their events' order, so their ids keep "oldest event first";
     # the per-subject order itself is the NOT EXISTS above, by event id.
@@ -266,6 +359,7 @@ def mark_finished(conn: Connection, finished: Sequence[tuple[int, DeliveryStatus
             .where(deliveries.c.id.in_(ids))
             .values(status=status.value, processed_at=now, last_error=None)
         )
+    forget_keys(conn, [delivery_id for delivery_id, _ in finished])
 
 
 def retry_delay(attempts: int, base_seconds: float, max_seconds: float) -> timedelta:
@@ -306,6 +400,9 @@ def mark_failed(
             processed_at=now if status is DeliveryStatus.DEAD else None,
         )
     )
+    if status is DeliveryStatus.DEAD:
+        # A dead delivery holds back nothing (see the per-subject rule), nor other subjects sharing its keys.
+        forget_keys(conn, [delivery.id])
     return status
 
 
@@ -332,6 +429,14 @@ def rerun(conn: Connection, event_id: int, *, desk: str | None = None, now: date
         .where(*where)
         .values(status=DeliveryStatus.PENDING.value, attempts=0, run_after=now, processed_at=None)
     )
+    # Back in the queue, it is ordered again by its subject's keys (every key its events declared).
+    subject = conn.execute(select(events.c.subject).where(events.c.id == event_id)).scalar_one()
+    keys = conn.execute(select(subject_keys.c.key).where(subject_keys.c.subject == subject)).scalars().all()
+    if keys:
+        conn.execute(
+            _insert_delivery_keys(conn.dialect.name),
+            [{"event_id": event_id, "desk": name, "key": key} for name in desks for key in keys],
+        )
     return desks
 
 

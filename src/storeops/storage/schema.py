@@ -66,6 +66,27 @@ deliveries = Table(
     Index(None, "desk", "subject", "status", "event_id"),
 )
 
+delivery_keys = Table(
+    "delivery_keys",
+    metadata,
+    # The shared state (``stock:<sku>``, ``customer:…``) a pending delivery's decision reads or
+    # changes: a delivery is claimable only when no earlier pending one shares a key (engine.queue).
+    # Rows exist only while the delivery is pending.
+    Column("event_id", Id, primary_key=True),
+    Column("desk", String(32), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Index(None, "key", "event_id"),
+)
+
+subject_keys = Table(
+    "subject_keys",
+    metadata,
+    # Every key a subject's events ever declared: a later event of the subject that names none
+    # (an order's cancellation names no SKU) is ordered by its subject's keys.
+    Column("subject", String(255), primary_key=True),
+    Column("key", String(255), primary_key=True),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

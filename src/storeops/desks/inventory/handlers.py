@@ -31,7 +31,7 @@ from storeops.desks.inventory.events import (
     StockAdjusted,
     StockCounted,
 )
-from storeops.desks.inventory.ledger import Cause, level, levels, move
+from storeops.desks.inventory.ledger import Cause, level, levels, move, on_hand_as_of
 from storeops.desks.inventory.policy import InventoryPolicy
 from storeops.desks.inventory.reasons import InventoryReason
 from storeops.desks.inventory.reorder import PoState, draft_purchase_orders, plan_reorders
@@ -164,8 +164,10 @@ def stock_counted(event: Event, ctx: HandlerContext) -> Decision:
             found.get("kind") in ("shrinkage", "surplus") and found.get("location") == count.location
         ),
     )
-    current = level(ctx.conn, count.sku, count.location)
-    before = current.on_hand if current else 0
+    # Judged against the ledger as of the count's own time: a sale, receipt or count dated after
+    # it that was decided first is not on the shelf the counter saw. The movement lands at that
+    # time too, so what came later still applies on top of the count.
+    before = on_hand_as_of(ctx.conn, count.sku, count.location, min(event.occurred_at, ctx.now)) or 0
     difference = count.counted - before
     if difference:
         move(
@@ -633,7 +635,7 @@ def _resolve_anomaly(event: Event, ctx: HandlerContext, resolution: str) -> Deci
         location=str(location),
         cause=Cause.ADJUSTMENT,
         reference=f"handoff:{handoff_id}:reject",
-        at=ctx.now,
+        at=min(event.occurred_at, ctx.now),
         on_hand=-difference,
     )
     ledger = evidence.get("ledger", evidence.get("ledger_available"))

@@ -18,7 +18,7 @@ from sqlalchemy import Column, Connection, Index, Integer, String, Table, bindpa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from storeops.engine.writebehind import write_later
+from storeops.engine.writebehind import flush, write_later
 from storeops.storage.schema import metadata
 from storeops.storage.types import Id, UTCDateTime
 
@@ -280,6 +280,25 @@ def level(conn: Connection, sku: str, location: str) -> Level | None:
         select(stock_levels).where(stock_levels.c.sku == sku, stock_levels.c.location == location)
     ).first()
     return None if row is None else Level(row.sku, row.location, row.on_hand, row.reserved)
+
+
+LATER_ON_HAND = select(func.coalesce(func.sum(stock_movements.c.on_hand_delta), 0)).where(
+    stock_movements.c.sku == bindparam("sku"),
+    stock_movements.c.location == bindparam("location"),
+    stock_movements.c.at > bindparam("at", type_=stock_movements.c.at.type),
+)
+
+
+def on_hand_as_of(conn: Connection, sku: str, location: str, at: datetime) -> int | None:
+    """On hand as the ledger stood at ``at``: the level less the movements dated after it (events
+    decided before an earlier one — several workers, a late webhook — moved stock later in the
+    store's time). None when the SKU was never stocked there."""
+    current = level(conn, sku, location)
+    if current is None:
+        return None
+    flush(conn)  # the batch's movements waiting to be written count too
+    later = conn.execute(LATER_ON_HAND, {"sku": sku, "location": location, "at": at}).scalar_one()
+    return current.on_hand - int(later)
 
 
 def list_levels(conn: Connection, limit: int, offset: int) -> list[dict[str, Any]]:

@@ -85,9 +85,14 @@ def lock_keys(event: Event) -> list[str]:
         return []
     payload = event.payload
     customer = payload.get("customer") or {}
-    return [f"customer:{event.source}:{customer.get('id')}"] + [
-        f"stock:{line.get('sku')}" for line in payload.get("lines") or []
-    ]
+    email = customer.get("email")
+    # The e-mail too: a support message that names an order reads it by its writer's address.
+    by_email = [f"email:{email.strip().lower()}"] if isinstance(email, str) and email.strip() else []
+    return (
+        [f"customer:{event.source}:{customer.get('id')}"]
+        + by_email
+        + [f"stock:{line.get('sku')}" for line in payload.get("lines") or [] if isinstance(line, dict)]
+    )
 
 
 def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
@@ -839,7 +844,9 @@ def order_cancelled(event: Event, ctx: HandlerContext) -> Decision | None:
     ):
         return None
     _supersede(ctx, event, "the storefront cancelled the order")
-    return _cancel(ctx.conn, order, ctx.now, reason=cancelled.reason or "cancelled in the storefront", refund=False)
+    # Units go back at the cancellation's time, not the worker's: a count judges the ledger as of its own time.
+    at = min(event.occurred_at, ctx.now)
+    return _cancel(ctx.conn, order, at, reason=cancelled.reason or "cancelled in the storefront", refund=False)
 
 
 def _supersede(ctx: HandlerContext, event: Event, why: str) -> list[int]:
@@ -867,12 +874,13 @@ def order_updated(event: Event, ctx: HandlerContext) -> Decision | None:
     placed = event.parsed(OrderPlaced)
     if order["status"] != OrderStatus.HELD.value or placed.storefront_status not in ("fulfilled", "cancelled"):
         return None
+    at = min(event.occurred_at, ctx.now)  # stock moves at the storefront's time (see order_cancelled)
     if placed.storefront_status == "cancelled":
         superseded = _supersede(ctx, event, "the storefront cancelled the order")
-        decision = _cancel(ctx.conn, order, ctx.now, reason="cancelled in the storefront", refund=False)
+        decision = _cancel(ctx.conn, order, at, reason="cancelled in the storefront", refund=False)
     else:
         superseded = _supersede(ctx, event, "the storefront fulfilled the order")
-        release_reference(ctx.conn, f"order:{event.subject}", at=ctx.now, cause=Cause.SALE)
+        release_reference(ctx.conn, f"order:{event.subject}", at=at, cause=Cause.SALE)
         ctx.conn.execute(
             update(orders)
             .where(orders.c.id == order["id"])

@@ -25,4 +25,5 @@ DESK = Desk(
     default_role="support",
     manual_minutes={"support.answer": 6.0, "support.draft": 3.0},
     load_models=load_models,
+    lock_keys=handlers.lock_keys,
 )

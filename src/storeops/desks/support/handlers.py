@@ -37,6 +37,20 @@ STATUS_WHEN_NAMED = ("order_status", "delivery", "faq")
 "When will order 2204 arrive?" from its customer asks about that order, not delivery times."""
 
 
+def lock_keys(event: Event) -> list[str]:
+    """A message reads its writer's orders and customer record (``orders.api``): it is decided
+    after the orders its writer placed before it, with one worker or many."""
+    if event.kind != "ticket.message_received":
+        return []
+    keys = []
+    customer_id, email = event.payload.get("customer_id"), event.payload.get("customer_email")
+    if isinstance(customer_id, str) and customer_id:
+        keys.append(f"customer:{event.source}:{customer_id}")
+    if isinstance(email, str) and email.strip():
+        keys.append(f"email:{email.strip().lower()}")
+    return keys
+
+
 def message_received(event: Event, ctx: HandlerContext) -> Decision:
     """Understand the message, then answer it or hand it to a person."""
     message = event.parsed(MessageReceived)

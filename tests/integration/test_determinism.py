@@ -1,0 +1,222 @@
+"""The same decisions from one worker or many: shared state (a SKU's stock) is read in the events' order."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bench.determinism import compare, idle, outcomes, simulate
+from sqlalchemy import Engine
+
+from storeops.clock import utcnow
+from storeops.desks.inventory.ledger import Cause, level, move
+from storeops.engine.desk import Registry
+from storeops.engine.events import NewEvent
+from storeops.engine.inbox import list_handoffs
+from storeops.engine.queue import DeliveryStatus, claim, ingest, mark_failed, mark_finished, rerun
+from storeops.engine.worker import Worker
+from storeops.storage.db import create_db_engine, read_only
+from storeops.storage.migrate import upgrade
+from tests.conftest import ROUTES, _create_database, _drop_database, make_policy
+
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parents[2]
+_ids = itertools.count(1)
+
+
+def order(number: str, sku: str, customer: str, at: datetime) -> NewEvent:
+    return NewEvent(
+        source="shop",
+        external_id=f"o-{number}-{next(_ids)}",
+        kind="order.created",
+        subject=f"order:shop:{number}",
+        occurred_at=at,
+        payload={
+            "order_number": number,
+            "customer": {"id": customer, "email": f"{customer}@example.test"},
+            "currency": "EUR",
+            "total_minor": 100,
+            "lines": [{"sku": sku, "quantity": 1, "unit_price_minor": 100}],
+        },
+    )
+
+
+def cancelled(number: str, at: datetime) -> NewEvent:
+    return NewEvent(
+        source="shop",
+        external_id=f"c-{number}-{next(_ids)}",
+        kind="order.cancelled",
+        subject=f"order:shop:{number}",
+        occurred_at=at,
+        payload={"order_number": number, "reason": "customer"},
+    )
+
+
+def claimed_orders(engine: Engine) -> list[tuple[str, str]]:
+    """What one claim hands the orders desk now (the transaction is rolled back: nothing is taken)."""
+    with engine.connect() as conn:
+        batch = claim(conn, 20, now=utcnow())
+        conn.rollback()
+    return [(d.event.subject, d.event.kind) for d in batch if d.desk == "orders"]
+
+
+def finish(engine: Engine, subject: str) -> None:
+    with engine.begin() as conn:
+        [delivery] = [d for d in claim(conn, 20, now=utcnow()) if d.desk == "orders" and d.event.subject == subject]
+        mark_finished(conn, [(delivery.id, DeliveryStatus.DONE)], now=utcnow())
+
+
+def test_orders_sharing_a_sku_are_claimed_in_their_events_order(engine: Engine) -> None:
+    with engine.begin() as conn:
+        ingest(
+            conn,
+            [
+                order("1", "LAST", "c1", T0),
+                cancelled("1", T0 + timedelta(minutes=5)),
+                order("2", "LAST", "c2", T0 + timedelta(minutes=10)),
+                order("3", "OTHER", "c3", T0 + timedelta(minutes=15)),
+            ],
+            routes=ROUTES,
+        )
+    # Order 2 shares LAST with order 1: it waits, while order 3 (another SKU, another customer) goes.
+    assert claimed_orders(engine) == [("order:shop:1", "order.created"), ("order:shop:3", "order.created")]
+    finish(engine, "order:shop:1")
+    # The cancellation names no SKU, yet gives LAST back: it keeps its order's keys and goes first.
+    assert claimed_orders(engine) == [("order:shop:1", "order.cancelled"), ("order:shop:3", "order.created")]
+    finish(engine, "order:shop:1")
+    assert ("order:shop:2", "order.created") in claimed_orders(engine)
+
+
+def test_a_message_waits_for_the_orders_its_writer_placed_before_it(engine: Engine) -> None:
+    def message(conversation: str, customer: str) -> NewEvent:
+        return NewEvent(
+            source="shop",
+            external_id=f"m-{next(_ids)}",
+            kind="ticket.message_received",
+            subject=f"conversation:{conversation}",
+            occurred_at=T0 + timedelta(hours=1),
+            payload={
+                "conversation_id": conversation,
+                "text": "where is order 1?",
+                "customer_email": f"{customer.upper()}@example.test",  # the address, whatever its case
+                "order_number": "1",
+            },
+        )
+
+    with engine.begin() as conn:
+        ingest(conn, [order("1", "LAST", "c1", T0), message("a", "c1"), message("b", "c2")], routes=ROUTES)
+    with engine.connect() as conn:
+        batch = claim(conn, 20, now=utcnow())
+        conn.rollback()
+    # c1's message reads c1's order: it waits for it. c2's message does not.
+    assert sorted((d.desk, d.event.subject) for d in batch) == [
+        ("orders", "order:shop:1"),
+        ("support", "conversation:b"),
+    ]
+
+
+def test_a_key_longer_than_its_column_is_kept_by_its_digest(engine: Engine) -> None:
+    long_sku = "S" * 300  # stock:<sku> passes the 255 characters of the key column
+    with engine.begin() as conn:
+        ingest(conn, [order("1", long_sku, "c1", T0), order("2", long_sku, "c2", T0)], routes=ROUTES)
+    assert claimed_orders(engine) == [("order:shop:1", "order.created")]
+
+
+def test_a_dead_delivery_holds_back_no_other_subject(engine: Engine) -> None:
+    with engine.begin() as conn:
+        ingest(conn, [order("1", "LAST", "c1", T0), order("2", "LAST", "c2", T0)], routes=ROUTES)
+        [first] = [d for d in claim(conn, 20, now=utcnow()) if d.desk == "orders"]
+        mark_failed(conn, first, "boom", now=utcnow(), max_attempts=1, base_seconds=1, max_seconds=1)
+    assert claimed_orders(engine) == [("order:shop:2", "order.created")]
+    # Re-run, it is ordered by its keys again: ahead of order 2, which shares LAST.
+    with engine.begin() as conn:
+        rerun(conn, first.event.id)
+    assert claimed_orders(engine) == [("order:shop:1", "order.created")]
+
+
+def test_a_count_is_judged_against_the_ledger_as_of_its_own_time(engine: Engine, registry: Registry) -> None:
+    with engine.begin() as conn:
+        move(conn, sku="MUG", location="WH", cause=Cause.RECEIPT, reference="opening", at=T0, on_hand=40)
+
+    def stock(kind: str, at: datetime, **payload: Any) -> NewEvent:
+        return NewEvent(
+            source="test",
+            external_id=f"{kind}-{next(_ids)}",
+            kind=kind,
+            subject="sku:MUG",
+            occurred_at=at,
+            payload={"sku": "MUG", "location": "WH", **payload},
+        )
+
+    # A delivery at 11:00 is decided before a 10:00 count of the same shelf (it arrived first).
+    receipt = stock("delivery.received", T0 + timedelta(hours=2), quantity=36, supplier="Acme")
+    count = stock("stock.counted", T0 + timedelta(hours=1), counted=40)
+    with engine.begin() as conn:
+        ingest(conn, [receipt, count], routes=ROUTES)
+    Worker(engine, registry, make_policy()).run(until_idle=True)
+    with engine.connect() as conn:
+        assert list_handoffs(conn, desk="inventory") == []  # the counter saw 40, as the ledger had at 10:00
+        assert level(conn, "MUG", "WH").on_hand == 76  # and the delivery after the count is still on the shelf
+
+
+def _decide(url: str, workers: int) -> None:
+    env = {
+        **os.environ,
+        "STOREOPS_DATABASE_URL": url,
+        "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}",
+    }
+    env.pop("STOREOPS_POLICY_FILE", None)
+    env.pop("STOREOPS_DESKS", None)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "storeops.cli.main", "work", "--no-outbox"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    engine = create_db_engine(url)
+    try:
+        deadline = time.monotonic() + 120
+        quiet = 0
+        while quiet < 2:  # empty twice in a row: follow-ups and timers have landed too
+            assert time.monotonic() < deadline, "the workers did not drain the backlog in time"
+            time.sleep(0.5)
+            quiet = quiet + 1 if idle(engine) else 0
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=60)
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_one_worker_and_four_decide_a_simulated_backlog_alike(postgres_server: str, support_models: object) -> None:
+    runs = []
+    for workers in (1, 4):
+        url = _create_database(postgres_server)
+        try:
+            engine = create_db_engine(url)
+            upgrade(engine)
+            simulate(url, days=3, seed=9, start="2026-01-05")
+            _decide(url, workers)
+            with read_only(engine).connect() as conn:
+                runs.append(outcomes(conn))
+            engine.dispose()
+        finally:
+            _drop_database(postgres_server, url)
+    one, four = runs
+    assert sum(one.handoffs.values()) > 0 and one.stock  # the run decided something
+    differences = compare(one, four)
+    assert differences.none, differences.examples
