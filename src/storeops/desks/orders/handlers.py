@@ -78,7 +78,10 @@ def _order(conn: Connection, subject: str) -> Any:
 
 
 def lock_keys(event: Event) -> list[str]:
-    """An order updates its customer's record and its SKUs' stock; a customer update, the record."""
+    """An order updates its customer's record and its SKUs' stock; a customer update, the record.
+    An order also reads how many other customers share its device, IP address and destination
+    (the risk history), so those are keys too: an order is never decided before an earlier one
+    from the same device, IP or address that another key held back."""
     if event.kind == "customer.updated":
         return [f"customer:{event.source}:{(event.payload.get('customer') or {}).get('id')}"]
     if event.kind not in ("order.created", "order.updated"):
@@ -88,9 +91,16 @@ def lock_keys(event: Event) -> list[str]:
     email = customer.get("email")
     # The e-mail too: a support message that names an order reads it by its writer's address.
     by_email = [f"email:{email.strip().lower()}"] if isinstance(email, str) and email.strip() else []
+    shared = [
+        f"{name}:{value}" for name in ("ip", "device_id") if isinstance(value := payload.get(name), str) and value
+    ]
+    destination = payload.get("shipping_address")
+    if isinstance(destination, dict) and (where := address_key(destination)):
+        shared.append(f"address:{where}")
     return (
         [f"customer:{event.source}:{customer.get('id')}"]
         + by_email
+        + shared
         + [f"stock:{line.get('sku')}" for line in payload.get("lines") or [] if isinstance(line, dict)]
     )
 
