@@ -86,3 +86,29 @@ def _close(connector: Any, seen: set[int]) -> None:
     if client is not None and hasattr(client, "close") and id(client) not in seen:
         seen.add(id(client))
         client.close()
+
+
+class StorefrontActions:
+    """The storefront actions the outbox sends (fulfil, hold, release, cancel, tag, refund, set
+    stock), dispatched to the ``_<verb>(payload, key)`` methods each storefront connector has."""
+
+    remote = "storefront"
+    """Prefix of this connector's messages (``shopify``)."""
+    title = "storefront"
+    """How its refusals name it (``Shopify``)."""
+    ACTIONS = {
+        "fulfilment.create": "_fulfil",
+        "fulfilment.hold": "_hold",
+        "fulfilment.release": "_release",
+        "order.cancel": "_cancel",
+        "order.tag": "_tag",
+        "refund.create": "_refund",
+        "stock.set": "_stock",
+    }
+
+    def send(self, action: str, payload: dict[str, Any], idempotency_key: str) -> None:
+        """Carry out ``action``; an action no storefront has is refused."""
+        method = self.ACTIONS.get(action)
+        if method is None:
+            raise Rejected(f"{self.remote}: storeops has no {self.title} action {action!r}")
+        getattr(self, method)(payload, idempotency_key)

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from storeops.connectors.base import Rejected, RemoteError, RetryAfter
+from storeops.connectors.base import Rejected, RemoteError, RetryAfter, StorefrontActions
 from storeops.connectors.http import json_body, make_client, request
 from storeops.money import Money
 
@@ -277,8 +277,11 @@ query StoreopsShop {
 _CANCEL_REASONS = {"fraud": "FRAUD", "customer": "CUSTOMER", "inventory": "INVENTORY", "declined": "DECLINED"}
 
 
-class ShopifyConnector:
+class ShopifyConnector(StorefrontActions):
     """The outbox's Shopify connector (one for the storefront, payments and channels names)."""
+
+    remote = "shopify"
+    title = "Shopify"
 
     def __init__(
         self,
@@ -302,20 +305,6 @@ class ShopifyConnector:
         twin = ShopifyConnector(self.admin, name=name, notify_customer=self.notify_customer, locations=self.locations)
         twin._items, twin._cache = self._items, self._cache
         return twin
-
-    def send(self, action: str, payload: dict[str, Any], idempotency_key: str) -> None:
-        handler = {
-            "fulfilment.create": self._fulfil,
-            "fulfilment.hold": self._hold,
-            "fulfilment.release": self._release,
-            "order.cancel": self._cancel,
-            "order.tag": self._tag,
-            "refund.create": self._refund,
-            "stock.set": self._stock,
-        }.get(action)
-        if handler is None:
-            raise Rejected(f"shopify: storeops has no Shopify action {action!r}")
-        handler(payload, idempotency_key)
 
     # -- orders --
 

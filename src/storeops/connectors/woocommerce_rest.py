@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from storeops.connectors.base import Rejected
+from storeops.connectors.base import Rejected, StorefrontActions
 from storeops.connectors.http import json_body, make_client, request
 from storeops.connectors.shopify_admin import Page, marker
 from storeops.money import Money
@@ -45,8 +45,11 @@ class WooCommerceRest:
         return json_body(self.call(method, path, **kwargs), self.remote)
 
 
-class WooCommerceConnector:
+class WooCommerceConnector(StorefrontActions):
     """The outbox's WooCommerce connector (storefront, payments and channels names)."""
+
+    remote = "woocommerce"
+    title = "WooCommerce"
 
     def __init__(self, rest: WooCommerceRest, *, name: str = "storefront", notify_customer: bool = True) -> None:
         self.name = name
@@ -56,20 +59,6 @@ class WooCommerceConnector:
     def named(self, name: str) -> WooCommerceConnector:
         """The same store under another outbox name."""
         return WooCommerceConnector(self.rest, name=name, notify_customer=self.notify_customer)
-
-    def send(self, action: str, payload: dict[str, Any], idempotency_key: str) -> None:
-        handler = {
-            "fulfilment.create": self._fulfil,
-            "fulfilment.hold": self._hold,
-            "fulfilment.release": self._release,
-            "order.cancel": self._cancel,
-            "order.tag": self._tag,
-            "refund.create": self._refund,
-            "stock.set": self._stock,
-        }.get(action)
-        if handler is None:
-            raise Rejected(f"woocommerce: storeops has no WooCommerce action {action!r}")
-        handler(payload, idempotency_key)
 
     def order_id(self, payload: dict[str, Any]) -> str:
         subject = str(payload.get("subject") or "")
