@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -179,34 +178,9 @@ def step(
 @contextmanager
 def served(asgi_app: Any) -> Iterator[str]:
     """Serve ``asgi_app`` with uvicorn on a free loopback port in a thread; yields its base URL."""
-    import socket
-    import threading
+    from storeops.testing import serve
 
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     # A short graceful shutdown: an open server-sent-events stream must not hold the test up. Proxy
     # headers off, as 'storeops serve' runs it: the app reads them itself, from trusted proxies only.
-    config = uvicorn.Config(
-        asgi_app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-        proxy_headers=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(asgi_app, timeout_graceful_shutdown=2, proxy_headers=False) as base:
+        yield base

@@ -592,21 +592,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(asgi_app: Any, port: int | None = None) -> Iterator[str]:
-    """Serve ``asgi_app`` with uvicorn on a loopback port in a thread; yields its base URL."""
+def serve(asgi_app: Any, port: int | None = None, **options: Any) -> Iterator[str]:
+    """Serve ``asgi_app`` with uvicorn on a loopback port in a thread; yields its base URL.
+    ``options`` are more ``uvicorn.Config`` settings (they win over the defaults here)."""
     import uvicorn
 
     port = port or free_port()
-    config = uvicorn.Config(
-        asgi_app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1, access_log=False
-    )
+    settings: dict[str, Any] = {"log_level": "warning", "timeout_graceful_shutdown": 1, "access_log": False}
+    config = uvicorn.Config(asgi_app, host="127.0.0.1", port=port, **{**settings, **options})
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("fake server did not start")
+            raise RuntimeError("server did not start")
         time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"
