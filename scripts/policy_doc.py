@@ -22,6 +22,7 @@ INTRO = {
     "orders": "Thresholds, warehouses and carrier rates of the orders desk.",
     "support": "Thresholds of the support desk.",
     "inventory": "Anomaly tolerances and the reorder maths of the inventory desk (docs/inventory.md).",
+    "returns": "The return window, refund limits and abuse patterns of the returns desk (docs/returns.md).",
 }
 HEAD = """# Policy: `storeops.toml`
 

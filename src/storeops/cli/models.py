@@ -19,6 +19,7 @@ from storeops.storage.db import read_only
 class ModelName(StrEnum):
     orders_risk = "orders-risk"
     support_nlu = "support-nlu"
+    returns_reasons = "returns-reasons"
 
 
 @models_app.command("train")
@@ -38,12 +39,16 @@ def models_train(
 
     orders-risk learns from people's resolutions (approved order = legitimate, rejected = fraud);
     support-nlu learns intents and sentiment from the data storeops ships — without it a store
-    answers with the default built from the same data (storeops status shows which)."""
+    answers with the default built from the same data (storeops status shows which);
+    returns-reasons learns return reasons from the shipped examples plus every correction people
+    made to the desk's reading (a resolution's reason_category)."""
     import time
 
     with _errors():
         if default and name is not ModelName.support_nlu:
-            raise InvalidInput("--default goes with support-nlu: orders-risk is learnt from the store's own orders")
+            raise InvalidInput(
+                f"--default goes with support-nlu: {name.value} is learnt from the store's own decisions"
+            )
         if default:
             from storeops.desks.support.models import default_models, default_path
             from storeops.settings import load_settings
@@ -61,6 +66,11 @@ def models_train(
         started = time.perf_counter()
         if name is ModelName.support_nlu:
             path, summary = _train_support(application)
+        elif name is ModelName.returns_reasons:
+            from storeops.desks.returns.models import train_for_store
+
+            with read_only(application.engine).connect() as conn:
+                path, summary = train_for_store(conn, application.settings.models_dir)
         else:
             from storeops.desks.orders.training import train_from_resolutions
 

@@ -103,8 +103,19 @@ class StorefrontActions:
         "order.cancel": "_cancel",
         "order.tag": "_tag",
         "refund.create": "_refund",
+        "store_credit.issue": "_store_credit",
         "stock.set": "_stock",
     }
+
+    def _store_credit(self, payload: dict[str, Any], key: str) -> None:
+        # Neither storefront's API issues store credit the way storeops would need (Shopify's
+        # gift cards and store-credit accounts need other scopes and a customer id storeops does
+        # not keep): refused, it waits in `storeops connectors dead` for a person to issue by hand.
+        raise Rejected(
+            f"{self.remote}: store credit for order {payload.get('order')} "
+            f"({payload.get('amount_minor')} {payload.get('currency')} minor units) is issued by hand in the "
+            f"{self.title} admin"
+        )
 
     def send(self, action: str, payload: dict[str, Any], idempotency_key: str) -> None:
         """Carry out ``action``; an action no storefront has is refused."""

@@ -39,6 +39,11 @@ SUBJECTS = {
     "order.change_declined": "About the change to your order {order}",
     "order.change_too_late": "Your order {order} can no longer change",
     "order.refunded": "Your refund for order {order}",
+    "return.authorized": "Your return {rma} for order {order}: label and next steps",
+    "return.refunded": "Your refund for return {rma}",
+    "return.reviewing": "We are looking at your return {rma}",
+    "return.rejected": "About your return {rma}",
+    "return.refused": "About your return request for order {order}",
     "handoff.alert": "[storeops] {desk}: {subject} needs a person",
 }
 LOOPBACK = ("127.0.0.1", "::1", "localhost")

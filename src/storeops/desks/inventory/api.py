@@ -24,6 +24,7 @@ __all__ = [
     "Level",
     "catalogue_skus",
     "levels",
+    "record_return",
     "record_sale",
     "release_reference",
     "reserve_all",
@@ -43,3 +44,8 @@ def catalogue_skus(conn: Connection, skus: Sequence[str]) -> set[str]:
 def record_sale(conn: Connection, *, sku: str, location: str, quantity: int, reference: str, at: datetime) -> None:
     """Units that left the shelf in a sale nobody reserved first (the storefront fulfilled it)."""
     move(conn, sku=sku, location=location, cause=Cause.SALE, reference=reference, at=at, on_hand=-quantity)
+
+
+def record_return(conn: Connection, *, sku: str, location: str, quantity: int, reference: str, at: datetime) -> None:
+    """Units a customer sent back in sellable condition: on the shelf again at ``location``."""
+    move(conn, sku=sku, location=location, cause=Cause.RETURN, reference=reference, at=at, on_hand=quantity)

@@ -167,6 +167,7 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
         currency=placed.currency,
         total_minor=placed.total_minor,
         store_total_minor=store_total,
+        shipping_paid_minor=_shipping_paid(placed),
         lines=lines,
         line_signature=line_signature(lines),
         shipping_address=shipping_check.address,
@@ -298,6 +299,13 @@ def order_created(event: Event, ctx: HandlerContext) -> Decision | None:
     return Decision(
         action="order.fulfil", evidence=evidence, task="order.fulfil", outbox=shipping.messages, actor=actor
     )
+
+
+def _shipping_paid(placed: OrderPlaced) -> int | None:
+    """Shipping the customer paid, after its discount (None when the storefront did not say)."""
+    if placed.shipping_minor is None:
+        return None
+    return max(0, placed.shipping_minor - (placed.shipping_discount_minor or 0))
 
 
 def _record_as_is(
@@ -1013,6 +1021,8 @@ def shipment_scanned(event: Event, ctx: HandlerContext) -> Decision | None:
         values["status"] = OrderStatus.SHIPPED.value
     if scan.status == "delivered":
         values["status"] = OrderStatus.DELIVERED.value
+    if order["shipped_at"] is None and scan.status != "label_created":
+        values["shipped_at"] = event.occurred_at
     conn.execute(update(orders).where(orders.c.id == order["id"]).values(**values))
     evidence: dict[str, Any] = {
         "scan": scan.status,

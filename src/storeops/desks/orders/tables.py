@@ -42,6 +42,8 @@ orders = Table(
     Column("currency", String(3), nullable=False),
     Column("total_minor", Id, nullable=False),
     Column("store_total_minor", Id),
+    # shipping the customer paid (after shipping discounts), when the storefront said
+    Column("shipping_paid_minor", Id),
     Column("lines", Json, nullable=False),
     Column("line_signature", String(512), nullable=False),
     Column("shipping_address", Json),
@@ -62,6 +64,8 @@ orders = Table(
     Column("tracking_number", String(64)),
     Column("last_scan", String(32)),
     Column("last_scan_at", UTCDateTime),
+    # when the carrier first had it (a return window without a delivery scan counts from here)
+    Column("shipped_at", UTCDateTime),
     Column("placed_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index(None, "customer", "placed_at"),

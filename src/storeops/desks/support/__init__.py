@@ -15,7 +15,6 @@ DESK = Desk(
     kinds=KINDS,
     handlers={
         "ticket.message_received": handlers.message_received,
-        "return.requested": handlers.return_requested,
         "ticket.draft_ready": handlers.draft_ready,
     },
     on_handoff_resolved=handoff_resolved,

@@ -26,20 +26,6 @@ class MessageReceived(Payload):
     """An email's Subject, which the reply answers as ``Re: …``."""
 
 
-class ReturnRequested(Payload):
-    """``return.requested``: a customer was given an RMA number for an order inside the return window.
-
-    Defined here until the returns desk exists; the support desk hands each one to a person.
-    """
-
-    rma: str = Field(min_length=1)
-    order_number: str = Field(min_length=1)
-    order_subject: str = Field(min_length=1)
-    conversation_id: str | None = None
-    customer_email: str | None = None
-    text: str | None = None
-
-
 class DraftReady(Payload):
     """``ticket.draft_ready``: the drafting model answered for the handoff of message ``event_id``."""
 
@@ -50,6 +36,5 @@ class DraftReady(Payload):
 
 KINDS: dict[str, type[Payload]] = {
     "ticket.message_received": MessageReceived,
-    "return.requested": ReturnRequested,
     "ticket.draft_ready": DraftReady,
 }

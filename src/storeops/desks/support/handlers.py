@@ -6,7 +6,6 @@ or customer must match the order's).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import replace
 from datetime import timedelta
@@ -15,8 +14,9 @@ from typing import Any
 from sqlalchemy import select
 
 from storeops.desks.orders import api as orders_api
+from storeops.desks.returns import api as returns_api
 from storeops.desks.support.entities import strip_pleasantries
-from storeops.desks.support.events import DraftReady, MessageReceived, ReturnRequested
+from storeops.desks.support.events import DraftReady, MessageReceived
 from storeops.desks.support.knowledge import knowledge_base, search_text
 from storeops.desks.support.nlu import SupportModels, Understanding
 from storeops.desks.support.policy import SupportPolicy
@@ -26,6 +26,7 @@ from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event, NewEvent
 from storeops.engine.inbox import revise_suggestion
+from storeops.engine.policy import Policy
 from storeops.storage.schema import handoffs
 
 ORDER_TOPICS = ("order_status", "cancellation", "order_change", "address_change")
@@ -151,7 +152,7 @@ def message_received(event: Event, ctx: HandlerContext) -> Decision:
     if match is not None:
         reply = match.entry.answer
         if order is not None and topic in ("refund", "returns"):
-            reply = f"{reply} {_what_applies(order, event, policy)}"
+            reply = f"{reply} {_what_applies(order, event, ctx.policy)}"
     else:
         reply = _order_answer(order, message, understanding, topic)
     return _answer(event, message, evidence, reply)
@@ -203,7 +204,7 @@ def _ask_for_proof(message: MessageReceived, understanding: Understanding) -> st
     return ASK_FOR_PROOF
 
 
-def _what_applies(order: Any, event: Event, policy: SupportPolicy) -> str:
+def _what_applies(order: Any, event: Event, ctx_policy: Policy) -> str:
     """What the refund and return rules mean for the customer's own order."""
     if order.status == "cancelled":
         return f"Your order {order.number} is cancelled, so its full amount goes back to your payment method."
@@ -213,10 +214,11 @@ def _what_applies(order: Any, event: Event, policy: SupportPolicy) -> str:
             "and refund you in full."
         )
     since = order.last_scan_at or order.placed_at
-    until = since + timedelta(days=policy.return_window_days)
+    days = returns_api.window_days(ctx_policy)
+    until = since + timedelta(days=days)
     if event.occurred_at > until:
         return (
-            f"Your order {order.number} shipped on {since:%d %B %Y}, more than {policy.return_window_days} days "
+            f"Your order {order.number} shipped on {since:%d %B %Y}, more than {days} days "
             "ago; reply if you would like us to look at it anyway."
         )
     return (
@@ -282,7 +284,8 @@ def _return(
     evidence: dict[str, Any],
     policy: SupportPolicy,
 ) -> Decision:
-    """Open a return inside the window with an RMA number; outside it a person decides."""
+    """A verified customer asks to send an order back: the returns desk decides (window, final sale,
+    refund, label) and mails the customer; the reply promises only that mail."""
     order = _verified_order(ctx, message, understanding)
     if order is None:
         return _answer(event, message, evidence, _ask_for_proof(message, understanding))
@@ -292,13 +295,7 @@ def _return(
             "reply 'cancel' if you would rather cancel it."
         )
         return _answer(event, message, evidence, reply)
-    since = order.last_scan_at or order.placed_at
-    age_days = (event.occurred_at - since).days
-    if age_days > policy.return_window_days:
-        evidence = {**evidence, "order": order.subject, "days_since_shipping": age_days}
-        evidence["return_window_days"] = policy.return_window_days
-        return _hand_off(event, message, understanding, [SupportReason.RETURN_REQUESTED], evidence, ctx)
-    rma = "RMA-" + hashlib.sha256(order.subject.encode()).hexdigest()[:8].upper()
+    rma = returns_api.new_rma(f"{event.source}:{event.external_id}")
     return_request = (
         NewEvent(
             source="storeops.support",
@@ -311,32 +308,19 @@ def _return(
                 "order_number": order.number,
                 "order_subject": order.subject,
                 "conversation_id": message.conversation_id,
-                "customer_email": message.customer_email,
-                "text": message.text,
+                "customer_email": message.customer_email or order.email,
+                "reason": message.text,
+                "channel": "email" if message.channel == "email" else "chat",
             },
         ),
     )
     reply = (
-        f"Your return is open: {rma} for order {order.number}. Pack the items with a note of {rma}, "
-        f"send them within {policy.return_window_days} days of delivery, and we refund you once they arrive."
+        f"Your return request {rma} for order {order.number} is with our returns team. "
+        "You will get an email shortly: a return label and what happens next, or what we need from you."
     )
     return replace(
         _answer(event, message, evidence, reply, action="support.return_opened", rma=rma, order=order.subject),
         follow_ups=return_request,
-    )
-
-
-def return_requested(event: Event, ctx: HandlerContext) -> Decision:
-    """Until the returns desk exists, a person receives every opened return."""
-    request = event.parsed(ReturnRequested)
-    return Decision(
-        action="return.hand_off",
-        reasons=(SupportReason.RETURN_REQUESTED,),
-        evidence={**event.payload, "reply_to": reply_target({**event.payload, "channel": None})},
-        handoff=HandoffRequest(
-            role="finance",
-            suggestion=f"Expect the parcel for {request.rma} (order {request.order_number}); refund when it arrives.",
-        ),
     )
 
 

@@ -43,7 +43,10 @@ class SupportPolicy(DeskPolicy):
         "STOREOPS_LLM_API_KEY", description="Environment variable holding the endpoint's key (never the key itself)."
     )
     return_window_days: int = Field(
-        30, ge=0, le=365, description="Days after shipping in which automation opens a return itself."
+        30,
+        ge=0,
+        le=365,
+        description="No longer used: [returns] window_days decides returns (kept so older policy files load).",
     )
 
     @field_validator("knowledge_base")

@@ -21,4 +21,4 @@ class SupportReason(enum.StrEnum):
     ASKED_FOR_HUMAN = "asked_for_human"
     """The customer asked for a person."""
     RETURN_REQUESTED = "return_requested"
-    """A return was opened with an RMA number; a person receives it until the returns desk exists."""
+    """A return was opened with an RMA number (before the returns desk decided returns; no longer raised)."""
