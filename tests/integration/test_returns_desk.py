@@ -366,3 +366,48 @@ def test_people_approve_reject_and_modify_and_the_customer_sees_the_effect(engin
     assert [(a, p["amount_minor"]) for _, a, p in sent(store, modified["rma"]) if a == "store_credit.issue"] == [
         ("store_credit.issue", 2000)
     ]
+
+
+def test_a_shopify_stores_own_return_and_refund_webhooks_reach_the_returns_desk(
+    engine: Engine, registry: Registry
+) -> None:
+    import copy
+    import json
+    from pathlib import Path
+
+    from storeops.connectors import shopify
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    order = json.loads((fixtures / "shopify" / "order.json").read_text())["order"]
+    store = Store(
+        engine, registry, make_policy({"store": {"currency": "USD"}, "returns": {"auto_refund_max": "1000.00"}})
+    )
+    # the store's order, already fulfilled and delivered before the customer asked
+    order = {**copy.deepcopy(order), "fulfillment_status": "fulfilled", "created_at": "2026-11-10T10:00:00Z"}
+    store.send(*shopify.to_events("orders/create", order, "w-order", backfill=True))
+    store.send(
+        NewEvent(
+            source="shopify",
+            external_id="w-delivered",
+            kind="shipment.scanned",
+            subject="order:shopify:450789469",
+            occurred_at=datetime.fromisoformat("2026-11-14T10:00:00+00:00"),
+            payload={"order_number": "450789469", "tracking_number": "1Z", "status": "delivered"},
+        )
+    )
+    body = json.loads((fixtures / "returns" / "shopify_return_request.json").read_text())
+    store.send(*shopify.to_events("returns/request", body, "w-return"))
+    found = the_return(store, "shopify-945000957")
+    assert found["state"] == "authorized" and found["channel"] == "shopify"
+    assert [(line["sku"], line["accepted"]) for line in found["lines"]] == [("IPOD2008RED", 1)]
+    assert found["reason_category"] == "not_as_described"
+    assert found["refund_minor"] > 0
+
+    from storeops.desks.returns.tables import refunds
+
+    refund = json.loads((fixtures / "shopify" / "refund.json").read_text())["refund"]
+    store.send(*shopify.to_events("refunds/create", refund, "w-refund"))
+    store.send(*shopify.to_events("refunds/create", refund, "w-refund"))  # Shopify retries: stored once
+    with engine.connect() as conn:
+        recorded = conn.execute(select(refunds.c.order_subject, refunds.c.origin)).all()
+    assert [tuple(row) for row in recorded] == [("order:shopify:450789469", "storefront")]

@@ -27,6 +27,7 @@ LEVEL = shopify_fixture("inventory_level.json")["inventory_level"]
 CUSTOMER = shopify_fixture("customer.json")["customer"]
 FULFILLMENT = shopify_fixture("fulfillment.json")["fulfillment"]
 REFUND = shopify_fixture("refund.json")["refund"]
+RETURN = json.loads((FIXTURES / "returns" / "shopify_return_request.json").read_text())
 
 # topic → (a body, how to make a different resource reported at the same moment)
 SHOPIFY_CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
@@ -42,6 +43,7 @@ SHOPIFY_CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "fulfillments/create": (FULFILLMENT, {"id": FULFILLMENT["id"] + 1}),
     "fulfillments/update": (FULFILLMENT, {"id": FULFILLMENT["id"] + 1}),
     "refunds/create": (REFUND, {"id": REFUND["id"] + 1}),
+    "returns/request": (RETURN, {"id": RETURN["id"] + 1}),
 }
 
 
@@ -182,3 +184,34 @@ def test_a_file_holds_one_body_a_rest_list_an_array_or_json_lines() -> None:
         list(resources((json.dumps(level) + "\n{oops\n" + json.dumps(level)).encode(), topic))
     with pytest.raises(InvalidInput, match="not valid JSON"):
         list(resources(b"{oops", topic))
+
+
+def test_a_shopify_return_names_its_order_by_subject_and_its_lines_by_their_ids() -> None:
+    [event] = shopify.to_events("returns/request", copy.deepcopy(RETURN), "w-9")
+    assert (event.kind, event.subject) == ("return.requested", "return:shopify-945000957")
+    assert event.payload["order_subject"] == "order:shopify:450789469"
+    assert event.payload["lines"] == [{"line_item_id": "518995019", "quantity": 1}]
+    assert event.payload["reason"] == "The red is much darker than in the photos."
+    assert event.payload["channel"] == "shopify"
+
+
+def test_a_shopify_return_without_lines_is_refused_naming_the_field() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        shopify.to_events("returns/request", {**copy.deepcopy(RETURN), "return_line_items": []}, None)
+    assert caught.value.field == "return.return_line_items"
+
+
+def test_woocommerce_refunds_ride_on_the_order_each_keyed_by_its_own_id() -> None:
+    order = json.loads((FIXTURES / "woocommerce" / "v3_orders__02_retrieve-an-order.json").read_text())
+    order["refunds"] = [
+        {"id": 726, "reason": "damaged", "total": "-10.00"},
+        {"id": 727, "reason": "", "total": "-5.50"},
+    ]
+    events = woocommerce.to_events("order.updated", order, "d-1")
+    refunds = [e for e in events if e.kind == "refund.created"]
+    assert [(e.external_id, e.payload["amount_minor"], e.payload["note"]) for e in refunds] == [
+        ("refund:727:726", 1000, "damaged"),
+        ("refund:727:727", 550, None),
+    ]
+    again = woocommerce.to_events("order.updated", order, "d-2")  # another delivery, same refunds
+    assert {e.external_id for e in again if e.kind == "refund.created"} == {e.external_id for e in refunds}

@@ -6,6 +6,7 @@ say so, and the desks record them as the starting state instead of deciding on t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +39,7 @@ TOPICS = (
     "fulfillments/create",
     "fulfillments/update",
     "refunds/create",
+    "returns/request",
 )
 _RESOURCE = {
     "orders": "order",
@@ -46,6 +48,7 @@ _RESOURCE = {
     "customers": "customer",
     "fulfillments": "fulfillment",
     "refunds": "refund",
+    "returns": "return",
 }
 _MODELS: dict[str, type[StorefrontModel]] = {
     "order": models.Order,
@@ -54,6 +57,7 @@ _MODELS: dict[str, type[StorefrontModel]] = {
     "customer": models.Customer,
     "fulfillment": models.Fulfillment,
     "refund": models.Refund,
+    "return": models.Return,
 }
 _SHIPMENT_STATUS = {
     None: "label_created",
@@ -139,6 +143,8 @@ def _order_payload(order: models.Order, raw: dict[str, Any]) -> dict[str, Any]:
                 "unit_price_minor": minor(item.price, currency, f"{context}.price"),
                 "grams": item.grams,
                 "title": item.title,
+                # what Shopify's own returns name the line by (returns/request)
+                "line_item_id": str(item.id) if item.id is not None else None,
             }
         )
     transactions = order.transactions or []
@@ -319,6 +325,8 @@ def to_events(
             "currency": currency if spent else None,
         }
         return [event("customer.updated", f"customer:shopify:{customer['id']}", parsed.updated_at, payload)]
+    if isinstance(parsed, models.Return):
+        return [_return_event(parsed, event)]
     assert isinstance(parsed, models.Refund)
     order_id = required(parsed.order_id, "refund.order_id")
     transactions = parsed.transactions or []
@@ -336,3 +344,55 @@ def to_events(
             {"order_number": order_id, "amount_minor": amount, "currency": currency, "note": parsed.note},
         )
     ]
+
+
+_REASON_WORDS = {
+    "SIZE_TOO_SMALL": "too small",
+    "SIZE_TOO_LARGE": "too large",
+    "UNWANTED": "changed my mind, no longer needed",
+    "NOT_AS_DESCRIBED": "not as described",
+    "WRONG_ITEM": "wrong item sent",
+    "DEFECTIVE": "arrived defective",
+    "STYLE": "did not like the style",
+    "COLOR": "did not like the colour",
+    "OTHER": "",
+    "UNKNOWN": "",
+}
+
+
+def _return_event(parsed: models.Return, event: Callable[..., NewEvent]) -> NewEvent:
+    """A return asked in Shopify's own returns: the lines by their order line ids, the customer's
+    words (their note, else Shopify's reason in plain words). Shopify checked who asked."""
+    order_id = required(parsed.order.id if parsed.order else None, "return.order.id")
+    return_id = required(parsed.id, "return.id")
+    lines, words = [], []
+    for index, item in enumerate(parsed.return_line_items or []):
+        context = f"return.return_line_items[{index}]"
+        line_item = item.fulfillment_line_item.line_item if item.fulfillment_line_item else None
+        if line_item is None or (line_item.id is None and not line_item.sku):
+            raise InvalidInput(f"{context}.fulfillment_line_item.line_item is missing", field=context)
+        line: dict[str, Any] = {"quantity": required(item.quantity, f"{context}.quantity")}
+        if line_item.sku:
+            line["sku"] = line_item.sku
+        else:
+            line["line_item_id"] = str(line_item.id)
+        lines.append(line)
+        said = item.customer_note or item.return_reason_note or _REASON_WORDS.get(str(item.return_reason or ""), "")
+        if said and said not in words:
+            words.append(said)
+    if not lines:
+        raise InvalidInput("return.return_line_items is empty", field="return.return_line_items")
+    rma = f"shopify-{return_id}"
+    return event(
+        "return.requested",
+        f"return:{rma}",
+        parsed.created_at,
+        {
+            "rma": rma,
+            "order_number": str(order_id),
+            "order_subject": f"order:shopify:{order_id}",
+            "lines": lines,
+            "reason": " ".join(words)[:5000],
+            "channel": "shopify",
+        },
+    )

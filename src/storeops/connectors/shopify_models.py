@@ -52,6 +52,7 @@ class Customer(StorefrontModel):
 
 
 class LineItem(StorefrontModel):
+    id: Id | None = None
     sku: Annotated[Text, Field(max_length=128)] | None = None
     variant_id: Id | None = None
     quantity: Quantity | None = None
@@ -149,3 +150,34 @@ class Refund(StorefrontModel):
     created_at: Time | None = None
     note: Text | None = None
     transactions: Annotated[list[RefundTransaction], Field(max_length=1000)] | None = None
+
+
+class ReturnedItem(StorefrontModel):
+    id: Id | None = None
+    sku: Annotated[Text, Field(max_length=128)] | None = None
+
+
+class FulfillmentLineItem(StorefrontModel):
+    line_item: ReturnedItem | None = None
+
+
+class ReturnLineItem(StorefrontModel):
+    quantity: Quantity | None = None
+    return_reason: Annotated[Text, Field(max_length=64)] | None = None
+    return_reason_note: Annotated[Text, Field(max_length=2000)] | None = None
+    customer_note: Annotated[Text, Field(max_length=2000)] | None = None
+    fulfillment_line_item: FulfillmentLineItem | None = None
+
+
+class ReturnOrder(StorefrontModel):
+    id: Id | None = None
+
+
+class Return(StorefrontModel):
+    """``returns/request``: a customer asked for a return in Shopify's own returns."""
+
+    id: Id | None = None
+    name: Annotated[Text, Field(max_length=64)] | None = None
+    order: ReturnOrder | None = None
+    return_line_items: Annotated[list[ReturnLineItem], Field(max_length=1000)] | None = None
+    created_at: Time | None = None

@@ -181,7 +181,39 @@ def to_events(topic: str, body: Any, delivery_id: str | None, *, backfill: bool 
         **imported,
     }
     kind = "order.created" if topic == "order.created" else "order.updated"
-    return [NewEvent(source=SOURCE, external_id=key, kind=kind, subject=subject, occurred_at=when, payload=payload)]
+    order_event = NewEvent(
+        source=SOURCE, external_id=key, kind=kind, subject=subject, occurred_at=when, payload=payload
+    )
+    return [order_event, *_refund_events(parsed, subject, currency, imported)]
+
+
+def _refund_events(order: models.Order, subject: str, currency: str, imported: dict[str, Any]) -> list[NewEvent]:
+    """The order's refunds (WooCommerce has no refund webhook: they ride on the order). Each is
+    keyed by its own id, so an order sent again after more refunds stores only the new ones."""
+    out = []
+    order_id = required(order.id, "order.id")
+    for index, refund in enumerate(order.refunds or []):
+        context = f"order.refunds[{index}]"
+        refund_id = required(refund.id, f"{context}.id")
+        total = str(required(refund.total, f"{context}.total")).strip().removeprefix("-")
+        amount = minor(total, currency, f"{context}.total")
+        out.append(
+            NewEvent(
+                source=SOURCE,
+                external_id=f"refund:{order_id}:{refund_id}",
+                kind="refund.created",
+                subject=subject,
+                occurred_at=_when(order.date_modified_gmt),
+                payload={
+                    "order_number": str(order.number or order_id),
+                    "amount_minor": amount,
+                    "currency": currency,
+                    "note": refund.reason or None,
+                    **imported,
+                },
+            )
+        )
+    return out
 
 
 def _breakdown(order: models.Order, currency: str) -> dict[str, int]:

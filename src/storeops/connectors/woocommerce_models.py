@@ -60,6 +60,14 @@ class FeeLine(StorefrontModel):
     total: Amount | None = None
 
 
+class RefundRef(StorefrontModel):
+    """One entry of an order's ``refunds``: WooCommerce lists them with a negative total."""
+
+    id: Id | None = None
+    reason: Annotated[Text, Field(max_length=2000)] | None = None
+    total: Amount | None = None
+
+
 class Order(StorefrontModel):
     id: Id | None = None
     number: Annotated[Id, Field(max_length=128)] | None = None
@@ -77,6 +85,7 @@ class Order(StorefrontModel):
     total: Amount | None = None
     shipping_total: Amount | None = None
     total_tax: Amount | None = None
+    refunds: Annotated[list[RefundRef], Field(max_length=1000)] | None = None
 
 
 class Product(StorefrontModel):

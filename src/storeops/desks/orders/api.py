@@ -137,15 +137,20 @@ _PURCHASE = (
         orders.c.last_scan,
         orders.c.last_scan_at,
     )
-    .where(orders.c.number == bindparam("number"))
     .order_by(orders.c.id)
     .limit(1)
 )
+_PURCHASE_BY_NUMBER = _PURCHASE.where(orders.c.number == bindparam("number"))
+_PURCHASE_BY_SUBJECT = _PURCHASE.where(orders.c.subject == bindparam("subject"))
 
 
-def purchase(conn: Connection, number: str) -> PurchaseView | None:
-    """The order the customer knows as ``number`` (``#1001`` or ``1001``) as a return sees it, or None."""
-    row = conn.execute(_PURCHASE, {"number": number.strip().removeprefix("#")}).first()
+def purchase(conn: Connection, number: str | None = None, *, subject: str | None = None) -> PurchaseView | None:
+    """The order the customer knows as ``number`` (``#1001`` or ``1001``), or the order ``subject``,
+    as a return sees it; None when there is none."""
+    if subject is not None:
+        row = conn.execute(_PURCHASE_BY_SUBJECT, {"subject": subject}).first()
+    else:
+        row = conn.execute(_PURCHASE_BY_NUMBER, {"number": (number or "").strip().removeprefix("#")}).first()
     if row is None:
         return None
     facts = dict(row._mapping)

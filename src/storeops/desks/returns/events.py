@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from storeops.bounds import Quantity
 from storeops.desks.returns.policy import Condition
@@ -14,12 +14,20 @@ Channel = Literal["chat", "email", "portal", "cli", "api", "shopify", "woocommer
 
 
 class ReturnLine(BaseModel):
-    """A SKU and how many of it the customer sends back."""
+    """A SKU (or the storefront's id of the order line) and how many of it the customer sends back."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    sku: str = Field(min_length=1, max_length=128)
+    sku: str | None = Field(None, min_length=1, max_length=128)
+    line_item_id: str | None = Field(None, min_length=1, max_length=64)
+    """The storefront's id of the order line (Shopify's own returns name lines so)."""
     quantity: Quantity
+
+    @model_validator(mode="after")
+    def _named(self) -> ReturnLine:
+        if self.sku is None and self.line_item_id is None:
+            raise ValueError("name the line by its sku (or line_item_id)")
+        return self
 
 
 class ReturnRequested(Payload):
@@ -40,6 +48,7 @@ class ReturnRequested(Payload):
     channel: Channel = "api"
     conversation_id: str | None = Field(None, max_length=128)
     order_subject: str | None = Field(None, max_length=255)
+    """The order's subject when a storefront sends its own return (its order id is no number a customer sees)."""
 
 
 class ReturnReceived(Payload):

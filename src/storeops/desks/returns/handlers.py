@@ -92,7 +92,16 @@ def return_requested(event: Event, ctx: HandlerContext) -> Decision | None:
     if _find(conn, request.rma) is not None:
         return None  # the same request again (a storefront re-sent it)
     number = request.order_number.strip().removeprefix("#")
-    order = orders_api.purchase(conn, number)
+    # A storefront's own return (a signed webhook) names its order by subject, and the storefront
+    # already checked who asked; any other request proves ownership by the order's email.
+    from_storefront = request.channel == event.source and request.order_subject is not None
+    order = (
+        orders_api.purchase(conn, subject=request.order_subject)
+        if from_storefront
+        else orders_api.purchase(conn, number)
+    )
+    if order is not None:
+        number = order.number
     row: dict[str, Any] = {
         "rma": request.rma,
         "order_number": number,
@@ -110,7 +119,9 @@ def return_requested(event: Event, ctx: HandlerContext) -> Decision | None:
         "requested_at": asked,
         "updated_at": now,
     }
-    if order is None or not order.belongs_to(email=request.customer_email, customer_id=request.customer_id):
+    if order is None or not (
+        from_storefront or order.belongs_to(email=request.customer_email, customer_id=request.customer_id)
+    ):
         # Nothing about the order is said or sent: a stranger learns nothing from trying numbers.
         conn.execute(insert(returns).values(**row, state=ReturnState.REFUSED.value))
         return Decision(action="return.refused", evidence={"refused": "not_verified", "order": number})
@@ -130,7 +141,7 @@ def return_requested(event: Event, ctx: HandlerContext) -> Decision | None:
     earlier = _returned_units(conn, order.subject)
     goods_paid = order.total_minor - (order.shipping_paid_minor or 0)
     bought, paid, tags = _by_sku(order.lines, rules.line_paid(order.lines, goods_paid))
-    wanted = _wanted(request, bought, earlier)
+    wanted = _wanted(request, bought, earlier, _sku_of_line_items(order.lines))
     if not wanted:
         conn.execute(insert(returns).values(**row, state=ReturnState.REFUSED.value))
         return Decision(
@@ -291,12 +302,21 @@ def _by_sku(
     return bought, paid_by_sku, tags
 
 
-def _wanted(request: ReturnRequested, bought: Mapping[str, int], earlier: Mapping[str, int]) -> dict[str, int]:
-    """What the customer sends back, by SKU: the lines named, or every unit not yet returned."""
+def _sku_of_line_items(order_lines: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The SKU of each order line the storefront named by its own id."""
+    return {str(line["line_item_id"]): str(line["sku"]) for line in order_lines if line.get("line_item_id")}
+
+
+def _wanted(
+    request: ReturnRequested, bought: Mapping[str, int], earlier: Mapping[str, int], skus: Mapping[str, str]
+) -> dict[str, int]:
+    """What the customer sends back, by SKU: the lines named, or every unit not yet returned. A line
+    named by an id the order does not have keeps that id as its SKU (an item not in the order)."""
     wanted: dict[str, int] = {}
     if request.lines:
         for line in request.lines:
-            wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+            sku = line.sku or skus.get(str(line.line_item_id)) or f"line-item:{line.line_item_id}"
+            wanted[sku] = wanted.get(sku, 0) + line.quantity
         return wanted
     return {sku: units - earlier.get(sku, 0) for sku, units in bought.items() if units > earlier.get(sku, 0)}
 
@@ -506,7 +526,7 @@ def return_received(event: Event, ctx: HandlerContext) -> Decision | None:
         )
     if row["state"] in (ReturnState.RECEIVED.value, ReturnState.REFUNDED.value) and row["received_at"] is not None:
         return None  # inspected before: the same scan again
-    order = orders_api.purchase(conn, row["order_number"])
+    order = orders_api.purchase(conn, subject=row["order_subject"])
     assert order is not None  # a return that was not refused names a stored order
     sellable = received.condition in policy.restock_conditions
     location = policy.return_location or _stock_location(conn, row["lines"])
@@ -604,7 +624,7 @@ def refund_created(event: Event, ctx: HandlerContext) -> Decision | None:
     made = event.parsed(orders_api.RefundCreated)
     if "storeops:" in (made.note or ""):
         return None
-    order = orders_api.purchase(ctx.conn, made.order_number)
+    order = orders_api.purchase(ctx.conn, subject=event.subject) or orders_api.purchase(ctx.conn, made.order_number)
     if order is None:
         return None
     reference = f"{event.source}:{event.external_id or event.id}"

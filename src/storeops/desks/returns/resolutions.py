@@ -64,7 +64,7 @@ def _row(conn: Connection, subject: str) -> Any:
 def refund_cap(conn: Connection, row: Mapping[str, Any]) -> int:
     """The most this return may refund: what its lines and shipping cost, and no more than is left
     to refund on the order (other returns and the storefront's own refunds counted)."""
-    order = orders_api.purchase(conn, row["order_number"])
+    order = orders_api.purchase(conn, subject=row["order_subject"])
     if order is None:
         return 0
     lines_cap = sum(int(line.get("paid_minor", 0)) for line in row["lines"])
@@ -123,7 +123,7 @@ def handoff_resolved(event: Event, ctx: HandlerContext) -> Decision | None:
             action="return.resolution_refused",
             evidence={"resolution": resolution, "effects": [], "refused": f"the return is {row['state']}"},
         )
-    order = orders_api.purchase(conn, row["order_number"])
+    order = orders_api.purchase(conn, subject=row["order_subject"])
     assert order is not None  # a held return names a stored order
     values: dict[str, Any] = {"updated_at": now}
     if "reason_category" in changes and changes["reason_category"] != row["reason_category"]:
