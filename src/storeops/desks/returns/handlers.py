@@ -229,6 +229,7 @@ def return_requested(event: Event, ctx: HandlerContext) -> Decision | None:
         "auto_refund_max_minor": limit.minor,
         "returnless_max_minor": returnless_limit.minor,
         "store_currency_refund_minor": in_store_currency,
+        "no_exchange_rate": in_store_currency is None,
         "refunded_before_minor": already,
         "reason": {"category": reading.category, "confidence": round(reading.confidence, 3), "text": request.reason},
         "window": {
