@@ -411,3 +411,13 @@ def test_a_shopify_stores_own_return_and_refund_webhooks_reach_the_returns_desk(
     with engine.connect() as conn:
         recorded = conn.execute(select(refunds.c.order_subject, refunds.c.origin)).all()
     assert [tuple(row) for row in recorded] == [("order:shopify:450789469", "storefront")]
+
+
+def test_the_inbox_offers_the_desks_own_reason_categories() -> None:
+    from storeops.desks.returns.classify import CATEGORIES
+    from storeops.web.pages import RETURN_REASON_CATEGORIES, resolution_form
+
+    assert RETURN_REASON_CATEGORIES == CATEGORIES
+    form = resolution_form({"desk": "returns", "reasons": ["refund_over_threshold"]})
+    assert form["select"] == ("reason_category", ("", *CATEGORIES))
+    assert [name for name, _ in form["fields"]] == ["refund_minor", "settlement", "returnless"]

@@ -95,6 +95,23 @@ NEW_SKU_FIELDS = (
 )
 
 
+RETURN_FIELDS = (
+    ("refund_minor", "refund (minor units)"),
+    ("settlement", "refund or store_credit"),
+    ("returnless", "returnless (true: refund now, keep the item)"),
+)
+RETURN_REASON_CATEGORIES = (
+    "size_fit",
+    "damaged_defective",
+    "not_as_described",
+    "wrong_item",
+    "arrived_late",
+    "changed_mind",
+    "other",
+)
+"""The returns desk's reason taxonomy, offered as a correction of its reading."""
+
+
 def resolution_form(handoff: dict[str, Any]) -> dict[str, Any]:
     """What the inbox offers to resolve a handoff with: the words on its buttons, the reply box of a
     support ticket, and the fields a "modify" takes for its reasons (docs/resolutions.md) — the
@@ -117,6 +134,15 @@ def resolution_form(handoff: dict[str, Any]) -> dict[str, Any]:
             "reject": "Reject: cancel and refund",
             "fields": list(HELD_FIELDS),
             "select": None,
+        }
+    if handoff["desk"] == "returns":
+        return {
+            "reply": False,
+            "approve": "Approve the return",
+            "reject": "Reject and tell the customer why",
+            "fields": list(RETURN_FIELDS),
+            # empty first: a person changing only the amount corrects no reason
+            "select": ("reason_category", ("", *RETURN_REASON_CATEGORIES)),
         }
     if "new_sku" in reasons:
         return {
