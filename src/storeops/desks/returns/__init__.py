@@ -1,0 +1,1 @@
+"""Returns & refunds desk."""
