@@ -104,7 +104,7 @@ def _pipeline() -> Any:
     )
     # A linear SVM scores as well as logistic regression on these features (5-fold CV macro-F1
     # on train 0.842 against 0.828-0.835, within the folds' spread; `bench.return_reasons
-    # --candidates`) and fits 5-10x faster; the calibration turns its margins into the
+    # --candidates`) and fits several times faster; the calibration turns its margins into the
     # probabilities the desk reads as confidence.
     return make_pipeline(features, CalibratedClassifierCV(LinearSVC(C=1.0, random_state=0), cv=3))
 
