@@ -421,3 +421,16 @@ def test_the_inbox_offers_the_desks_own_reason_categories() -> None:
     form = resolution_form({"desk": "returns", "reasons": ["refund_over_threshold"]})
     assert form["select"] == ("reason_category", ("", *CATEGORIES))
     assert [name for name, _ in form["fields"]] == ["refund_minor", "settlement", "returnless"]
+
+
+def test_an_inspection_joins_the_case_a_person_is_already_deciding(engine: Engine, registry: Registry) -> None:
+    store = shop(engine, registry, auto_refund_max="10.00")
+    delivered_order(store, "7701")
+    held = ask(store, "7701", at=DELIVERED + timedelta(days=1))
+    assert handoff_of(store, held["rma"])["reasons"] == ["refund_over_threshold"]  # type: ignore[index]
+    receive(store, held["rma"], "empty")
+    handoff = handoff_of(store, held["rma"])
+    assert handoff is not None and handoff["state"] == "open"
+    assert handoff["reasons"] == ["refund_over_threshold", "suspicious_return_pattern"]
+    assert handoff["evidence"]["patterns"] == [{"pattern": "empty_box"}]
+    assert the_return(store, held["rma"])["condition"] == "empty"

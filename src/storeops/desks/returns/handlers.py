@@ -572,11 +572,13 @@ def return_received(event: Event, ctx: HandlerContext) -> Decision | None:
         "received_at": event.occurred_at,
         "updated_at": now,
     }
-    if row["state"] == ReturnState.HELD.value:
-        # A person is already deciding: the inspection joins the case, their decision carries it out.
+    if row["state"] == ReturnState.HELD.value and not reasons:
+        # A person is already deciding: the inspection is on record, their decision carries it out.
         conn.execute(update(returns).where(returns.c.id == row["id"]).values(**values))
-        return Decision(action="return.inspected", reasons=tuple(reasons), evidence=evidence)
+        return Decision(action="return.inspected", evidence=evidence)
     if reasons and not row["approved"]:
+        # Held already, the new finding joins the open handoff (its reasons added, this evidence
+        # on top): whoever decides sees what the parcel held before approving a refund.
         conn.execute(
             update(returns)
             .where(returns.c.id == row["id"])
