@@ -227,6 +227,10 @@ def model_status(app: App) -> dict[str, list[dict[str, Any]]]:
                 "note": "fitted on each SKU's sales history at every reorder run; nothing to train",
             }
         ]
+    if "returns" in names:
+        from storeops.desks.returns.models import describe
+
+        out["returns"] = [describe(app.settings.models_dir)]
     return out
 
 

@@ -28,6 +28,7 @@ class Store:
             "STOREOPS_POLICY_FILE": str(policy),
             "STOREOPS_OUTBOX_DIR": str(folder / "outbox"),
             "STOREOPS_DESKS": "",
+            "STOREOPS_MODELS_DIR": str(folder / "models"),
         }
 
     def __call__(self, *args: str) -> Result:
@@ -109,3 +110,20 @@ def test_bad_input_exits_2_naming_the_option(store: Store, args: list[str], fiel
 def test_receiving_an_unknown_return_or_condition_exits_2(store: Store) -> None:
     assert store("returns", "receive", "R-NOPE", "--condition", "new").exit_code == 2
     assert store("returns", "receive", "R-NOPE", "--condition", "shiny").exit_code == 2
+
+
+def test_a_persons_correction_of_the_reason_is_what_the_store_retrains_on(store: Store) -> None:
+    held = store.json(
+        "returns", "request", "--email", "bob.norman@hostmail.com", "--order", "1001", "--sku", "IPOD2008RED",
+        "--qty", "1", "--reason", "meh", "--at", "2027-02-01T09:00:00Z", "--json",
+    )  # fmt: skip
+    before = {d["desk"]: d["models"] for d in store.json("status", "--json")["desks"]}["returns"]
+    assert [m["source"] for m in before] == ["default"]
+    resolved = store(
+        "handoffs", "resolve", str(held["handoff"]["id"]), "--modify", '{"reason_category": "changed_mind"}', "--json"
+    )
+    assert resolved.exit_code == 0, resolved.output
+    trained = store("models", "train", "returns-reasons")
+    assert trained.exit_code == 0 and "1 corrections" in trained.output
+    after = {d["desk"]: d["models"] for d in store.json("status", "--json")["desks"]}["returns"]
+    assert [(m["source"], m["ready"]) for m in after] == [("store", True)]

@@ -11,12 +11,13 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from storeops.artifacts import StaleArtifact, load_artifact, save_artifact
+from storeops.artifacts import StaleArtifact, current_artifact, load_artifact, save_artifact, sklearn_version
 from storeops.desks.returns.classify import ReasonClassifier, default_classifier, shipped_examples, train
 from storeops.desks.returns.tables import returns
 from storeops.engine.models import ModelPlaces
 
 NAME = "returns-reasons"
+DEFAULT_NOTE = "trained from the shipped examples when a worker first needs it (under 2 s); nothing to build"
 
 
 def corrections(conn: Connection) -> list[tuple[str, str]]:
@@ -55,3 +56,35 @@ def load_for_store(models_dir: Path, *, report: Callable[[str], None]) -> Any:
 def load_models(places: ModelPlaces) -> Any:
     """The returns desk's ``load_models``."""
     return load_for_store(places.models_dir, report=places.report)
+
+
+def describe(models_dir: Path) -> dict[str, Any]:
+    """The classifier a worker of this store would read reasons with (``storeops status``), found
+    without loading it."""
+    own = current_artifact(models_dir, NAME)
+    if own is not None and not own.stale:
+        return {
+            "name": NAME,
+            "source": "store",
+            "version": own.version,
+            "trained_at": own.trained_at.isoformat() if own.trained_at else None,
+            "path": str(own.path),
+            "sklearn_version": own.sklearn_version,
+            "data_digest": None,
+            "ready": True,
+            "note": f"the shipped examples plus {own.details.get('corrections', 0)} corrections by people",
+        }
+    note = DEFAULT_NOTE
+    if own is not None:
+        note = f"the store's own {NAME} was trained with scikit-learn {own.sklearn_version}: retrain it. {note}"
+    return {
+        "name": NAME,
+        "source": "default",
+        "version": "shipped-examples",
+        "trained_at": None,
+        "path": None,
+        "sklearn_version": sklearn_version(),
+        "data_digest": None,
+        "ready": True,
+        "note": note,
+    }
