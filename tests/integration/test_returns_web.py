@@ -24,7 +24,8 @@ from storeops.web.returns import NOT_FOUND_MESSAGE
 from tests.conftest import make_policy, served
 from tests.integration.test_orders_desk import Store
 from tests.integration.test_returns_desk import delivered_order
-from tests.web_helpers import web_application
+from tests.integration.test_returns_insights import a_return
+from tests.web_helpers import person, sign_in, token, web_application
 
 LINES = [
     {"sku": "TEE", "quantity": 2, "unit_price_minor": 2000, "title": "Cotton tee"},
@@ -252,3 +253,61 @@ def test_the_page_escapes_what_the_store_and_the_customer_wrote(
         assert "<script>alert" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
         typed = http.post("/returns", data={"order": '"><b>x</b>', "email": "c1@example.test"})
         assert "<b>x</b>" not in typed.text and "&#34;&gt;&lt;b&gt;x&lt;/b&gt;" in typed.text
+
+
+def test_the_dashboard_shows_why_returns_happen_to_those_who_see_the_returns_desk(
+    engine: Engine, registry: Registry, policy: Policy, tmp_path: Path
+) -> None:
+    spiking = "<b>$5 TEE"  # a storefront's SKU is text from outside: escaped, and no mathematics
+    for n in range(3):
+        a_return(engine, utcnow() - timedelta(days=2, minutes=n), spiking, "damaged_defective")
+    a_return(engine, utcnow() - timedelta(days=3), "MUG", "size_fit")
+    for email, role in (("boss@example.com", "owner"), ("ops@example.com", "ops"), ("money@example.com", "finance")):
+        person(engine, email, role)
+    application = web_application(engine, registry, policy, tmp_path / "storeops.toml")
+    with served(create_app(application)) as base:
+        seen: dict[str, str] = {}
+        for email in ("boss@example.com", "ops@example.com", "money@example.com"):
+            with httpx.Client(base_url=base, timeout=30) as http:
+                sign_in(http, email)
+                seen[email] = http.get("/dashboard?days=30").text
+                if email == "boss@example.com":
+                    seen["boss, orders only"] = http.get("/dashboard?days=30&desk=orders").text
+                    seen["boss, live refresh"] = http.get("/dashboard/panel?days=30&desk=returns").text
+        for who in ("boss@example.com", "money@example.com", "boss, live refresh"):
+            page = seen[who]
+            assert "Why returns happen" in page and 'id="chart-return-reasons"><svg' in page, who
+            assert 'id="chart-return-weeks"><svg' in page and 'id="fig-returns">4<' in page, who
+            assert "&lt;b&gt;$5 TEE: 3 of its 3 returns in the last 14 days were damaged or defective" in page
+            assert "<b>" not in page, who
+        for who in ("ops@example.com", "boss, orders only"):
+            assert "Why returns happen" not in seen[who] and 'id="figures"' in seen[who], who
+
+        with httpx.Client(base_url=base, timeout=30) as http:
+            finance = {"Authorization": f"Bearer {token(engine, 'finance', 'money')}"}
+            answer = http.get("/api/v1/returns/insights?days=30", headers=finance)
+            assert answer.status_code == 200, answer.text
+            data = answer.json()
+            assert set(data) == {
+                "since",
+                "until",
+                "returns",
+                "orders_shipped",
+                "return_rate",
+                "reasons",
+                "skus",
+                "weeks",
+                "findings",
+                "rule",
+            }
+            assert data["returns"] == 4 and data["orders_shipped"] == 0 and data["return_rate"] is None
+            assert [(f["sku"], f["reason"], f["recent_count"]) for f in data["findings"]] == [
+                (spiking, "damaged_defective", 3)
+            ]
+            assert data["skus"][0]["sku"] == spiking and data["skus"][0]["reasons"][0]["share"] == 1.0
+            ops = {"Authorization": f"Bearer {token(engine, 'ops', 'ops')}"}
+            refused = http.get("/api/v1/returns/insights", headers=ops)
+            assert refused.status_code == 403 and "finance" in refused.json()["error"]["message"]
+            for days in ("0", "3651", "x"):
+                wrong = http.get(f"/api/v1/returns/insights?days={days}", headers=finance)
+                assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "days", days

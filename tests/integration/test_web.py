@@ -82,6 +82,9 @@ def test_pages_need_a_session_and_every_api_endpoint_a_valid_token(
                     assert response.json()["error"]["code"] == "unauthorized"
                     checked += 1
         assert checked >= 3 * 12
+        assert {("get", "/api/v1/returns/insights")} <= {
+            (method, path) for path, operations in schema["paths"].items() for method in operations
+        }  # the returns desk's figures are not public: checked above
 
 
 def test_sign_in_sets_a_safe_cookie_refuses_wrong_passwords_and_limits_attempts(
