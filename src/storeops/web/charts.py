@@ -160,9 +160,9 @@ def returns_by_week(insights: ReturnInsights) -> str:
             counts = [week.reasons.get(reason, 0) for week in weeks]
             axes.bar(positions, counts, bottom=bottom, color=colours[reason], label=_label(reason_words(reason)))
             bottom = [a + b for a, b in zip(bottom, counts, strict=True)]
-        step = max(1, len(weeks) // 10)
+        step = max(1, -(-len(weeks) // 8))  # at most 8 dates under the bars
         axes.set_xticks(list(positions)[::step], [f"{week.week:%d %b}" for week in weeks][::step])
         axes.set_ylabel("returns per week")
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.legend(loc="upper left", frameon=False, ncols=min(4, len(reasons)))
+        axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, ncols=min(4, len(reasons)))
         return _svg(figure)
