@@ -31,6 +31,7 @@ from storeops.engine.events import describe_validation_error
 from storeops.errors import InvalidInput, NotFound, StoreopsError
 from storeops.money import Money
 from storeops.storage.db import read_only
+from storeops.web.pages import TEMPLATES
 from storeops.web.security import RateLimiter, storeops_app
 
 RETURNS_WAIT_SECONDS = 5.0
@@ -326,8 +327,6 @@ async def returns_create(request: Request) -> JSONResponse:
 
 
 def _page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
-    from storeops.web.pages import TEMPLATES
-
     values: dict[str, Any] = {
         "step": "find",
         "order": "",
