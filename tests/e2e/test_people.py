@@ -164,7 +164,7 @@ def test_every_page_works_under_the_content_security_policy(store: Store, browse
     try:
         page = context.new_page()
         _sign_in(page, store.base, "boss@example.com")
-        for path in ("/inbox", "/dashboard", "/policy", "/dead", "/users", "/subjects/thing:8", "/chat"):
+        for path in ("/inbox", "/dashboard", "/policy", "/dead", "/users", "/subjects/thing:8", "/chat", "/returns"):
             response = page.goto(store.base + path)
             assert response is not None and response.ok, path
             assert "script-src 'self'" in response.headers["content-security-policy"]
@@ -173,12 +173,17 @@ def test_every_page_works_under_the_content_security_policy(store: Store, browse
                 bars = page.locator("#chart-decisions svg path[fill='#2f7d5b']")
                 assert bars.count() > 0
                 assert bars.first.evaluate("bar => getComputedStyle(bar).fill") == "rgb(47, 125, 91)"
+                # and the owner sees why returns happen (its charts drawn the same way)
+                assert page.locator("#returns-insights h2").inner_text() == "Why returns happen"
             if path == "/chat":
                 # the chat's script (a file now) runs: sending shows the message in the log
                 page.fill("input[name=message]", "hello")
                 page.click("button[type=submit]")
                 page.locator(".me span", has_text="hello").wait_for(timeout=5000)
                 assert page.locator("#log").evaluate("log => getComputedStyle(log).borderStyle") == "solid"
+            if path == "/returns":
+                # the return page's own stylesheet (a file the app serves) applies
+                assert page.locator("#find button").evaluate("b => getComputedStyle(b).borderRadius") != "0px"
         page.goto("about:blank")
     finally:
         context.close()

@@ -151,6 +151,8 @@ def test_every_answer_carries_the_security_headers_and_hsts_only_over_https(engi
         answers = [
             http.get("/login"),
             http.get("/chat"),
+            http.get("/returns"),
+            http.post("/api/v1/returns/lookup", json={}),
             http.get("/static/app.js"),
             http.get("/api/v1/openapi.json"),
             http.get("/no/such/page"),

@@ -1,4 +1,4 @@
-"""The REST API under /api/v1: every endpoint but the public chat needs an API token.
+"""The REST API under /api/v1: every endpoint but the public chat and return requests needs an API token.
 
 Tokens are scoped to a role exactly like people: a token sees and resolves the handoffs of its
 role's desks (an owner token sees all). Errors are always ``{"error": {"code", "message", "field"}}``.
@@ -6,7 +6,7 @@ role's desks (an owner token sees all). Errors are always ``{"error": {"code", "
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -19,6 +19,7 @@ from storeops.accounts import Principal, Role
 from storeops.bounds import bounded_utc
 from storeops.clock import utcnow
 from storeops.commands import events as commands_events
+from storeops.desks.returns import api as returns_api
 from storeops.engine.audit import read_audit
 from storeops.engine.events import ENGINE_KINDS, SUBJECT_PATTERN, NewEvent, Payload
 from storeops.engine.inbox import InboxQuery, SlaState, search_inbox
@@ -330,3 +331,24 @@ def desk_objects(
     with read_only(application.engine).connect() as conn:
         items = found.objects(conn, limit, offset)
     return Page(items=items, limit=limit, offset=offset)
+
+
+@router.get("/returns/insights", summary="Why returns happen over the last N days (returns desk: finance or owner)")
+def returns_insights(
+    request: Request,
+    principal: ApiUser,
+    days: Annotated[int, Query(ge=1, le=3650)] = 30,
+) -> dict[str, Any]:
+    """What the dashboard's "Why returns happen" panel shows: ``{"since", "until", "returns",
+    "orders_shipped", "return_rate", "reasons", "skus", "weeks", "findings", "rule"}`` (docs/web.md)."""
+    application = storeops_app(request)
+    desk = application.registry.desks.get("returns")
+    if desk is None:
+        raise NotFound("this store runs without the returns desk")
+    allowed = visible_desks(application, principal)
+    if allowed is not None and desk.name not in allowed:
+        raise Forbidden(f"the returns desk's figures are for the {desk.default_role} role")
+    until = utcnow()
+    with read_only(application.engine).connect() as conn:
+        found = returns_api.why_returns_happen(conn, since=until - timedelta(days=days), until=until)
+    return found.as_json()

@@ -1,8 +1,10 @@
-"""The FastAPI application: the people's pages, the REST API, webhooks and the shoppers' chat.
+"""The FastAPI application: the people's pages, the REST API, webhooks, the shoppers' chat and
+the customers' return page.
 
-Wiring only: pages live in ``web.pages``, the API in ``web.api``, who-is-asking in
-``web.security``. Every error a client can cause becomes a 4xx with a one-line message (an
-error page for people, ``{"error": {"code", "message", "field"}}`` for programs), never a 500.
+Wiring only: pages live in ``web.pages``, the API in ``web.api``, the return page and its API in
+``web.returns``, who-is-asking in ``web.security``. Every error a client can cause becomes a 4xx
+with a one-line message (an error page for people, ``{"error": {"code", "message", "field"}}`` for
+programs), never a 500.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from storeops.errors import StoreopsError
 from storeops.intake import storefront_events, take_in
 from storeops.web import api as api_module
 from storeops.web import pages
+from storeops.web import returns as returns_web
 from storeops.web.middleware import BodyLimit, CleanText, SecurityHeaders, TrustedProxies
 from storeops.web.security import NotSignedIn, RateLimiter, optional_user
 
@@ -83,8 +86,9 @@ def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
     return response
 
 
-def create_app(application: App) -> FastAPI:
-    """The web app over ``application``'s database and policy."""
+def create_app(application: App, *, returns_wait_seconds: float = returns_web.RETURNS_WAIT_SECONDS) -> FastAPI:
+    """The web app over ``application``'s database and policy. ``returns_wait_seconds``: how long a
+    return request waits for the returns desk before answering ``pending``."""
     api = FastAPI(
         title="storeops",
         version=__version__,
@@ -101,6 +105,8 @@ def create_app(application: App) -> FastAPI:
             return settings.max_webhook_bytes
         if path == "/api/v1/chat":
             return MAX_CHAT_BODY
+        if path in returns_web.PATHS:
+            return returns_web.MAX_RETURNS_BODY
         return settings.max_body_bytes
 
     # Added innermost first. Outermost, the client's address and scheme are settled; then every
@@ -160,6 +166,7 @@ def create_app(application: App) -> FastAPI:
     api.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     api.include_router(pages.router)
     api.include_router(api_module.router)
+    returns_web.configure(api, wait_seconds=returns_wait_seconds)
     openapi = api.openapi
 
     def openapi_with_event_kinds() -> dict[str, Any]:

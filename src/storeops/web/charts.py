@@ -14,7 +14,9 @@ matplotlib.use("Agg")
 
 from matplotlib import rc_context
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
+from storeops.desks.returns.api import ReturnInsights, reason_words
 from storeops.engine.metrics import DayFigures
 
 AUTOMATIC = "#2f7d5b"
@@ -84,4 +86,83 @@ def handoffs_by_reason(reasons: Mapping[str, int], limit: int = 8) -> str:
         else:
             axes.text(0.5, 0.5, "no handoffs in this period", ha="center", va="center", transform=axes.transAxes)
             axes.set_axis_off()
+        return _svg(figure)
+
+
+REASON_COLOURS = {
+    "size_fit": "#3b63b5",
+    "damaged_defective": "#b33a3a",
+    "not_as_described": "#d08a1e",
+    "wrong_item": "#7b4fb0",
+    "arrived_late": "#2f7d5b",
+    "changed_mind": "#5a6475",
+    "other": "#a8b3c4",
+}
+_MORE_COLOURS = ("#1b9aaa", "#c2549d", "#8c6d31", "#4d7c0f", "#9f1239")
+
+
+def _colours(reasons: Sequence[str]) -> dict[str, str]:
+    extra = iter(_MORE_COLOURS * (len(reasons) // len(_MORE_COLOURS) + 1))
+    return {reason: REASON_COLOURS.get(reason) or next(extra) for reason in reasons}
+
+
+_STORE_TEXT_RC: Any = {**_RC, "text.parse_math": False}
+"""For charts labelled with the store's own text (SKUs, titles): a ``$`` is a dollar, not mathematics."""
+
+
+def _label(text: str, limit: int = 28) -> str:
+    """Text from the store as a chart label, shortened (matplotlib escapes it in the SVG)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _empty(axes: Any, message: str) -> None:
+    axes.text(0.5, 0.5, message, ha="center", va="center", transform=axes.transAxes)
+    axes.set_axis_off()
+
+
+def return_reasons_by_product(insights: ReturnInsights) -> str:
+    """One horizontal bar per SKU returned most (most at the top), split by the reasons given."""
+    reasons = [reason.reason for reason in insights.reasons]
+    colours = _colours(reasons)
+    skus = list(insights.skus)[::-1]
+    with rc_context(_STORE_TEXT_RC):
+        figure = Figure(figsize=(7.5, 0.4 * max(len(skus), 2) + 1.0))
+        axes = figure.add_subplot()
+        if not skus:
+            _empty(axes, "no returns in this period")
+            return _svg(figure)
+        names = [_label(f"{sku.sku} · {sku.title}" if sku.title else sku.sku) for sku in skus]
+        left = [0] * len(skus)
+        for reason in reasons:
+            counts = [next((r.count for r in sku.reasons if r.reason == reason), 0) for sku in skus]
+            axes.barh(names, counts, left=left, color=colours[reason], label=_label(reason_words(reason)))
+            left = [a + b for a, b in zip(left, counts, strict=True)]
+        axes.set_xlabel("returns")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, ncols=min(4, len(reasons)))
+        return _svg(figure)
+
+
+def returns_by_week(insights: ReturnInsights) -> str:
+    """Returns asked for per week (from Monday), stacked by reason."""
+    reasons = [reason.reason for reason in insights.reasons]
+    colours = _colours(reasons)
+    weeks = list(insights.weeks)
+    with rc_context(_STORE_TEXT_RC):
+        figure = Figure(figsize=(7.5, 2.6))
+        axes = figure.add_subplot()
+        if not reasons:
+            _empty(axes, "no returns in this period")
+            return _svg(figure)
+        positions = range(len(weeks))
+        bottom = [0] * len(weeks)
+        for reason in reasons:
+            counts = [week.reasons.get(reason, 0) for week in weeks]
+            axes.bar(positions, counts, bottom=bottom, color=colours[reason], label=_label(reason_words(reason)))
+            bottom = [a + b for a, b in zip(bottom, counts, strict=True)]
+        step = max(1, -(-len(weeks) // 8))  # at most 8 dates under the bars
+        axes.set_xticks(list(positions)[::step], [f"{week.week:%d %b}" for week in weeks][::step])
+        axes.set_ylabel("returns per week")
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, ncols=min(4, len(reasons)))
         return _svg(figure)

@@ -37,6 +37,7 @@ from storeops.commands import events as commands_events
 from storeops.commands import handoffs as commands_handoffs
 from storeops.commands import people as commands_people
 from storeops.commands import policy as commands_policy
+from storeops.desks.returns import api as returns_api
 from storeops.engine.audit import read_audit
 from storeops.engine.inbox import (
     InboxQuery,
@@ -541,6 +542,8 @@ def _dashboard_context(request: Request, principal: Principal, days: int, desk: 
         )
         series = daily_figures(conn, since=since, until=until, desks=names)
         latest = conn.execute(select(func.max(audit_log.c.id))).scalar() or 0
+        # "Why returns happen": for the people who see the returns desk, when the store runs it.
+        insights = returns_api.why_returns_happen(conn, since=since, until=until) if "returns" in names else None
     return {
         "report": report,
         "days": days,
@@ -550,6 +553,10 @@ def _dashboard_context(request: Request, principal: Principal, days: int, desk: 
         "decisions_svg": charts.decisions_over_time(series),
         "reasons_svg": charts.handoffs_by_reason(report.overall.handoffs_by_reason),
         "latest_audit": latest,
+        "returns_insights": insights,
+        "return_reasons_svg": charts.return_reasons_by_product(insights) if insights else None,
+        "return_weeks_svg": charts.returns_by_week(insights) if insights else None,
+        "reason_words": returns_api.reason_words,
     }
 
 

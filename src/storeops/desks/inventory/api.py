@@ -29,6 +29,7 @@ __all__ = [
     "release_reference",
     "reserve_all",
     "reserve_committed",
+    "titles",
 ]
 
 _IN_CATALOGUE = select(products.c.sku).where(products.c.sku.in_(bindparam("skus", expanding=True)))
@@ -39,6 +40,18 @@ def catalogue_skus(conn: Connection, skus: Sequence[str]) -> set[str]:
     if not skus:
         return set()
     return {str(sku) for sku in conn.execute(_IN_CATALOGUE, {"skus": sorted(set(skus))}).scalars()}
+
+
+_TITLES = select(products.c.sku, products.c.title).where(
+    products.c.sku.in_(bindparam("skus", expanding=True)), products.c.title.is_not(None)
+)
+
+
+def titles(conn: Connection, skus: Sequence[str]) -> dict[str, str]:
+    """The catalogue's title of each of ``skus`` that has one."""
+    if not skus:
+        return {}
+    return {str(sku): str(title) for sku, title in conn.execute(_TITLES, {"skus": sorted(set(skus))}) if title}
 
 
 def record_sale(conn: Connection, *, sku: str, location: str, quantity: int, reference: str, at: datetime) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "order_by_number",
     "order_count",
     "purchase",
+    "shipped_count",
 ]
 
 
@@ -167,3 +168,16 @@ _ORDER_COUNT = select(func.count()).select_from(orders).where(orders.c.customer 
 def order_count(conn: Connection, customer_key: str) -> int:
     """How many orders customer ``customer_key`` has placed (any state)."""
     return int(conn.execute(_ORDER_COUNT, {"customer": customer_key}).scalar_one())
+
+
+_SHIPPED_COUNT = (
+    select(func.count())
+    .select_from(orders)
+    .where(orders.c.shipped_at >= bindparam("since"), orders.c.shipped_at < bindparam("until"))
+)
+
+
+def shipped_count(conn: Connection, since: datetime, until: datetime) -> int:
+    """How many orders the carrier first had between ``since`` (included) and ``until`` (excluded):
+    what a return rate over that period is a share of."""
+    return int(conn.execute(_SHIPPED_COUNT, {"since": since, "until": until}).scalar_one())

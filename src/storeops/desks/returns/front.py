@@ -1,8 +1,8 @@
 """Asking for a return and reporting a parcel back: what the return page, the API and the CLI share.
 
 A request goes through the queue like any event; the caller waits (bounded) for the desk's decision
-and reads the return as the documented JSON: ``{"rma", "state", "reason_category", "refund_minor",
-"currency", "handoff": null | {"id", "reasons"}}``.
+and reads the return as the documented JSON: ``{"rma", "state", "order", "reason_category",
+"refund_minor", "currency", "returnless", "refused", "lines", "handoff": null | {"id", "reasons"}}``.
 """
 
 from __future__ import annotations
@@ -94,7 +94,9 @@ def decided(engine: Engine, event_id: int) -> tuple[bool, dict[str, Any] | None]
 
 
 def return_json(engine: Engine, rma: str, handoff: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    """Return ``rma`` in the documented shape (None when there is none)."""
+    """Return ``rma`` in the documented shape (None when there is none). ``returnless``: refunded
+    without the items coming back; ``refused``: why automation could not open it (``not_verified``,
+    ``not_shipped``, ``cancelled``, ``already_returned``), else null."""
     with read_only(engine).connect() as conn:
         row = conn.execute(select(returns).where(returns.c.rma == rma)).first()
         if row is None:
@@ -107,6 +109,15 @@ def return_json(engine: Engine, rma: str, handoff: dict[str, Any] | None = None)
                 .limit(1)
             ).first()
             handoff = {"id": found.id, "reasons": list(found.reasons)} if found is not None else None
+        refused = None
+        if row.state == "refused":
+            evidence = conn.execute(
+                select(audit_log.c.evidence)
+                .where(audit_log.c.subject == f"return:{rma}", audit_log.c.action == "return.refused")
+                .order_by(audit_log.c.id.desc())
+                .limit(1)
+            ).scalar()
+            refused = str(evidence.get("refused")) if isinstance(evidence, dict) and evidence.get("refused") else None
     return {
         "rma": row.rma,
         "state": row.state,
@@ -114,6 +125,8 @@ def return_json(engine: Engine, rma: str, handoff: dict[str, Any] | None = None)
         "reason_category": row.reason_corrected or row.reason_category,
         "refund_minor": int(row.refund_minor),
         "currency": row.currency,
+        "returnless": bool(row.returnless),
+        "refused": refused,
         "lines": [
             {"sku": line["sku"], "quantity": line["quantity"], "refund_minor": line["refund_minor"]}
             for line in row.lines

@@ -114,3 +114,16 @@ def list_returns(conn: Connection, limit: int, offset: int) -> list[dict[str, An
     """Returns newest first, in the API's JSON shape."""
     rows = conn.execute(select(returns).order_by(returns.c.id.desc()).limit(limit).offset(offset))
     return [row_json(dict(row._mapping), RETURN_JSON_COLUMNS) for row in rows]
+
+
+def returned_units(conn: Connection, order_subject: str) -> dict[str, int]:
+    """Units of each SKU of the order already on their way back or refunded (a return's accepted
+    units; a refused or rejected return gives nothing back): what a new return may no longer ask for."""
+    units: dict[str, int] = {}
+    rows = conn.execute(
+        select(returns.c.lines).where(returns.c.order_subject == order_subject, returns.c.state.in_(COUNTED_STATES))
+    )
+    for (lines,) in rows:
+        for line in lines or []:
+            units[line["sku"]] = units.get(line["sku"], 0) + int(line.get("accepted", line["quantity"]))
+    return units
