@@ -72,6 +72,7 @@ orders = Table(
     Index(None, "ip"),
     Index(None, "device"),
     Index(None, "address_key"),
+    Index(None, "shipped_at"),
 )
 
 customers = Table(

@@ -23,7 +23,7 @@ from storeops.desks.returns.classify import ReasonClassifier
 from storeops.desks.returns.events import ReturnReceived, ReturnRequested
 from storeops.desks.returns.policy import ReturnsPolicy
 from storeops.desks.returns.reasons import ReturnReason
-from storeops.desks.returns.tables import COUNTED_STATES, ReturnState, refunds, returns
+from storeops.desks.returns.tables import COUNTED_STATES, ReturnState, refunds, returned_units, returns
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
 from storeops.engine.events import Event
@@ -51,18 +51,6 @@ def lock_keys(event: Event) -> list[str]:
 def _find(conn: Connection, rma: str) -> Any:
     row = conn.execute(select(returns).where(returns.c.rma == rma)).first()
     return row._mapping if row is not None else None
-
-
-def _returned_units(conn: Connection, order_subject: str) -> dict[str, int]:
-    """Units of each SKU of the order already on their way back or refunded."""
-    units: dict[str, int] = {}
-    rows = conn.execute(
-        select(returns.c.lines).where(returns.c.order_subject == order_subject, returns.c.state.in_(COUNTED_STATES))
-    )
-    for (lines,) in rows:
-        for line in lines or []:
-            units[line["sku"]] = units.get(line["sku"], 0) + int(line.get("accepted", line["quantity"]))
-    return units
 
 
 def refunded_so_far(conn: Connection, order_subject: str) -> int:
@@ -138,7 +126,7 @@ def return_requested(event: Event, ctx: HandlerContext) -> Decision | None:
         )
 
     reading = _classifier(ctx).classify(request.reason)
-    earlier = _returned_units(conn, order.subject)
+    earlier = returned_units(conn, order.subject)
     goods_paid = order.total_minor - (order.shipping_paid_minor or 0)
     bought, paid, tags = _by_sku(order.lines, rules.line_paid(order.lines, goods_paid))
     wanted = _wanted(request, bought, earlier, _sku_of_line_items(order.lines))

@@ -26,6 +26,7 @@ def upgrade() -> None:
     with op.batch_alter_table("orders") as batch:
         batch.add_column(sa.Column("shipping_paid_minor", Id, nullable=True))
         batch.add_column(sa.Column("shipped_at", UTCDateTime(), nullable=True))
+        batch.create_index(batch.f("ix_orders_shipped_at"), ["shipped_at"], unique=False)
     op.create_table(
         "returns",
         sa.Column("id", Id, autoincrement=True, nullable=False),
@@ -83,5 +84,6 @@ def downgrade() -> None:
     op.drop_table("refunds")
     op.drop_table("returns")
     with op.batch_alter_table("orders") as batch:
+        batch.drop_index(batch.f("ix_orders_shipped_at"))
         batch.drop_column("shipped_at")
         batch.drop_column("shipping_paid_minor")
