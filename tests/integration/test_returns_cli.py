@@ -127,3 +127,18 @@ def test_a_persons_correction_of_the_reason_is_what_the_store_retrains_on(store:
     assert trained.exit_code == 0 and "1 corrections" in trained.output
     after = {d["desk"]: d["models"] for d in store.json("status", "--json")["desks"]}["returns"]
     assert [(m["source"], m["ready"]) for m in after] == [("store", True)]
+
+
+def test_the_weekly_report_and_the_owners_report_count_the_returns(store: Store) -> None:
+    store.json(
+        "returns", "request", "--email", "bob.norman@hostmail.com", "--order", "1001", "--sku", "IPOD2008RED",
+        "--qty", "1", "--reason", "it arrived cracked and does not turn on", "--json",
+    )  # fmt: skip
+    weekly = store.json("returns", "report", "--days", "7", "--json")
+    assert weekly["returns"] == 1 and weekly["reasons"][0] == {"reason": "damaged_defective", "count": 1, "share": 1.0}
+    assert weekly["skus"][0]["sku"] == "IPOD2008RED"
+    text = store("returns", "report")
+    assert text.exit_code == 0 and "IPOD2008RED" in text.output and "No reason is spiking" in text.output
+    report = store.json("report", "--json", "--since", "2026-11-01T00:00:00Z", "--until", "2027-01-01T00:00:00Z")
+    returns_desk = next(d for d in report["desks"] if d["desk"] == "returns")
+    assert "return_rate" in returns_desk["figures"]

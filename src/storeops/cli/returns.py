@@ -102,3 +102,51 @@ def returns_receive(
         result = return_json(application.engine, rma, handoff)
         assert result is not None
         _show(result, as_json)
+
+
+@returns_app.command("report")
+def returns_report(
+    days: Annotated[int, typer.Option(min=1, max=3650, help="The period: the last N days.")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON (docs/returns.md).")] = False,
+) -> None:
+    """Why returns happen, the weekly report: returns and their rate, the top reasons overall and per
+    product, and the findings (a reason spiking on one product). Run it from cron for a weekly mail."""
+    from datetime import timedelta
+
+    from rich.table import Table
+
+    from storeops.desks.returns.api import reason_words, why_returns_happen
+    from storeops.storage.db import read_only
+
+    with _errors():
+        application = _app()
+        if "returns" not in application.registry.desks:
+            raise InvalidInput("this store runs without the returns desk (STOREOPS_DESKS)", field="desks")
+        until = datetime.now(UTC)
+        with read_only(application.engine).connect() as conn:
+            seen = why_returns_happen(conn, since=until - timedelta(days=days), until=until)
+        if as_json:
+            print_json(seen.as_json())
+            return
+        rate = f"{seen.return_rate:.1%}" if seen.return_rate is not None else "–"
+        console.print(
+            f"Returns in the last {days} days: {seen.returns:,} ({rate} of {seen.orders_shipped:,} orders shipped)",
+            highlight=False,
+        )
+        reasons = Table(title="Why", title_justify="left")
+        for column in ("reason", "returns", "share"):
+            reasons.add_column(column, justify="left" if column == "reason" else "right")
+        for reason in seen.reasons:
+            reasons.add_row(reason_words(reason.reason), f"{reason.count:,}", f"{reason.share:.0%}")
+        console.print(reasons)
+        products = Table(title="Products returned most", title_justify="left")
+        for column in ("SKU", "returns", "top reasons"):
+            products.add_column(column, justify="right" if column == "returns" else "left")
+        for sku in seen.skus:
+            top = ", ".join(f"{reason_words(r.reason)} {r.share:.0%}" for r in sku.reasons[:3])
+            products.add_row(sku.sku, f"{sku.returns:,}", top)
+        console.print(products)
+        if not seen.findings:
+            console.print("No reason is spiking on any product.", highlight=False)
+        for finding in seen.findings:
+            console.print(f"Finding: {finding.text}", highlight=False, markup=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from storeops.desks.returns import handlers
 from storeops.desks.returns.events import KINDS
+from storeops.desks.returns.insights import figures
 from storeops.desks.returns.models import load_models
 from storeops.desks.returns.policy import ReturnsPolicy
 from storeops.desks.returns.reasons import ReturnReason
@@ -29,4 +30,5 @@ DESK = Desk(
     objects=list_returns,
     manual_minutes={"returns.authorize": 5.0, "returns.refund": 4.0},
     load_models=load_models,
+    figures=figures,
 )

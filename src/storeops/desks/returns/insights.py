@@ -328,3 +328,28 @@ def why_returns_happen(
         findings=tuple(replace(finding, title=titles.get(finding.sku)) for finding in spiking),
         rule=rule,
     )
+
+
+def figures(conn: Connection, since: datetime | None, until: datetime | None) -> dict[str, float | None]:
+    """The returns desk's own figures for the owner's report (``Desk.figures``): ``return_rate``
+    (returns asked for per order shipped in the period) and ``returns_refunded_automatically`` (the
+    share of the period's refunded returns no person had to approve)."""
+    if since is None or until is None:
+        return {"return_rate": None, "returns_refunded_automatically": None}
+    seen = why_returns_happen(conn, since=since, until=until, top_skus=0)
+    refunded = (
+        conn.execute(
+            select(returns.c.approved).where(
+                returns.c.state == "refunded", returns.c.refunded_at >= since, returns.c.refunded_at < until
+            )
+        )
+        .scalars()
+        .all()
+    )
+    rate = seen.return_rate
+    return {
+        "return_rate": round(rate, 4) if rate is not None else None,
+        "returns_refunded_automatically": round(sum(1 for approved in refunded if not approved) / len(refunded), 4)
+        if refunded
+        else None,
+    }
