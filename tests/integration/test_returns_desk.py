@@ -434,3 +434,32 @@ def test_an_inspection_joins_the_case_a_person_is_already_deciding(engine: Engin
     assert handoff["reasons"] == ["refund_over_threshold", "suspicious_return_pattern"]
     assert handoff["evidence"]["patterns"] == [{"pattern": "empty_box"}]
     assert the_return(store, held["rma"])["condition"] == "empty"
+
+
+def test_defects_are_counted_per_supplier_for_the_vendors_desk(engine: Engine, registry: Registry) -> None:
+    from storeops.desks.inventory.tables import products
+    from storeops.desks.returns.api import vendor_defects
+
+    store = shop(engine, registry)
+    with engine.begin() as conn:
+        conn.execute(
+            products.insert(),
+            [
+                {"sku": sku, "supplier": supplier, "reorder": True, "moq": 1, "case_pack": 1, "first_seen_at": T0,
+                 "updated_at": T0}
+                for sku, supplier in (("TEE", "Cotton Co"), ("MUG", "Clay Ltd"))
+            ],
+        )  # fmt: skip
+    lines = [
+        {"sku": "TEE", "quantity": 2, "unit_price_minor": 1000},
+        {"sku": "MUG", "quantity": 1, "unit_price_minor": 900},
+    ]
+    delivered_order(store, "7801", lines=lines)
+    ask(
+        store, "7801", at=DELIVERED + timedelta(days=1), lines=[("TEE", 1)], reason="the seam ripped open on first wear"
+    )
+    ask(store, "7801", at=DELIVERED + timedelta(days=2), lines=[("TEE", 1), ("MUG", 1)], reason="too small for me")
+    with engine.connect() as conn:
+        found = {v.supplier: v for v in vendor_defects(conn, since=DELIVERED, until=DELIVERED + timedelta(days=10))}
+    assert (found["Cotton Co"].units_returned, found["Cotton Co"].defect_units) == (2, 1)
+    assert (found["Clay Ltd"].units_returned, found["Clay Ltd"].defect_units) == (1, 0)

@@ -29,6 +29,7 @@ __all__ = [
     "release_reference",
     "reserve_all",
     "reserve_committed",
+    "suppliers",
     "titles",
 ]
 
@@ -52,6 +53,16 @@ def titles(conn: Connection, skus: Sequence[str]) -> dict[str, str]:
     if not skus:
         return {}
     return {str(sku): str(title) for sku, title in conn.execute(_TITLES, {"skus": sorted(set(skus))}) if title}
+
+
+_SUPPLIERS = select(products.c.sku, products.c.supplier).where(products.c.sku.in_(bindparam("skus", expanding=True)))
+
+
+def suppliers(conn: Connection, skus: Sequence[str]) -> dict[str, str]:
+    """The supplier of each of ``skus`` the catalogue names one for."""
+    if not skus:
+        return {}
+    return {str(sku): str(name) for sku, name in conn.execute(_SUPPLIERS, {"skus": sorted(set(skus))}) if name}
 
 
 def record_sale(conn: Connection, *, sku: str, location: str, quantity: int, reference: str, at: datetime) -> None:

@@ -13,7 +13,14 @@ from sqlalchemy import Connection
 from storeops.desks.inventory import api as inventory_api
 from storeops.desks.orders import api as orders_api
 from storeops.desks.returns import rules
-from storeops.desks.returns.insights import FindingRule, ReturnInsights, reason_words, why_returns_happen
+from storeops.desks.returns.insights import (
+    FindingRule,
+    ReturnInsights,
+    VendorDefects,
+    reason_words,
+    vendor_defects,
+    why_returns_happen,
+)
 from storeops.desks.returns.policy import ReturnsPolicy
 from storeops.desks.returns.tables import returned_units
 from storeops.engine.policy import Policy
@@ -23,10 +30,12 @@ __all__ = [
     "ReturnInsights",
     "ReturnableLine",
     "ReturnableOrder",
+    "VendorDefects",
     "new_rma",
     "reason_words",
     "returnable",
     "returns_policy",
+    "vendor_defects",
     "why_returns_happen",
     "window_days",
 ]

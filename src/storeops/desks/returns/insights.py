@@ -353,3 +353,57 @@ def figures(conn: Connection, since: datetime | None, until: datetime | None) ->
         if refunded
         else None,
     }
+
+
+DEFECT_REASONS = ("damaged_defective", "not_as_described")
+"""Reasons that speak of the product as the supplier made it (the vendors desk's defect rate)."""
+
+
+@dataclass(frozen=True)
+class VendorDefects:
+    """One supplier's returned units over a period, and how many of them came back for a defect."""
+
+    supplier: str
+    units_returned: int
+    defect_units: int
+    by_reason: dict[str, int]
+
+    def as_json(self) -> dict[str, Any]:
+        """``{"supplier", "units_returned", "defect_units", "by_reason"}``."""
+        return {
+            "supplier": self.supplier,
+            "units_returned": self.units_returned,
+            "defect_units": self.defect_units,
+            "by_reason": dict(self.by_reason),
+        }
+
+
+def vendor_defects(conn: Connection, *, since: datetime, until: datetime) -> list[VendorDefects]:
+    """Returned units per supplier (from the catalogue) asked for between ``since`` and ``until``,
+    with those whose reason (a person's correction, else the desk's reading) is a defect: what the
+    vendors desk scores defect rates with. SKUs with no supplier are left out."""
+    rows = conn.execute(
+        select(returns.c.lines, returns.c.reason_category, returns.c.reason_corrected).where(
+            returns.c.requested_at >= since, returns.c.requested_at < until, returns.c.state.in_(COUNTED_STATES)
+        )
+    ).all()
+    units: list[tuple[str, int, str]] = []
+    for lines, reading, corrected in rows:
+        reason = str(corrected or reading or "other")
+        units += [
+            (str(line["sku"]), int(line.get("accepted", 0)), reason) for line in lines or [] if line.get("accepted")
+        ]
+    supplier_of = inventory_api.suppliers(conn, [sku for sku, _, _ in units])
+    totals: dict[str, Counter[str]] = {}
+    for sku, count, reason in units:
+        if sku in supplier_of:
+            totals.setdefault(supplier_of[sku], Counter())[reason] += count
+    return [
+        VendorDefects(
+            supplier=name,
+            units_returned=sum(counts.values()),
+            defect_units=sum(counts[reason] for reason in DEFECT_REASONS),
+            by_reason=dict(sorted(counts.items())),
+        )
+        for name, counts in sorted(totals.items())
+    ]
