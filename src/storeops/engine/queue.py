@@ -28,7 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from storeops.clock import utcnow
 from storeops.engine.events import Event, NewEvent
 from storeops.errors import Conflict, NotFound
-from storeops.storage.schema import deliveries, delivery_keys, events, subject_keys
+from storeops.storage.schema import deliveries, delivery_keys, events, subject_keys, timers
 from storeops.storage.types import row_json
 
 
@@ -311,16 +311,24 @@ def claim(
     now: datetime,
     only: tuple[str, str] | None = None,
     occurred_until: datetime | None = None,
+    before_next_timer: bool = False,
 ) -> list[Delivery]:
     """Claim up to ``limit`` due deliveries, oldest event first, at most one per desk and subject,
     in the caller's transaction. A delivery is due only when no earlier delivery of its subject
     to the same desk is still pending, so each desk handles a subject's events in order and never
     two at once — whatever the other desks are doing. ``occurred_until``: only events that
-    happened by then (a worker on the events' clock, before its next timer)."""
+    happened by then (a worker on the events' clock, before its next timer). ``before_next_timer``:
+    only events that happened by the earliest timer as the claim itself sees the timers — read in
+    the same statement, so a timer another worker set while deciding a subject's previous event is
+    seen whenever that event's done-mark is (a separate read before the claim could miss the timer
+    and still see the done-mark, and let the subject's next event overtake the timer)."""
     postgres = conn.dialect.name == "postgresql"
     query = CLAIM.limit(limit)
     if occurred_until is not None:
         query = query.where(events.c.occurred_at <= occurred_until)
+    if before_next_timer:
+        earliest = select(func.min(timers.c.fire_at)).scalar_subquery()
+        query = query.where(or_(earliest.is_(None), events.c.occurred_at <= earliest))
     if only is not None:
         # One desk's deliveries of one subject: what a person's resolution waits for (``Worker.settle``).
         query = query.where(deliveries.c.desk == only[0], deliveries.c.subject == only[1])

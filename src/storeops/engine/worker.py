@@ -283,7 +283,7 @@ class Worker:
         # (a person's resolution, ``only``, is decided at once, like live traffic).
         by_events = self.timer_clock is TimerClock.EVENTS and only is None
         horizon = next_fire_at(conn) if by_events else None
-        batch = claim(conn, limit, now=now, only=only, occurred_until=horizon)
+        batch = claim(conn, limit, now=now, only=only, occurred_until=horizon, before_next_timer=by_events)
         if claimed is not None:
             claimed.extend(batch)
         if by_events:
