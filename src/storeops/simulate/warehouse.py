@@ -79,12 +79,14 @@ def _ship(world: World, request: Sent, day: datetime) -> list[tuple[NewEvent, li
     handed_over = day + timedelta(hours=8, minutes=rng.randint(0, 180))
     picked = handed_over + timedelta(hours=5)  # the carrier collects: units leave the shelf
     warehouse = str(request.payload.get("warehouse"))
+    units: dict[str, int] = {}
     for line in request.payload.get("lines") or []:
         key = (str(line["sku"]), warehouse)
         # A warehouse cannot pick what is not there (shrinkage nobody recorded): it sends less.
         quantity = min(int(line["quantity"]), max(0, world.stock.get(key, 0)))
         if quantity:
             world.happens(key, picked, -quantity)
+            units[key[0]] = units.get(key[0], 0) + quantity
     scans: list[tuple[str, datetime]] = [("label_created", handed_over), ("in_transit", picked)]
     fate = rng.random()
     truth: list[Truth] = []
@@ -101,6 +103,9 @@ def _ship(world: World, request: Sent, day: datetime) -> list[tuple[NewEvent, li
         scans.append(("delivered", picked + timedelta(days=1, hours=1)))
     tracking = str(request.payload.get("tracking_number"))
     number = str(request.payload.get("order") or _number(subject))
+    world.parcels.setdefault(_number(subject), []).append(
+        (units, scans[-1][1] if scans[-1][0] == "delivered" else None)
+    )
     events = []
     for index, (status, when) in enumerate(scans):
         payload = {"order_number": number, "tracking_number": tracking, "status": status}
