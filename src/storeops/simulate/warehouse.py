@@ -4,7 +4,9 @@ The loop closes here. An order ships only when storeops has sent its warehouse a
 ``fulfilment.request`` (an order it holds waits for a person's approval, one it rejects never
 ships); the warehouse picks it the next day, and the carrier's tracking scans follow with the
 fates a real parcel meets. A ``fulfilment.cancel`` that arrives before the pick stops it; an
-``order.cancel`` sent to the storefront puts the order's units back on sale.
+``order.cancel`` sent to the storefront puts the order's units back on sale. A customer sends a
+return back only once storeops has sent them its prepaid label (``label.create``): the parcel
+reaches the warehouse, which inspects it (``simulate.returns``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from storeops.engine.events import NewEvent
+from storeops.simulate import returns
 from storeops.simulate.truth import Truth
 from storeops.simulate.world import World
 
-LISTENS_TO = {("warehouse", "fulfilment.request"), ("warehouse", "fulfilment.cancel"), ("storefront", "order.cancel")}
+LISTENS_TO = {
+    ("warehouse", "fulfilment.request"),
+    ("warehouse", "fulfilment.cancel"),
+    ("storefront", "order.cancel"),
+    ("carrier", "label.create"),
+}
 """The (connector, action) pairs of storeops' outbox the simulated outside world acts on."""
 
 
@@ -29,7 +37,7 @@ class Sent:
     connector: str
     action: str
     subject: str
-    """The order it is about (``order:sim:<number>``)."""
+    """The order it is about (``order:sim:<number>``), or the return (``return:<rma>``)."""
     payload: dict[str, Any]
     key: str
     """Its idempotency key: a message delivered twice is acted on once."""
@@ -61,6 +69,8 @@ def day_events(world: World, day: datetime) -> list[tuple[NewEvent, list[Truth]]
     for message in due:
         if message.action == "fulfilment.request" and _number(message.subject) not in world.stopped:
             out.extend(_ship(world, message, day))
+        elif message.action == "label.create":
+            out.extend(returns.parcel_back(world, message.subject, day))
     return out
 
 
