@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from storeops.engine.events import NewEvent
-from storeops.simulate.run import Day, simulate
+from storeops.simulate.run import Day, Simulation, simulate
+from storeops.simulate.team import OpsTeam
 from storeops.simulate.truth import Truth
 from storeops.simulate.warehouse import Sent
 from tests.unit.test_simulator import request
@@ -150,3 +151,24 @@ def test_lines_are_the_orders_but_for_the_injected_swaps_and_extra_units() -> No
             if "serial_returner" in injected:
                 # judged on the orders the customer had placed by then
                 assert customers[payload["customer_email"]] >= 4
+
+
+def test_the_simulated_team_rejects_suspicious_and_late_returns_and_grants_goodwill() -> None:
+    simulation = Simulation(seed=1)
+    team = OpsTeam(simulation)
+    cases = {
+        "return:a": {"routine"},
+        "return:b": {"refund_over_threshold"},
+        "return:c": {"suspicious_return_pattern", "refund_over_threshold"},
+        "return:d": {"outside_policy"},
+        "return:e": {"outside_policy", "goodwill_request"},
+    }
+    simulation.labels.update(cases)
+    decided = {subject: team._decide_return(subject)[0] for subject in cases}
+    assert decided == {
+        "return:a": "approve",
+        "return:b": "approve",
+        "return:c": "reject",
+        "return:d": "reject",
+        "return:e": "approve",
+    }
