@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from storeops.engine.events import NewEvent
+from storeops.simulate import returns
 from storeops.simulate.run import Day, Simulation, simulate
 from storeops.simulate.team import OpsTeam
 from storeops.simulate.truth import Truth
@@ -172,3 +173,30 @@ def test_the_simulated_team_rejects_suspicious_and_late_returns_and_grants_goodw
         "return:d": "reject",
         "return:e": "approve",
     }
+
+
+def test_a_parcel_as_good_as_new_goes_back_on_the_shelf_it_was_sent_to_and_an_empty_box_does_not() -> None:
+    world = Simulation(seed=2).world
+    sku = world.products[0].sku
+    day = world.start + timedelta(days=20)
+    for number, condition in (("2-1", "opened"), ("2-2", "empty")):
+        world.orders[number] = {"customer": "2-1", "lines": [{"sku": sku, "quantity": 2, "unit_price_minor": 990}]}
+        world.returns[f"R-SIM{number}"] = {
+            "rma": f"R-SIM{number}",
+            "order": number,
+            "lines": [{"sku": sku, "quantity": 3}],  # one more than they bought: the box holds two
+            "condition": condition,
+            "category": "size_fit",
+            "delivered": day - timedelta(days=5),
+            "ask_at": day - timedelta(days=2),
+        }
+    before = {warehouse: world.stock[(sku, warehouse)] for warehouse in world.warehouses}
+    [(opened, _)] = returns.parcel_back(world, "return:R-SIM2-1", day, "WH-BERLIN")
+    assert returns.parcel_back(world, "return:R-SIM2-1", day, "WH-BERLIN") == []  # the label came twice
+    [(empty, [truth])] = returns.parcel_back(world, "return:R-SIM2-2", day)
+    assert empty.payload == {"rma": "R-SIM2-2", "condition": "empty", "note": "The box was empty."}
+    assert opened.payload == {"rma": "R-SIM2-1", "condition": "opened"} and opened.occurred_at > day
+    assert truth.label == "suspicious_return_pattern" and truth.detail == {"pattern": "empty_box"}
+    assert world.stock[(sku, "WH-BERLIN")] == before["WH-BERLIN"] + 2
+    assert world.stock[(sku, "WH-PARIS")] == before["WH-PARIS"]
+    assert world.on_shelf((sku, "WH-BERLIN"), day) == before["WH-BERLIN"]  # not there before it arrives

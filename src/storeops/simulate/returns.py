@@ -329,9 +329,12 @@ def _accounts_at_address(world: World, story: dict[str, Any]) -> int:
     )
 
 
-def parcel_back(world: World, subject: str, day: datetime) -> list[tuple[NewEvent, list[Truth]]]:
+def parcel_back(
+    world: World, subject: str, day: datetime, warehouse: str | None = None
+) -> list[tuple[NewEvent, list[Truth]]]:
     """Storeops sent the customer the label of return ``subject`` before ``day``: they post the
-    parcel, and the warehouse inspects it when it arrives (once, however often the label came)."""
+    parcel, and ``warehouse`` (else the world's first) inspects it when it arrives (once, however
+    often the label came), putting units that are as good as new back on its shelf."""
     story = world.returns.get(subject.removeprefix("return:"))
     if story is None or "sent_back" in story:
         return []
@@ -349,6 +352,13 @@ def parcel_back(world: World, subject: str, day: datetime) -> list[tuple[NewEven
         truths.append(Truth(subject, "suspicious_return_pattern", {"pattern": pattern, "days_after_delivery": days}))
     elif condition == "damaged" and story["category"] not in SELLER_FAULT:
         truths.append(Truth(subject, "outside_policy", {"pattern": "damaged_by_customer"}))
+    if condition in ("new", "opened"):
+        order = world.orders[story["order"]]
+        units = bought(order["lines"])
+        sent = {line["sku"]: int(line["quantity"]) for line in story["lines"]} if story["lines"] else units
+        for sku, quantity in sorted(sent.items()):
+            if sku in units:  # what the customer had: no more units than they bought
+                world.happens((sku, warehouse or world.warehouses[0]), arrives, min(quantity, units[sku]))
     payload: dict[str, Any] = {"rma": rma, "condition": condition}
     if condition in CONDITION_NOTES:
         payload["note"] = CONDITION_NOTES[condition]

@@ -6,7 +6,8 @@ ships); the warehouse picks it the next day, and the carrier's tracking scans fo
 fates a real parcel meets. A ``fulfilment.cancel`` that arrives before the pick stops it; an
 ``order.cancel`` sent to the storefront puts the order's units back on sale. A customer sends a
 return back only once storeops has sent them its prepaid label (``label.create``): the parcel
-reaches the warehouse, which inspects it (``simulate.returns``).
+reaches the warehouse the label names (else the first), which inspects it and puts what it can
+sell again back on the shelf (``simulate.returns``).
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ def day_events(world: World, day: datetime) -> list[tuple[NewEvent, list[Truth]]
         if message.action == "fulfilment.request" and _number(message.subject) not in world.stopped:
             out.extend(_ship(world, message, day))
         elif message.action == "label.create":
-            out.extend(returns.parcel_back(world, message.subject, day))
+            # The label names the store's returns location when it has one (else: its first warehouse).
+            to = str((message.payload.get("ship_to") or {}).get("line1") or "")
+            out.extend(returns.parcel_back(world, message.subject, day, to if to in world.warehouses else None))
     return out
 
 
