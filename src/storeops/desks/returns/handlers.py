@@ -31,6 +31,11 @@ from storeops.money import Money
 
 SELLER_FAULT = ("damaged_defective", "wrong_item", "not_as_described")
 """Reasons under which an item may come back damaged: the store sent it so."""
+HISTORY_STATES = (*COUNTED_STATES, ReturnState.REJECTED.value)
+"""Returns that make a customer's (and an address's) history: every return opened, a rejected one
+too (a serial returner whose returns are rejected would otherwise look like a customer who
+returns little, and the next return would go through). A refused request (not the customer's
+order, nothing shipped) is no return of theirs."""
 
 
 def lock_keys(event: Event) -> list[str]:
@@ -328,7 +333,7 @@ def _history(
     returned = set(
         conn.execute(
             select(returns.c.order_subject).where(
-                returns.c.customer == order.customer, returns.c.state.in_(COUNTED_STATES)
+                returns.c.customer == order.customer, returns.c.state.in_(HISTORY_STATES)
             )
         ).scalars()
     )
@@ -346,7 +351,7 @@ def _history(
                 select(returns.c.customer).where(
                     returns.c.address_key == order.address_key,
                     returns.c.requested_at >= asked - timedelta(days=policy.shared_address_days),
-                    returns.c.state.in_(COUNTED_STATES),
+                    returns.c.state.in_(HISTORY_STATES),
                 )
             ).scalars()
         )
