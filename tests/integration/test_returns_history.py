@@ -1,5 +1,6 @@
 """The returns desk's judgement after a person has decided: a rejected return stays in the
-customer's history, found by the simulator's serial returners (bench.decision_quality)."""
+customer's history, and an approved one is still inspected when it comes back (both found on the
+simulator's returns, bench.decision_quality)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import Engine
 from storeops.commands.handoffs import resolve
 from storeops.engine.desk import Registry
 from tests.integration.test_resolutions import OPS, application
-from tests.integration.test_returns_desk import DELIVERED, ask, delivered_order, handoff_of, shop
+from tests.integration.test_returns_desk import DELIVERED, ask, delivered_order, handoff_of, receive, shop
 
 
 def test_returns_a_person_rejected_still_count_towards_a_serial_returner(engine: Engine, registry: Registry) -> None:
@@ -29,3 +30,18 @@ def test_returns_a_person_rejected_still_count_towards_a_serial_returner(engine:
     assert handoff is not None
     [pattern] = [p for p in handoff["evidence"]["patterns"] if p["pattern"] == "serial_returner"]
     assert (pattern["orders"], pattern["orders_with_returns"]) == (4, 3)
+
+
+def test_an_empty_box_goes_to_a_person_even_when_they_approved_the_return(engine: Engine, registry: Registry) -> None:
+    # given a return held for its refund and approved by a person
+    store = shop(engine, registry, auto_refund_max="10.00")
+    delivered_order(store, "7610")
+    found = ask(store, "7610", at=DELIVERED + timedelta(days=1))
+    resolve(application(store), OPS, handoff_of(store, found["rma"])["id"], "approve")  # type: ignore[index]
+    # when its parcel comes back empty
+    held = receive(store, found["rma"], "empty")
+    # then nothing is refunded: a person looks at the box
+    assert held["state"] == "received"
+    handoff = handoff_of(store, found["rma"])
+    assert handoff is not None and handoff["state"] == "open"
+    assert handoff["evidence"]["patterns"] == [{"pattern": "empty_box"}]

@@ -560,7 +560,9 @@ def return_received(event: Event, ctx: HandlerContext) -> Decision | None:
         # A person is already deciding: the inspection joins the case, their decision carries it out.
         conn.execute(update(returns).where(returns.c.id == row["id"]).values(**values))
         return Decision(action="return.inspected", reasons=tuple(reasons), evidence=evidence)
-    if reasons and not row["approved"]:
+    if reasons:
+        # Even when a person approved the request (a large refund, a late one): they had not seen
+        # what is in the box.
         conn.execute(
             update(returns)
             .where(returns.c.id == row["id"])
