@@ -5,7 +5,9 @@
 A simulated store runs day by day through the engine with the built-in desks; every injected
 situation has a ground-truth label (kept apart from what the desks see). A handoff reason is a
 true positive when its subject carries that label. Reasons whose desk does not decide yet are
-shown with no handoffs.
+shown with no handoffs. The returns desk's reasons are broken down by pattern too (a suspicious
+return's named pattern, what put a return outside the policy): the pattern in a handoff's evidence
+against the pattern in the truth's detail.
 
 Then where the handoffs ended: per desk, how many are still open (or claimed), resolved by the
 simulated team, superseded because the world moved on, or expired; and how many are still open
@@ -18,7 +20,9 @@ from __future__ import annotations
 import argparse
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -39,6 +43,61 @@ from storeops.storage.schema import handoffs, sim_truth
 ABOUT_THE_PARCEL = {"shipping_irregularity", "cancellation_too_late"}
 """Reasons about a parcel already on its way: open on a shipped order by their nature, so they
 are not counted as handoffs the world has overtaken."""
+STORE = {"returns": {"return_location": "WH-PARIS"}}
+"""The simulated store's policy: the defaults, but for where its returns come back, which a store
+that takes returns names. Left empty, the return label names no warehouse and the ledger restocks
+the alphabetically first one holding the SKU (WH-BERLIN), while the parcel reaches the first
+warehouse (WH-PARIS): every restocked return then shows as stock missing in one warehouse and
+found in the other at their next counts (stock_anomaly precision 0.65 on 60 days, 0.72 with it)."""
+BY_PATTERN = {"suspicious_return_pattern", "outside_policy"}
+"""The returns desk's reasons that name a pattern in their evidence (and the simulator in its truth)."""
+
+
+def evidence_patterns(reason: str, evidence: Mapping[str, Any]) -> set[str]:
+    """The patterns a returns handoff's evidence names for ``reason``."""
+    if reason == "suspicious_return_pattern":
+        return {str(p.get("pattern")) for p in evidence.get("patterns") or [] if isinstance(p, Mapping)}
+    found = set()
+    if (evidence.get("window") or {}).get("late"):
+        found.add("late")
+    if evidence.get("final_sale"):
+        found.add("final_sale")
+    if evidence.get("damaged_by"):
+        found.add("damaged_by_customer")
+    if "state" in evidence and "condition" in evidence:
+        found.add("unexpected_parcel")
+    return found
+
+
+def pattern_rows(
+    truths: Iterable[tuple[str, str, Mapping[str, Any]]], raised: Iterable[tuple[str, list[str], Mapping[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Precision and recall of each (reason, pattern) of the returns desk, counted per subject."""
+    labelled: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for subject, label, detail in truths:
+        if label in BY_PATTERN and detail.get("pattern"):
+            labelled[(label, str(detail["pattern"]))].add(subject)
+    flagged: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for subject, reasons, evidence in raised:
+        for reason in set(reasons) & BY_PATTERN:
+            for pattern in evidence_patterns(reason, evidence):
+                flagged[(reason, pattern)].add(subject)
+    rows = []
+    for reason, pattern in sorted(labelled.keys() | flagged.keys()):
+        truth, handed = labelled[(reason, pattern)], flagged[(reason, pattern)]
+        hits = len(truth & handed)
+        rows.append(
+            {
+                "reason": reason,
+                "pattern": pattern,
+                "truth": len(truth),
+                "handoffs": len(handed),
+                "correct": hits,
+                "precision": round(hits / len(handed), 3) if handed else None,
+                "recall": round(hits / len(truth), 3) if truth else None,
+            }
+        )
+    return rows
 
 
 def main() -> None:
@@ -51,7 +110,7 @@ def main() -> None:
     console.print("training the support models on the shipped data …")
     trained = train_support_models("bench")
     registry = Registry(desks)
-    policy = build_policy({}, desks)
+    policy = build_policy(STORE, desks)
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=args.days - 1)
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_db_engine(f"sqlite:///{tmp}/quality.db")
@@ -63,11 +122,23 @@ def main() -> None:
         replay(engine, args.days, args.seed, start, worker, team=True, routes=registry)
         with engine.connect() as conn:
             truth: dict[str, set[str]] = defaultdict(set)
-            for subject, label in conn.execute(select(sim_truth.c.subject, sim_truth.c.label)):
+            details = []
+            for subject, label, detail in conn.execute(
+                select(sim_truth.c.subject, sim_truth.c.label, sim_truth.c.detail)
+            ):
                 truth[subject].add(label)
+                details.append((subject, label, detail))
             flagged: dict[str, set[str]] = defaultdict(set)
             for subject, reasons in conn.execute(select(handoffs.c.subject, handoffs.c.reasons)):
                 flagged[subject].update(reasons)
+            patterns = pattern_rows(
+                details,
+                conn.execute(
+                    select(handoffs.c.subject, handoffs.c.reasons, handoffs.c.evidence).where(
+                        handoffs.c.desk == "returns"
+                    )
+                ).all(),
+            )
             states: dict[str, dict[str, int]] = defaultdict(dict)
             for desk_name, state, n in conn.execute(
                 select(handoffs.c.desk, handoffs.c.state, func.count()).group_by(handoffs.c.desk, handoffs.c.state)
@@ -127,6 +198,13 @@ def main() -> None:
     for found in stale[:10]:
         console.print(f"  open on a {found['order_status']} order: {found['subject']} ({', '.join(found['reasons'])})")
     print_results(
+        "returns desk by pattern",
+        ["reason", "pattern", "truth", "handoffs", "correct", "precision", "recall"],
+        patterns,
+        {},
+        False,
+    )
+    print_results(
         f"decision quality on {args.days} simulated days (seed {args.seed})",
         ["desk", "reason", "truth", "handoffs", "correct", "precision", "recall"],
         rows,
@@ -136,6 +214,7 @@ def main() -> None:
             "lifecycle": lifecycle,
             "open_on_shipped_orders": len(stale),
             "open_on_shipped_examples": stale[:10],
+            "returns_by_pattern": patterns,
         },
         args.json,
     )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from storeops.desks import builtin_desks
 from storeops.desks.orders.tables import orders
@@ -15,11 +15,11 @@ from storeops.engine.desk import Registry
 from storeops.engine.metrics import compute_report, daily_figures
 from storeops.engine.policy import build_policy
 from storeops.engine.worker import Worker
-from storeops.simulate.run import replay
+from storeops.simulate.run import SentReader, Simulation, replay
 from storeops.simulate.team import ACTOR
 from storeops.storage.db import create_db_engine
 from storeops.storage.migrate import upgrade
-from storeops.storage.schema import audit_log, events, handoffs
+from storeops.storage.schema import audit_log, events, handoffs, outbox
 from tests.conftest import _create_database, _drop_database
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -133,3 +133,44 @@ def test_the_history_is_recorded_charted_and_reported_on_the_days_it_happened(li
     assert 0 < decided_on_day_two < everything.overall.automatic + everything.overall.handed_off
     # and the simulated person's resolutions count on the days they were made
     assert sum(d.human for d in series) == everything.overall.human_actions > 0
+
+
+def test_the_simulation_reads_the_labels_storeops_sent_for_its_own_returns_only(engine: Engine) -> None:
+    # given storeops' outbox holding return labels of this simulation, of another seed's, and mail
+    simulation = Simulation(seed=3)
+    at = START + timedelta(days=4, hours=10)
+    with engine.begin() as conn:
+        event_id = conn.execute(
+            insert(events).values(
+                source="sim",
+                external_id="x-1",
+                kind="return.requested",
+                subject="return:R-SIM3-1001",
+                occurred_at=at,
+                received_at=at,
+                payload={},
+            )
+        ).inserted_primary_key[0]
+        for connector, action, subject in (
+            ("carrier", "label.create", "return:R-SIM3-1001"),
+            ("carrier", "label.create", "return:R-SIM31-1001"),
+            ("email", "return.authorized", "return:R-SIM3-1001"),
+        ):
+            conn.execute(
+                insert(outbox).values(
+                    connector=connector,
+                    action=action,
+                    idempotency_key=f"{subject}:{action}",
+                    subject=subject,
+                    payload={"ship_to": {"line1": "Returns"}},
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=at,
+                    created_at=at,
+                    event_id=event_id,
+                )
+            )
+    # when the simulation reads what storeops sent
+    read = SentReader(engine, simulation.order_prefix, simulation.return_prefix).read()
+    # then it takes the label of its own return, dated by the request that sent it
+    assert [(m.action, m.subject, m.at) for m in read] == [("label.create", "return:R-SIM3-1001", at)]

@@ -131,7 +131,13 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
         truths += spike_truth
         spike_truth = []
         taken = _ship_from(world, lines, shipping.get("country"))
-        world.orders[number] = {"customer": customer.id, "total_minor": total, "at": at}
+        world.orders[number] = {
+            "customer": customer.id,
+            "total_minor": total,
+            "at": at,
+            "lines": lines,
+            "ship_to": (shipping["line1"], shipping["postal_code"], shipping["country"]),
+        }
         payload = {
             "order_number": number,
             "customer": {
@@ -166,6 +172,7 @@ def day_events(world: World, day: datetime, day_index: int) -> list[tuple[NewEve
             out.append(
                 (world.event("order.cancelled", subject, cancel_at, {"order_number": number, "reason": "customer"}), [])
             )
+            world.orders[number]["cancelled"] = True
             continue  # the storefront puts its units back on sale at once
         world.promise(number, taken)
     return out

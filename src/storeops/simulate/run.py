@@ -26,7 +26,7 @@ from sqlalchemy import Engine, insert, select
 from storeops.engine.events import NewEvent
 from storeops.engine.queue import Routes, ingest
 from storeops.engine.worker import Worker
-from storeops.simulate import inventory, orders, support, warehouse
+from storeops.simulate import inventory, orders, returns, support, warehouse
 from storeops.simulate.team import OpsTeam
 from storeops.simulate.truth import Truth
 from storeops.simulate.warehouse import LISTENS_TO, Sent
@@ -38,8 +38,8 @@ DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
 
 Day = list[tuple[NewEvent, list[Truth]]]
 DayModule = Callable[[World, datetime, int], Day]
-DESK_MODULES: list[DayModule] = [orders.day_events, support.day_events, inventory.day_events]
-"""One entry per desk that simulates events; returns, marketing and vendors add theirs here."""
+DESK_MODULES: list[DayModule] = [orders.day_events, support.day_events, inventory.day_events, returns.day_events]
+"""One entry per desk that simulates events; marketing and vendors add theirs here."""
 
 
 class Simulation:
@@ -60,6 +60,11 @@ class Simulation:
     def order_prefix(self) -> str:
         """The subjects of this simulation's orders start with this (``order:sim:<seed>-``)."""
         return f"order:sim:{self.world.seed}-"
+
+    @property
+    def return_prefix(self) -> str:
+        """The subjects of this simulation's returns start with this (``return:R-SIM<seed>-``)."""
+        return f"return:{returns.rma_of(f'{self.world.seed}-')}"
 
     def backfill(self) -> Day:
         """The store's existing products, stock and customers, imported before it goes live."""
@@ -137,8 +142,9 @@ def truth_path(events_path: Path) -> Path:
 
 
 class SentReader:
-    """Reads, from storeops' outbox, the messages for one simulation's orders that the simulated
-    warehouse and storefront act on, each dated by the event whose decision sent it.
+    """Reads, from storeops' outbox, the messages for one simulation's orders (and returns) that
+    the simulated warehouse, storefront and customers act on, each dated by the event whose
+    decision sent it.
 
     It reads the outbox rather than standing in for a connector: the row says which event sent
     it, which is when it was sent in the simulated store's time; the rows are there whether or
@@ -146,9 +152,9 @@ class SentReader:
     the same rows, so it lives the same days and stores nothing twice.
     """
 
-    def __init__(self, engine: Engine, prefix: str) -> None:
+    def __init__(self, engine: Engine, *prefixes: str) -> None:
         self.engine = engine
-        self.prefix = prefix
+        self.prefixes = prefixes
         self.after_id = 0
 
     def read(self) -> list[Sent]:
@@ -174,7 +180,7 @@ class SentReader:
         return [
             Sent(row.connector, row.action, row.subject, dict(row.payload), row.idempotency_key, row.occurred_at)
             for row in rows
-            if row.subject.startswith(self.prefix) and (row.connector, row.action) in LISTENS_TO
+            if row.subject.startswith(self.prefixes) and (row.connector, row.action) in LISTENS_TO
         ]
 
 
@@ -193,13 +199,13 @@ def replay(
     the next arrives (as a live store would), its timers firing by the simulated clock rather
     than the wall clock, and after each day the simulated warehouse reads what storeops sent it.
     Without a worker nothing is sent, so no order ships. With ``team`` (and a worker), a
-    simulated ops person works the orders desk's inbox (``simulate.team``). A store holds only
+    simulated ops person works the orders and returns desks' inboxes (``simulate.team``). A store holds only
     what has happened: a last day that is today ends now. Returns (new events, duplicates)."""
     now = datetime.now(UTC)
     simulation = Simulation(seed, start, horizon=now)
     # Without a worker nothing decides while the store lives: the warehouse hears nothing (not
     # even what an earlier run sent), so the same seed queues the same events whatever the store.
-    reader = SentReader(engine, simulation.order_prefix) if worker is not None else None
+    reader = SentReader(engine, simulation.order_prefix, simulation.return_prefix) if worker is not None else None
     people = OpsTeam(simulation) if team and worker is not None else None
     new, duplicates = to_database(engine, simulation.backfill(), routes)
     if worker is not None:

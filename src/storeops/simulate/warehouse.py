@@ -4,7 +4,10 @@ The loop closes here. An order ships only when storeops has sent its warehouse a
 ``fulfilment.request`` (an order it holds waits for a person's approval, one it rejects never
 ships); the warehouse picks it the next day, and the carrier's tracking scans follow with the
 fates a real parcel meets. A ``fulfilment.cancel`` that arrives before the pick stops it; an
-``order.cancel`` sent to the storefront puts the order's units back on sale.
+``order.cancel`` sent to the storefront puts the order's units back on sale. A customer sends a
+return back only once storeops has sent them its prepaid label (``label.create``): the parcel
+reaches the warehouse the label names (else the first), which inspects it and puts what it can
+sell again back on the shelf (``simulate.returns``).
 """
 
 from __future__ import annotations
@@ -15,10 +18,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from storeops.engine.events import NewEvent
+from storeops.simulate import returns
 from storeops.simulate.truth import Truth
 from storeops.simulate.world import World
 
-LISTENS_TO = {("warehouse", "fulfilment.request"), ("warehouse", "fulfilment.cancel"), ("storefront", "order.cancel")}
+LISTENS_TO = {
+    ("warehouse", "fulfilment.request"),
+    ("warehouse", "fulfilment.cancel"),
+    ("storefront", "order.cancel"),
+    ("carrier", "label.create"),
+}
 """The (connector, action) pairs of storeops' outbox the simulated outside world acts on."""
 
 
@@ -29,7 +38,7 @@ class Sent:
     connector: str
     action: str
     subject: str
-    """The order it is about (``order:sim:<number>``)."""
+    """The order it is about (``order:sim:<number>``), or the return (``return:<rma>``)."""
     payload: dict[str, Any]
     key: str
     """Its idempotency key: a message delivered twice is acted on once."""
@@ -61,6 +70,10 @@ def day_events(world: World, day: datetime) -> list[tuple[NewEvent, list[Truth]]
     for message in due:
         if message.action == "fulfilment.request" and _number(message.subject) not in world.stopped:
             out.extend(_ship(world, message, day))
+        elif message.action == "label.create":
+            # The label names the store's returns location when it has one (else: its first warehouse).
+            to = str((message.payload.get("ship_to") or {}).get("line1") or "")
+            out.extend(returns.parcel_back(world, message.subject, day, to if to in world.warehouses else None))
     return out
 
 
@@ -79,12 +92,14 @@ def _ship(world: World, request: Sent, day: datetime) -> list[tuple[NewEvent, li
     handed_over = day + timedelta(hours=8, minutes=rng.randint(0, 180))
     picked = handed_over + timedelta(hours=5)  # the carrier collects: units leave the shelf
     warehouse = str(request.payload.get("warehouse"))
+    units: dict[str, int] = {}
     for line in request.payload.get("lines") or []:
         key = (str(line["sku"]), warehouse)
         # A warehouse cannot pick what is not there (shrinkage nobody recorded): it sends less.
         quantity = min(int(line["quantity"]), max(0, world.stock.get(key, 0)))
         if quantity:
             world.happens(key, picked, -quantity)
+            units[key[0]] = units.get(key[0], 0) + quantity
     scans: list[tuple[str, datetime]] = [("label_created", handed_over), ("in_transit", picked)]
     fate = rng.random()
     truth: list[Truth] = []
@@ -101,6 +116,9 @@ def _ship(world: World, request: Sent, day: datetime) -> list[tuple[NewEvent, li
         scans.append(("delivered", picked + timedelta(days=1, hours=1)))
     tracking = str(request.payload.get("tracking_number"))
     number = str(request.payload.get("order") or _number(subject))
+    world.parcels.setdefault(_number(subject), []).append(
+        (units, scans[-1][1] if scans[-1][0] == "delivered" else None)
+    )
     events = []
     for index, (status, when) in enumerate(scans):
         payload = {"order_number": number, "tracking_number": tracking, "status": status}

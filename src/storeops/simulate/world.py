@@ -114,7 +114,17 @@ class World:
     units leave the shelf when it ships, a delivery lands when it arrives)."""
     warehouse_country: dict[str, str] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Orders placed so far by number: customer, total, time (for support)."""
+    """Orders placed so far by number: customer, total, time (for support); lines, where they were
+    shipped to and whether the customer cancelled them (for returns)."""
+    parcels: dict[str, list[tuple[dict[str, int], datetime | None]]] = field(default_factory=dict)
+    """What the warehouse picked for each order, parcel by parcel: units by SKU and when the
+    carrier delivered the parcel (None: it never arrived)."""
+    returns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Returns by RMA (``simulate.returns``): each one's story, from the customer's plan to what the
+    warehouse found in the parcel."""
+    return_plans: dict[str, str | None] = field(default_factory=dict)
+    """Delivered orders whose customer has made up their mind, by number: the RMA of the return
+    they will ask for, or None."""
     next_order: int = 1000
     next_event: int = 0
     sent: list[Any] = field(default_factory=list)
@@ -176,9 +186,31 @@ class World:
         """What a person counting at ``at`` finds: ``stock`` minus the changes still to happen."""
         return self.stock.get(key, 0) - sum(change for when, change in self.later.get(key, []) if when > at)
 
+    def delivered(self, number: str) -> datetime | None:
+        """When order ``number`` was in the customer's hands: all its units picked and every parcel
+        delivered (the last one's delivery), else None."""
+        order, parcels = self.orders.get(number), self.parcels.get(number)
+        if order is None or not parcels or any(at is None for _, at in parcels):
+            return None
+        picked: dict[str, int] = {}
+        for units, _ in parcels:
+            for sku, quantity in units.items():
+                picked[sku] = picked.get(sku, 0) + quantity
+        if picked != bought(order["lines"]):
+            return None
+        return max(at for _, at in parcels if at is not None)
+
     def moment(self, day: datetime) -> datetime:
         """A random time during ``day`` (business hours weighted)."""
         return day + timedelta(seconds=self.rng.randint(7 * 3600, 22 * 3600))
+
+
+def bought(lines: list[dict[str, Any]]) -> dict[str, int]:
+    """Units of each SKU of an order's lines (a SKU on two lines counts once)."""
+    units: dict[str, int] = {}
+    for line in lines:
+        units[str(line["sku"])] = units.get(str(line["sku"]), 0) + int(line["quantity"])
+    return units
 
 
 def build_world(seed: int, start: datetime, *, customers: int = 400) -> World:

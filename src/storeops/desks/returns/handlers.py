@@ -31,6 +31,11 @@ from storeops.money import Money
 
 SELLER_FAULT = ("damaged_defective", "wrong_item", "not_as_described")
 """Reasons under which an item may come back damaged: the store sent it so."""
+HISTORY_STATES = (*COUNTED_STATES, ReturnState.REJECTED.value)
+"""Returns that make a customer's (and an address's) history: every return opened, a rejected one
+too (a serial returner whose returns are rejected would otherwise look like a customer who
+returns little, and the next return would go through). A refused request (not the customer's
+order, nothing shipped) is no return of theirs."""
 
 
 def lock_keys(event: Event) -> list[str]:
@@ -337,7 +342,7 @@ def _history(
     returned = set(
         conn.execute(
             select(returns.c.order_subject).where(
-                returns.c.customer == order.customer, returns.c.state.in_(COUNTED_STATES)
+                returns.c.customer == order.customer, returns.c.state.in_(HISTORY_STATES)
             )
         ).scalars()
     )
@@ -355,7 +360,7 @@ def _history(
                 select(returns.c.customer).where(
                     returns.c.address_key == order.address_key,
                     returns.c.requested_at >= asked - timedelta(days=policy.shared_address_days),
-                    returns.c.state.in_(COUNTED_STATES),
+                    returns.c.state.in_(HISTORY_STATES),
                 )
             ).scalars()
         )
@@ -564,9 +569,10 @@ def return_received(event: Event, ctx: HandlerContext) -> Decision | None:
         # A person is already deciding: the inspection is on record, their decision carries it out.
         conn.execute(update(returns).where(returns.c.id == row["id"]).values(**values))
         return Decision(action="return.inspected", evidence=evidence)
-    if reasons and not row["approved"]:
-        # Held already, the new finding joins the open handoff (its reasons added, this evidence
-        # on top): whoever decides sees what the parcel held before approving a refund.
+    if reasons:
+        # Even when a person approved the request (a large refund, a late one), they had not seen
+        # what is in the box; held already, the finding joins the open handoff (its reasons added,
+        # this evidence on top).
         conn.execute(
             update(returns)
             .where(returns.c.id == row["id"])
