@@ -72,6 +72,10 @@ def test_the_window_ends_on_its_last_moment() -> None:
         ("Could you do it as a goodwill gesture", True),
         ("It is too small", False),
         ("Exceptional quality, just the wrong size", False),
+        ("Too tight even though I ordered my usual size", False),
+        ("Could you be flexible on the return date?", True),
+        ("Is there any chance you could still accept it?", True),
+        ("I missed the deadline by two days, sorry", True),
     ],
 )
 def test_a_request_for_an_exception_is_recognised(text: str, asks: bool) -> None:

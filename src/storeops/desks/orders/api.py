@@ -110,6 +110,8 @@ class PurchaseView:
     placed_at: datetime
     shipped_at: datetime | None
     delivered_at: datetime | None
+    warehouses: tuple[str, ...] = ()
+    """The warehouses its parcels left from, first parcel first (none when storeops did not ship it)."""
 
     def belongs_to(self, *, email: str | None = None, customer_id: str | None = None) -> bool:
         """Whether the order is the customer's who asked (their email, or their storefront customer id)."""
@@ -135,6 +137,7 @@ _PURCHASE = (
         orders.c.address_key,
         orders.c.placed_at,
         orders.c.shipped_at,
+        orders.c.allocation,
         orders.c.last_scan,
         orders.c.last_scan_at,
     )
@@ -156,9 +159,11 @@ def purchase(conn: Connection, number: str | None = None, *, subject: str | None
         return None
     facts = dict(row._mapping)
     last_scan, last_scan_at = facts.pop("last_scan"), facts.pop("last_scan_at")
+    allocation = facts.pop("allocation") or []
     return PurchaseView(
         **{**facts, "lines": tuple(facts["lines"] or ())},
         delivered_at=last_scan_at if last_scan == "delivered" else None,
+        warehouses=tuple(str(parcel["warehouse"]) for parcel in allocation if parcel.get("warehouse")),
     )
 
 

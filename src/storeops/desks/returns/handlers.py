@@ -430,7 +430,7 @@ def authorize_messages(
         "tracking_number": tracking,
         "grams": grams,
         "lines": [{"sku": line["sku"], "quantity": line["accepted"]} for line in lines if line["accepted"]],
-        "ship_to": {"name": f"Returns {rma}", "line1": policy.return_location or "Returns"},
+        "ship_to": {"name": f"Returns {rma}", "line1": return_location(order, policy) or "Returns"},
         "ship_from": order.shipping_address,
         "return": True,
     }
@@ -523,7 +523,7 @@ def return_received(event: Event, ctx: HandlerContext) -> Decision | None:
     order = orders_api.purchase(conn, subject=row["order_subject"])
     assert order is not None  # a return that was not refused names a stored order
     sellable = received.condition in policy.restock_conditions
-    location = policy.return_location or _stock_location(conn, row["lines"])
+    location = return_location(order, policy) or _stock_location(conn, row["lines"])
     restocked = []
     if sellable:
         for line in row["lines"]:
@@ -604,6 +604,12 @@ def return_received(event: Event, ctx: HandlerContext) -> Decision | None:
         task="returns.refund",
         outbox=refund_messages(conn, order, received.rma, int(row["refund_minor"]), row["settlement"], now),
     )
+
+
+def return_location(order: orders_api.PurchaseView, policy: ReturnsPolicy) -> str:
+    """Where a return goes back to: ``[returns] return_location``, else the warehouse the order left
+    from (empty when neither is known: then where the SKU is stocked)."""
+    return policy.return_location or (order.warehouses[0] if order.warehouses else "")
 
 
 def _stock_location(conn: Connection, lines: Sequence[Mapping[str, Any]]) -> str:

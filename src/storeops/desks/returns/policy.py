@@ -58,6 +58,8 @@ class ReturnsPolicy(DeskPolicy):
         description="Reasons for which shipping is refunded too, when the whole order comes back.",
     )
     return_location: str = Field(
-        "", description="Where returned stock goes back into the ledger; empty: the first [orders] warehouse."
+        "",
+        description="Where returns are sent and restocked; empty: the warehouse the order left from "
+        "(else where the SKU is stocked).",
     )
     return_carrier: str = Field("colis", description="Carrier of the prepaid return label.")

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 GOODWILL = re.compile(
-    r"\b(goodwill|make an exception|an exception|as a favou?r|even though|i know (it'?s|it is|i'?m|i am) "
-    r"(late|past|over|outside)|past the (return )?(window|deadline|date)|outside the (return )?(window|period)|"
-    r"after the (return )?(window|deadline)|final sale but)\b",
+    r"\b(goodwill|make an exception|an exception|as a favou?r|be flexible|any chance you could still|"
+    r"missed the (return )?(window|deadline)|even though (it'?s|it is|i'?m|i am|the) (late|past|over|outside)|"
+    r"i know (it'?s|it is|i'?m|i am) (late|past|over|outside)|past the (return )?(window|deadline|date)|"
+    r"outside the (return )?(window|period)|after the (return )?(window|deadline)|final sale but)\b",
     re.IGNORECASE,
 )
 """Words of a customer asking for an exception (``goodwill_request``)."""
