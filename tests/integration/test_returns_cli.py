@@ -100,6 +100,7 @@ def test_a_late_request_goes_to_a_person_and_a_stranger_gets_nothing(store: Stor
         (["--qty", "1", "--at", "yesterday"], "--at"),
         (["--qty", "1", "--at", "2026-11-25T09:00:00"], "--at"),
         (["--qty", "0"], "--qty"),
+        (["--qty", "1", "--exchange", "A", "--exchange", "B"], "--exchange"),
     ],
 )
 def test_bad_input_exits_2_naming_the_option(store: Store, args: list[str], field: str) -> None:
@@ -142,3 +143,14 @@ def test_the_weekly_report_and_the_owners_report_count_the_returns(store: Store)
     report = store.json("report", "--json", "--since", "2026-11-01T00:00:00Z", "--until", "2027-01-01T00:00:00Z")
     returns_desk = next(d for d in report["desks"] if d["desk"] == "returns")
     assert "return_rate" in returns_desk["figures"]
+
+
+def test_an_exchange_asked_from_the_command_line_refunds_nothing_and_names_the_replacement(store: Store) -> None:
+    asked = store.json(
+        "returns", "request", "--email", "bob.norman@hostmail.com", "--order", "1001", "--sku", "IPOD2008RED",
+        "--qty", "1", "--exchange", "IPOD2008BLACK", "--reason", "wrong colour for me", "--at", "2026-11-25T09:00:00Z",
+        "--json",
+    )  # fmt: skip
+    assert asked["state"] == "authorized" and asked["refund_minor"] == 0
+    [mail] = store.sent("return.authorized")
+    assert mail["exchange"] == ["IPOD2008BLACK × 1"]

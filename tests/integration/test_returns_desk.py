@@ -463,3 +463,43 @@ def test_defects_are_counted_per_supplier_for_the_vendors_desk(engine: Engine, r
         found = {v.supplier: v for v in vendor_defects(conn, since=DELIVERED, until=DELIVERED + timedelta(days=10))}
     assert (found["Cotton Co"].units_returned, found["Cotton Co"].defect_units) == (2, 1)
     assert (found["Clay Ltd"].units_returned, found["Clay Ltd"].defect_units) == (1, 0)
+
+
+def test_an_exchange_sends_the_other_size_through_the_orders_desk_once_the_parcel_is_back(
+    engine: Engine, registry: Registry
+) -> None:
+    from storeops.connectors.smtp import SmtpConnector
+    from storeops.desks.orders.tables import orders
+
+    store = shop(engine, registry)
+    delivered_order(store, "7901", lines=[{"sku": "TEE", "quantity": 1, "unit_price_minor": 2500}])
+    rma = f"R-X{next(_ids)}"
+    store.send(
+        NewEvent(
+            source="portal",
+            external_id=rma,
+            kind="return.requested",
+            subject=f"return:{rma}",
+            occurred_at=DELIVERED + timedelta(days=2),
+            payload={
+                "rma": rma,
+                "order_number": "7901",
+                "customer_email": "c1@example.test",
+                "lines": [{"sku": "TEE", "quantity": 1, "exchange_sku": "MUG"}],
+                "reason": "too small, I need the next size up",
+            },
+        )
+    )
+    asked = the_return(store, rma)
+    assert asked["state"] == "authorized" and asked["refund_minor"] == 0
+    assert asked["lines"][0]["exchange_sku"] == "MUG"
+    done = receive(store, rma, "new")
+    assert done["state"] == "refunded"
+    assert [a for _, a, _ in sent(store, rma)] == ["label.create", "return.authorized", "return.refunded"]  # no payment
+    with engine.connect() as conn:
+        replacement = conn.execute(select(orders).where(orders.c.number == f"7901-{rma}")).one()._mapping
+    assert replacement["status"] == "fulfilling" and [line["sku"] for line in replacement["lines"]] == ["MUG"]
+    assert replacement["total_minor"] == 0 and replacement["email"] == "c1@example.test"
+    mail = next(p for _, a, p in sent(store, rma) if a == "return.refunded")
+    text = SmtpConnector("smtp://127.0.0.1:2525", "Shop <s@shop.example>").render("return.refunded", mail, "k")
+    assert "MUG × 1" in text.get_body(("plain",)).get_content()  # type: ignore[union-attr]

@@ -61,3 +61,44 @@ def test_the_shipping_mail_names_each_tracking_number_and_the_carrier() -> None:
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "#1042" in str(mail["Subject"]) and "COLISSIMO" in text
     assert "Tracking number: COL1" in text and "Tracking number: COL2" in text
+
+
+RETURN_BASE = {"to": "ada@example.com", "order": "1042", "rma": "R-1A2B3C4D"}
+RETURN_CASES = [
+    (
+        "return.authorized",
+        {"tracking_number": "RT1", "units": 2, "send_by": "15 December 2026", "refund_text": "EUR 40.00",
+         "refund_minor": 4000, "exchange": []},
+        ["R-1A2B3C4D", "RT1", "15 December 2026", "we refund EUR 40.00"],
+    ),
+    (
+        "return.authorized",
+        {"tracking_number": "RT1", "units": 1, "send_by": "15 December 2026", "refund_text": "EUR 0.00",
+         "refund_minor": 0, "exchange": ["TEE-L × 1"]},
+        ["we send your replacement (TEE-L × 1)"],
+    ),
+    ("return.refunded", {"refund_text": "EUR 9.00", "store_credit": False, "returnless": True, "exchange": []},
+     ["keep the item", "refunded EUR 9.00"]),
+    ("return.refunded", {"refund_text": "EUR 20.00", "store_credit": True, "returnless": False, "exchange": []},
+     ["EUR 20.00 of store credit"]),
+    ("return.refunded", {"refund_text": None, "store_credit": False, "returnless": False, "exchange": ["MUG × 1"]},
+     ["replacement is on its way: MUG × 1"]),
+    ("return.reviewing", {}, ["R-1A2B3C4D", "do not send anything back"]),
+    ("return.rejected", {"why": "It was worn."}, ["cannot accept return", "It was worn."]),
+    ("return.refused", {"why": "not_shipped"}, ["has not shipped yet"]),
+    ("return.refused", {"why": "already_returned"}, ["already on its way back"]),
+    ("return.refused", {"why": "cancelled"}, ["was cancelled"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("template", "facts", "expected"), RETURN_CASES)
+def test_each_returns_mail_renders_with_the_facts_the_customer_needs(
+    template: str, facts: dict[str, Any], expected: list[str]
+) -> None:
+    mail = _connector().render(template, {**RETURN_BASE, **facts}, "k")
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    for fact in expected:
+        assert fact in text and fact in html, (template, fact)
+    if template == "return.refunded" and facts["refund_text"] is None:
+        assert "refunded" not in text

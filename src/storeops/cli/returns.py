@@ -46,6 +46,10 @@ def returns_request(
     sku: Annotated[list[str], typer.Option(help="A SKU to send back (repeat for several, with --qty each).")],
     qty: Annotated[list[int], typer.Option(min=1, help="How many of the --sku in the same position.")],
     reason: Annotated[str, typer.Option(help="Why, in the customer's words.")] = "",
+    exchange: Annotated[
+        list[str] | None,
+        typer.Option(help="The SKU to send instead of a refund, one per --sku in the same position ('-': a refund)."),
+    ] = None,
     at: Annotated[str | None, typer.Option(help="When the customer asked (ISO 8601; default now).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the return as JSON (docs/returns.md).")] = False,
 ) -> None:
@@ -55,6 +59,12 @@ def returns_request(
     with _errors():
         if len(sku) != len(qty):
             raise InvalidInput(f"give one --qty per --sku ({len(sku)} SKUs, {len(qty)} quantities)", field="qty")
+        swaps = list(exchange or [])
+        if swaps and len(swaps) != len(sku):
+            raise InvalidInput(
+                f"give one --exchange per --sku ('-' for a refund): {len(sku)} SKUs, {len(swaps)} exchanges",
+                field="exchange",
+            )
         application = _app()
         worker = Worker(application.engine, application.registry, application.policy, models=application.models)
         event_id, rma = submit_request(
@@ -63,6 +73,7 @@ def returns_request(
             email=email,
             order_number=order,
             lines=list(zip(sku, qty, strict=True)),
+            exchange=[None if swap in ("", "-") else swap for swap in swaps] or None,
             reason=reason,
             channel="cli",
             at=_at(at),

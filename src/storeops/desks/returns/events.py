@@ -22,6 +22,8 @@ class ReturnLine(BaseModel):
     line_item_id: str | None = Field(None, min_length=1, max_length=64)
     """The storefront's id of the order line (Shopify's own returns name lines so)."""
     quantity: Quantity
+    exchange_sku: str | None = Field(None, min_length=1, max_length=128)
+    """Send this SKU instead of a refund for these units (another size or colour)."""
 
     @model_validator(mode="after")
     def _named(self) -> ReturnLine:

@@ -35,8 +35,10 @@ def submit_request(
     channel: str,
     at: datetime | None = None,
     source: str = "storeops.returns",
+    exchange: Sequence[str | None] | None = None,
 ) -> tuple[int, str]:
-    """Validate and queue one return request; returns (event id, RMA). InvalidInput names a bad field."""
+    """Validate and queue one return request; returns (event id, RMA). ``exchange``: per line, the
+    SKU to send instead of a refund (None: a refund). InvalidInput names a bad field."""
     rma = new_rma()
     raw = {
         "source": source,
@@ -48,7 +50,11 @@ def submit_request(
             "rma": rma,
             "order_number": order_number,
             "customer_email": email,
-            "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in lines],
+            "lines": [
+                {"sku": sku, "quantity": quantity}
+                | ({"exchange_sku": swap} if (swap := (exchange or [None] * len(lines))[index]) else {})
+                for index, (sku, quantity) in enumerate(lines)
+            ],
             "reason": reason,
             "channel": channel,
         },

@@ -20,15 +20,17 @@ from storeops.desks.inventory import api as inventory_api
 from storeops.desks.orders import api as orders_api
 from storeops.desks.returns import rules
 from storeops.desks.returns.classify import ReasonClassifier
-from storeops.desks.returns.events import ReturnReceived, ReturnRequested
+from storeops.desks.returns.events import ReturnLine, ReturnReceived, ReturnRequested
 from storeops.desks.returns.policy import ReturnsPolicy
 from storeops.desks.returns.reasons import ReturnReason
 from storeops.desks.returns.tables import COUNTED_STATES, ReturnState, refunds, returned_units, returns
 from storeops.engine.context import HandlerContext
 from storeops.engine.decisions import Decision, HandoffRequest, OutboxMessage
-from storeops.engine.events import Event
+from storeops.engine.events import Event, NewEvent
 from storeops.money import Money
 
+EXCHANGE_SOURCE = "storeops.returns"
+"""The source of an exchange's replacement order: storeops' own, so no storefront is asked to fulfil it."""
 SELLER_FAULT = ("damaged_defective", "wrong_item", "not_as_described")
 """Reasons under which an item may come back damaged: the store sent it so."""
 HISTORY_STATES = (*COUNTED_STATES, ReturnState.REJECTED.value)
@@ -134,7 +136,9 @@ def return_requested(event: Event, ctx: HandlerContext) -> Decision | None:
     earlier = returned_units(conn, order.subject)
     goods_paid = order.total_minor - (order.shipping_paid_minor or 0)
     bought, paid, tags = _by_sku(order.lines, rules.line_paid(order.lines, goods_paid))
-    wanted = _wanted(request, bought, earlier, _sku_of_line_items(order.lines))
+    line_skus = _sku_of_line_items(order.lines)
+    wanted = _wanted(request, bought, earlier, line_skus)
+    exchange = {_line_sku(line, line_skus): line.exchange_sku for line in request.lines if line.exchange_sku}
     if not wanted:
         conn.execute(insert(returns).values(**row, state=ReturnState.REFUSED.value))
         return Decision(
@@ -158,9 +162,17 @@ def return_requested(event: Event, ctx: HandlerContext) -> Decision | None:
                 {"pattern": "more_than_bought", "sku": sku, "asked": quantity, "bought": bought[sku], "left": left}
             )
         refund = rules.refund_for_units(paid[sku], bought[sku], earlier.get(sku, 0), accepted) if accepted else 0
-        lines.append(
-            {"sku": sku, "quantity": quantity, "accepted": accepted, "paid_minor": refund, "refund_minor": refund}
-        )
+        line: dict[str, Any] = {
+            "sku": sku,
+            "quantity": quantity,
+            "accepted": accepted,
+            "paid_minor": refund,
+            # an exchange sends another SKU for these units instead of their money
+            "refund_minor": 0 if sku in exchange else refund,
+        }
+        if sku in exchange:
+            line["exchange_sku"] = exchange[sku]
+        lines.append(line)
         if rules.final_sale(sku, tags[sku], patterns=policy.final_sale_skus, tags=policy.final_sale_tags):
             final.append(sku)
 
@@ -270,7 +282,8 @@ def return_requested(event: Event, ctx: HandlerContext) -> Decision | None:
             action="return.refund_returnless",
             evidence=evidence,
             task="returns.refund",
-            outbox=refund_messages(conn, order, request.rma, refund_total, "refund", now, returnless=True),
+            outbox=refund_messages(conn, order, request.rma, refund_total, "refund", now, lines=lines, returnless=True),
+            follow_ups=exchange_order(order, request.rma, lines, asked),
         )
     conn.execute(insert(returns).values(**row, state=ReturnState.AUTHORIZED.value))
     return Decision(
@@ -296,6 +309,10 @@ def _by_sku(
     return bought, paid_by_sku, tags
 
 
+def _line_sku(line: ReturnLine, skus: Mapping[str, str]) -> str:
+    return line.sku or skus.get(str(line.line_item_id)) or f"line-item:{line.line_item_id}"
+
+
 def _sku_of_line_items(order_lines: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """The SKU of each order line the storefront named by its own id."""
     return {str(line["line_item_id"]): str(line["sku"]) for line in order_lines if line.get("line_item_id")}
@@ -309,8 +326,7 @@ def _wanted(
     wanted: dict[str, int] = {}
     if request.lines:
         for line in request.lines:
-            sku = line.sku or skus.get(str(line.line_item_id)) or f"line-item:{line.line_item_id}"
-            wanted[sku] = wanted.get(sku, 0) + line.quantity
+            wanted[_line_sku(line, skus)] = wanted.get(_line_sku(line, skus), 0) + line.quantity
         return wanted
     return {sku: units - earlier.get(sku, 0) for sku, units in bought.items() if units > earlier.get(sku, 0)}
 
@@ -445,6 +461,8 @@ def authorize_messages(
             units=units,
             send_by=f"{send_by:%d %B %Y}",
             refund_text=Money(refund_minor, order.currency).format(),
+            refund_minor=refund_minor,
+            exchange=[f"{line['exchange_sku']} × {line['accepted']}" for line in lines if line.get("exchange_sku")],
         ),
     )
 
@@ -457,9 +475,23 @@ def refund_messages(
     settlement: str,
     at: datetime,
     *,
+    lines: Sequence[Mapping[str, Any]] = (),
     returnless: bool = False,
 ) -> tuple[OutboxMessage, ...]:
-    """Record the refund on the order and send it: money back at the storefront, or store credit."""
+    """Record the refund on the order and send it: money back at the storefront, or store credit
+    (nothing to pay when every unit is exchanged); and the mail, naming any replacement on its way."""
+    money = Money(amount_minor, order.currency).format()
+    said = mail(
+        order,
+        "return.refunded",
+        rma,
+        refund_text=money if amount_minor else None,
+        store_credit=settlement == "store_credit",
+        returnless=returnless,
+        exchange=[f"{line['exchange_sku']} × {line['accepted']}" for line in lines if line.get("exchange_sku")],
+    )
+    if not amount_minor:
+        return said
     conn.execute(
         insert(refunds).values(
             order_subject=order.subject,
@@ -486,16 +518,40 @@ def refund_messages(
         f"return:{rma}:{action}",
         subject=f"return:{rma}",
     )
-    money = Money(amount_minor, order.currency).format()
+    return (payment, *said)
+
+
+def exchange_order(
+    order: orders_api.PurchaseView, rma: str, lines: Sequence[Mapping[str, Any]], at: datetime
+) -> tuple[NewEvent, ...]:
+    """The replacement of an exchange, as a new order of the customer's for the orders desk to
+    reserve, label and ship like any other (paid already: its lines cost nothing)."""
+    wanted = [
+        {"sku": str(line["exchange_sku"]), "quantity": int(line["accepted"]), "unit_price_minor": 0}
+        for line in lines
+        if line.get("exchange_sku") and line.get("accepted")
+    ]
+    if not wanted:
+        return ()
+    number = f"{order.number}-{rma}"
+    customer_id = order.customer.split(":", 2)[-1]
     return (
-        payment,
-        *mail(
-            order,
-            "return.refunded",
-            rma,
-            refund_text=money,
-            store_credit=settlement == "store_credit",
-            returnless=returnless,
+        NewEvent(
+            source=EXCHANGE_SOURCE,
+            external_id=f"exchange:{rma}",
+            kind="order.created",
+            subject=f"order:{EXCHANGE_SOURCE}:{number}",
+            occurred_at=at,
+            payload={
+                "order_number": number,
+                "customer": {"id": customer_id, "email": order.email},
+                "currency": order.currency,
+                "total_minor": 0,
+                "lines": wanted,
+                "shipping_address": order.shipping_address,
+                "payment_status": "paid",
+                "channel": "exchange",
+            },
         ),
     )
 
@@ -602,7 +658,10 @@ def return_received(event: Event, ctx: HandlerContext) -> Decision | None:
         reasons=tuple(reasons),
         evidence=evidence,
         task="returns.refund",
-        outbox=refund_messages(conn, order, received.rma, int(row["refund_minor"]), row["settlement"], now),
+        outbox=refund_messages(
+            conn, order, received.rma, int(row["refund_minor"]), row["settlement"], now, lines=row["lines"]
+        ),
+        follow_ups=exchange_order(order, received.rma, row["lines"], event.occurred_at),
     )
 
 

@@ -166,8 +166,16 @@ def handoff_resolved(event: Event, ctx: HandlerContext) -> Decision | None:
             },
             actor=actor,
             outbox=handlers.refund_messages(
-                conn, order, row["rma"], refund, settlement, now, returnless=bool(changes.get("returnless"))
+                conn,
+                order,
+                row["rma"],
+                refund,
+                settlement,
+                now,
+                lines=row["lines"],
+                returnless=bool(changes.get("returnless")),
             ),
+            follow_ups=handlers.exchange_order(order, row["rma"], row["lines"], now),
         )
     conn.execute(update(returns).where(returns.c.id == row["id"]).values(**values, state=ReturnState.AUTHORIZED.value))
     return Decision(
