@@ -503,3 +503,11 @@ def test_an_exchange_sends_the_other_size_through_the_orders_desk_once_the_parce
     mail = next(p for _, a, p in sent(store, rma) if a == "return.refunded")
     text = SmtpConnector("smtp://127.0.0.1:2525", "Shop <s@shop.example>").render("return.refunded", mail, "k")
     assert "MUG × 1" in text.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_a_refusal_does_not_tell_a_stranger_the_orders_currency(engine: Engine, registry: Registry) -> None:
+    store = shop(engine, registry)
+    delivered_order(store, "7951", currency="USD")
+    stranger = ask(store, "7951", at=DELIVERED + timedelta(days=1), email="eve@example.test")
+    unknown = ask(store, "79519", at=DELIVERED + timedelta(days=1), email="eve@example.test")
+    assert (stranger["state"], stranger["currency"]) == (unknown["state"], unknown["currency"]) == ("refused", "EUR")

@@ -95,8 +95,6 @@ def return_requested(event: Event, ctx: HandlerContext) -> Decision | None:
         if from_storefront
         else orders_api.purchase(conn, number)
     )
-    if order is not None:
-        number = order.number
     row: dict[str, Any] = {
         "rma": request.rma,
         "order_number": number,
@@ -106,7 +104,8 @@ def return_requested(event: Event, ctx: HandlerContext) -> Decision | None:
         "lines": [],
         "refund_minor": 0,
         "shipping_refund_minor": 0,
-        "currency": order.currency if order is not None else ctx.policy.store.currency,
+        # the store's, until the order is the asker's: a refusal must not tell whether it exists
+        "currency": ctx.policy.store.currency,
         "settlement": "refund",
         "returnless": False,
         "approved": False,
@@ -120,7 +119,14 @@ def return_requested(event: Event, ctx: HandlerContext) -> Decision | None:
         # Nothing about the order is said or sent: a stranger learns nothing from trying numbers.
         conn.execute(insert(returns).values(**row, state=ReturnState.REFUSED.value))
         return Decision(action="return.refused", evidence={"refused": "not_verified", "order": number})
-    row.update(order_subject=order.subject, customer=order.customer, address_key=order.address_key)
+    number = order.number
+    row.update(
+        order_number=number,
+        order_subject=order.subject,
+        customer=order.customer,
+        address_key=order.address_key,
+        currency=order.currency,
+    )
     if order.email:
         row["email"] = order.email
     if order.status not in ("shipped", "delivered"):
