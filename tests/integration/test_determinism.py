@@ -89,10 +89,59 @@ def test_orders_sharing_a_sku_are_claimed_in_their_events_order(engine: Engine) 
     # Order 2 shares LAST with order 1: it waits, while order 3 (another SKU, another customer) goes.
     assert claimed_orders(engine) == [("order:shop:1", "order.created"), ("order:shop:3", "order.created")]
     finish(engine, "order:shop:1")
-    # The cancellation names no SKU, yet gives LAST back: it keeps its order's keys and goes first.
-    assert claimed_orders(engine) == [("order:shop:1", "order.cancelled"), ("order:shop:3", "order.created")]
+    # The cancellation names no SKU, yet gives LAST back: it keeps its order's keys and goes first;
+    # order 2 may share its batch, after it (a worker decides its batch in order).
+    assert claimed_orders(engine) == [
+        ("order:shop:1", "order.cancelled"),
+        ("order:shop:2", "order.created"),
+        ("order:shop:3", "order.created"),
+    ]
     finish(engine, "order:shop:1")
     assert ("order:shop:2", "order.created") in claimed_orders(engine)
+
+
+def test_a_batch_holds_several_deliveries_of_one_key_only_when_it_holds_every_earlier_one(engine: Engine) -> None:
+    with engine.begin() as conn:
+        ingest(
+            conn,
+            [order(str(n), "LAST", f"c{n}", T0 + timedelta(minutes=n)) for n in range(1, 5)],
+            routes=ROUTES,
+        )
+    # One worker on a backlog: the four orders of one SKU are one batch, in their events' order.
+    assert [subject for subject, _ in claimed_orders(engine)] == [f"order:shop:{n}" for n in range(1, 5)]
+    # Order 2 waits for a retry: orders 3 and 4 wait behind it, order 1 still goes.
+    with engine.begin() as conn:
+        second = [d for d in claim(conn, 20, now=utcnow()) if d.desk == "orders"][1]
+        mark_failed(conn, second, "boom", now=utcnow(), max_attempts=5, base_seconds=600, max_seconds=600)
+    assert claimed_orders(engine) == [("order:shop:1", "order.created")]
+
+
+def test_a_delivery_left_undecided_holds_back_the_later_ones_of_its_batch_sharing_a_key(engine: Engine) -> None:
+    from storeops.engine.queue import Delivery
+    from storeops.engine.worker import Worker
+    from tests.conftest import make_policy
+
+    with engine.begin() as conn:
+        ingest(conn, [order(str(n), "LAST", f"c{n}", T0 + timedelta(minutes=n)) for n in range(1, 4)], routes=ROUTES)
+    calls: list[str] = []
+    original = ROUTES.desks["orders"].handlers["order.created"]
+
+    def failing_first(event: Any, ctx: Any) -> Any:
+        calls.append(event.subject)
+        if event.subject == "order:shop:1":
+            raise RuntimeError("the first order fails")
+        return original(event, ctx)
+
+    worker = Worker(engine, ROUTES, make_policy({"engine": {"retry_base_seconds": 60}}))
+    ROUTES.desks["orders"].handlers["order.created"] = failing_first
+    try:
+        with engine.begin() as conn:
+            batch: list[Delivery] = []
+            stats = worker._handle_batch(conn, careful=True, limit=20, claimed=batch)
+    finally:
+        ROUTES.desks["orders"].handlers["order.created"] = original
+    # Order 1 failed (it retries later); orders 2 and 3 share LAST with it and were not decided before it.
+    assert calls == ["order:shop:1"] and stats.failed == 1 and stats.deferred == 2
 
 
 def test_a_message_waits_for_the_orders_its_writer_placed_before_it(engine: Engine) -> None:
@@ -116,30 +165,43 @@ def test_a_message_waits_for_the_orders_its_writer_placed_before_it(engine: Engi
     with engine.connect() as conn:
         batch = claim(conn, 20, now=utcnow())
         conn.rollback()
-    # c1's message reads c1's order: it waits for it. c2's message does not.
-    assert sorted((d.desk, d.event.subject) for d in batch) == [
+    # c1's message reads c1's order: it comes after it — here in the same batch, which a worker
+    # decides in order. c2's message shares nothing with either.
+    assert [(d.desk, d.event.subject) for d in batch] == [
         ("orders", "order:shop:1"),
+        ("support", "conversation:a"),
         ("support", "conversation:b"),
     ]
+    with engine.begin() as conn:
+        [first] = [d for d in claim(conn, 20, now=utcnow()) if d.desk == "orders"]
+        mark_failed(conn, first, "boom", now=utcnow(), max_attempts=5, base_seconds=600, max_seconds=600)
+    with engine.connect() as conn:
+        batch = claim(conn, 20, now=utcnow())
+        conn.rollback()
+    # The order waits for its retry: c1's message waits with it.
+    assert [(d.desk, d.event.subject) for d in batch] == [("support", "conversation:b")]
 
 
 def test_a_key_longer_than_its_column_is_kept_by_its_digest(engine: Engine) -> None:
     long_sku = "S" * 300  # stock:<sku> passes the 255 characters of the key column
     with engine.begin() as conn:
         ingest(conn, [order("1", long_sku, "c1", T0), order("2", long_sku, "c2", T0)], routes=ROUTES)
-    assert claimed_orders(engine) == [("order:shop:1", "order.created")]
+        [first, _] = [d for d in claim(conn, 20, now=utcnow()) if d.desk == "orders"]
+        mark_failed(conn, first, "boom", now=utcnow(), max_attempts=5, base_seconds=600, max_seconds=600)
+    # Order 1 waits for its retry; order 2 shares the (digested) key and waits behind it.
+    assert claimed_orders(engine) == []
 
 
 def test_a_dead_delivery_holds_back_no_other_subject(engine: Engine) -> None:
     with engine.begin() as conn:
         ingest(conn, [order("1", "LAST", "c1", T0), order("2", "LAST", "c2", T0)], routes=ROUTES)
-        [first] = [d for d in claim(conn, 20, now=utcnow()) if d.desk == "orders"]
+        [first, _] = [d for d in claim(conn, 20, now=utcnow()) if d.desk == "orders"]
         mark_failed(conn, first, "boom", now=utcnow(), max_attempts=1, base_seconds=1, max_seconds=1)
     assert claimed_orders(engine) == [("order:shop:2", "order.created")]
     # Re-run, it is ordered by its keys again: ahead of order 2, which shares LAST.
     with engine.begin() as conn:
         rerun(conn, first.event.id)
-    assert claimed_orders(engine) == [("order:shop:1", "order.created")]
+    assert claimed_orders(engine) == [("order:shop:1", "order.created"), ("order:shop:2", "order.created")]
 
 
 def test_a_count_is_judged_against_the_ledger_as_of_its_own_time(engine: Engine, registry: Registry) -> None:

@@ -227,6 +227,9 @@ class Delivery:
     id: int
     desk: str
     event: Event
+    keys: tuple[str, ...] = ()
+    """Its ordering keys (a SKU's stock, a customer): a worker that leaves it undecided in a batch
+    leaves every later delivery of the batch sharing one of them undecided too."""
 
 
 _EVENT_COLUMNS = (
@@ -262,8 +265,6 @@ def lock_shared(conn: Connection, keys: Sequence[str]) -> None:
 
 
 _EARLIER = deliveries.alias("earlier")
-_MINE = delivery_keys.alias("mine")
-_THEIRS = delivery_keys.alias("theirs")
 CLAIM = (
     select(deliveries.c.id, deliveries.c.desk, deliveries.c.attempts, *_EVENT_COLUMNS)
     .select_from(deliveries.join(events, events.c.id == deliveries.c.event_id))
@@ -280,23 +281,6 @@ CLAIM = (
                 )
             )
         ),
-    )
-    .where(
-        # Nor while an earlier pending delivery shares one of its keys (a SKU's stock, a customer):
-        # decisions that read state other subjects change see it in the events' order, with one
-        # worker or many. (event id, desk) orders two desks' deliveries of one event.
-        ~exists(
-            select(literal(1))
-            .select_from(_MINE.join(_THEIRS, _THEIRS.c.key == _MINE.c.key))
-            .where(
-                _MINE.c.event_id == deliveries.c.event_id,
-                _MINE.c.desk == deliveries.c.desk,
-                or_(
-                    _THEIRS.c.event_id < deliveries.c.event_id,
-                    and_(_THEIRS.c.event_id == deliveries.c.event_id, _THEIRS.c.desk < deliveries.c.desk),
-                ),
-            )
-        )
     )
     # Deliveries are written in their events' order, so their ids keep "oldest event first";
     # the per-subject order itself is the NOT EXISTS above, by event id.
@@ -352,8 +336,51 @@ def claim(
         ).all()
         held = {k for k, ok in got if ok}
         rows = [row for row, key in zip(rows, keys, strict=True) if key in held]
+    in_order = _keys_in_order(conn, rows)
     # After the delivery's id, desk and attempts come Event's fields in order (attempts last).
-    return [Delivery(row[0], row[1], Event(*row[3:], attempts=row[2])) for row in rows]
+    return [
+        Delivery(row[0], row[1], Event(*row[3:], attempts=row[2]), in_order[(row[3], row[1])])
+        for row in rows
+        if (row[3], row[1]) in in_order
+    ]
+
+
+_KEYS_OF = select(delivery_keys.c.event_id, delivery_keys.c.desk, delivery_keys.c.key).where(
+    delivery_keys.c.event_id.in_(bindparam("events", expanding=True))
+)
+_PENDING_WITH_KEYS = select(delivery_keys.c.key, delivery_keys.c.event_id, delivery_keys.c.desk).where(
+    delivery_keys.c.key.in_(bindparam("keys", expanding=True)),
+    delivery_keys.c.event_id <= bindparam("last"),
+)
+
+
+def _keys_in_order(conn: Connection, rows: Sequence[Any]) -> dict[tuple[int, str], tuple[str, ...]]:
+    """Of the claimed candidates (in their events' order), those no earlier pending delivery outside
+    the batch shares a key with, each with its keys: decisions that read state other subjects
+    change (a SKU's stock, a customer) see it in the events' order, with one worker or many. A
+    batch may hold several deliveries of one key — the worker decides its batch in order — but
+    never one whose earlier same-key delivery is elsewhere (another worker's batch, a retry
+    waiting, a later event of a subject that is busy). (event id, desk) orders two desks'
+    deliveries of one event."""
+    if not rows:
+        return {}
+    own: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for event_id, desk, key in conn.execute(_KEYS_OF, {"events": sorted({row[3] for row in rows})}):
+        own[(int(event_id), str(desk))].append(str(key))
+    candidates = [(int(row[3]), str(row[1])) for row in rows]
+    keyed = [c for c in candidates if own.get(c)]
+    if not keyed:
+        return {c: () for c in candidates}
+    wanted = sorted({key for c in keyed for key in own[c]})
+    holders: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for key, event_id, desk in conn.execute(_PENDING_WITH_KEYS, {"keys": wanted, "last": max(e for e, _ in keyed)}):
+        holders[str(key)].append((int(event_id), str(desk)))
+    taken: dict[tuple[int, str], tuple[str, ...]] = {}
+    for candidate in candidates:
+        mine = own.get(candidate, [])
+        if all(holder in taken for key in mine for holder in holders[key] if holder < candidate):
+            taken[candidate] = tuple(sorted(mine))
+    return taken
 
 
 def mark_finished(conn: Connection, finished: Sequence[tuple[int, DeliveryStatus]], *, now: datetime) -> None:

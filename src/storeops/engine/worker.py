@@ -308,13 +308,20 @@ class Worker:
         finished: list[tuple[int, DeliveryStatus]] = []
         audit: list[AuditEntry] = []
         outbox_rows: list[dict[str, Any]] = []
+        held: set[str] = set()
+        """Keys of deliveries this batch leaves undecided: later ones sharing them wait too."""
         for delivery in batch:
             event, desk = delivery.event, delivery.desk
+            if held.intersection(delivery.keys):
+                held.update(delivery.keys)
+                stats.deferred += 1
+                continue
             if by_events:
                 # A handler earlier in this batch may have set a timer due before this event: leave
                 # the event for after it fires (``run`` fires it once the batch is committed).
                 bound = min((t for t in (horizon, earliest_set(conn)) if t is not None), default=None)
                 if bound is not None and event.occurred_at > bound:
+                    held.update(delivery.keys)
                     stats.deferred += 1
                     continue
                 self.event_time = max(self.event_time or event.occurred_at, event.occurred_at)
@@ -344,6 +351,7 @@ class Worker:
                 discard(conn)
                 savepoint.rollback()
                 status = self._fail(conn, delivery, traceback.format_exc(limit=8), now)
+                held.update(delivery.keys)
                 stats.failed += 1
                 if status is DeliveryStatus.DEAD:
                     stats.dead += 1
