@@ -317,7 +317,6 @@ def claim(
         # One desk's deliveries of one subject: what a person's resolution waits for (``Worker.settle``).
         query = query.where(deliveries.c.desk == only[0], deliveries.c.subject == only[1])
     if postgres:
-        query = query.with_for_update(skip_locked=True, of=deliveries)
         # A plan made once and cached (psycopg prepares a statement on its fifth run) would be
         # sized for the table as it was then: an idle worker's claims on an empty queue left a
         # nested loop over every pending delivery for each one claimed, seconds a claim after a
@@ -326,17 +325,35 @@ def claim(
     rows = conn.execute(query, {"now": now}).all()
     if postgres:
         conn.execute(text("SET LOCAL plan_cache_mode TO DEFAULT"))
+    in_order = _keys_in_order(conn, rows)
     if postgres and rows:
-        # Row locks cannot stop two workers from taking two deliveries of one desk and subject when
-        # an earlier event's insert commits after a later one was claimed; the subject lock can.
-        keys = [subject_lock_key(f"{row.desk}|{row.subject}") for row in rows]
+        # The candidates were read without locks, so that rows the key rule leaves out stay free for
+        # the other workers; only those kept are locked now — skipping any another worker holds or
+        # finished meanwhile — then their subjects: row locks cannot stop two workers from taking
+        # two deliveries of one desk and subject when an earlier event's insert commits after a
+        # later one was claimed; the subject lock can. What either drops holds back the rest of
+        # the batch sharing its keys, so the key rule is applied again to what is left.
+        kept = [row for row in rows if (row[3], row[1]) in in_order]
+        locked = set(
+            conn.execute(
+                select(deliveries.c.id)
+                .where(
+                    deliveries.c.id.in_([row[0] for row in kept]),
+                    deliveries.c.status == DeliveryStatus.PENDING.value,
+                )
+                .with_for_update(skip_locked=True)
+            ).scalars()
+        )
+        kept = [row for row in kept if row[0] in locked]
+        subject_keys_ = [subject_lock_key(f"{row.desk}|{row.subject}") for row in kept]
         got = conn.execute(
             text("SELECT k, pg_try_advisory_xact_lock(k) AS ok FROM unnest(CAST(:keys AS bigint[])) AS k"),
-            {"keys": keys},
+            {"keys": subject_keys_},
         ).all()
         held = {k for k, ok in got if ok}
-        rows = [row for row, key in zip(rows, keys, strict=True) if key in held]
-    in_order = _keys_in_order(conn, rows)
+        rows = [row for row, key in zip(kept, subject_keys_, strict=True) if key in held]
+        if len(rows) < len(in_order):
+            in_order = _keys_in_order(conn, rows)
     # After the delivery's id, desk and attempts come Event's fields in order (attempts last).
     return [
         Delivery(row[0], row[1], Event(*row[3:], attempts=row[2]), in_order[(row[3], row[1])])
