@@ -60,6 +60,12 @@ def cancelled(number: str, at: datetime) -> NewEvent:
     )
 
 
+def several_per_key(engine: Engine) -> bool:
+    """SQLite's one writer decides one batch at a time: a batch may hold several deliveries of a
+    key. PostgreSQL's workers share the queue: a batch takes one per key."""
+    return engine.dialect.name != "postgresql"
+
+
 def claimed_orders(engine: Engine) -> list[tuple[str, str]]:
     """What one claim hands the orders desk now (the transaction is rolled back: nothing is taken)."""
     with engine.connect() as conn:
@@ -93,7 +99,7 @@ def test_orders_sharing_a_sku_are_claimed_in_their_events_order(engine: Engine) 
     # order 2 may share its batch, after it (a worker decides its batch in order).
     assert claimed_orders(engine) == [
         ("order:shop:1", "order.cancelled"),
-        ("order:shop:2", "order.created"),
+        *([("order:shop:2", "order.created")] if several_per_key(engine) else []),
         ("order:shop:3", "order.created"),
     ]
     finish(engine, "order:shop:1")
@@ -101,6 +107,8 @@ def test_orders_sharing_a_sku_are_claimed_in_their_events_order(engine: Engine) 
 
 
 def test_a_batch_holds_several_deliveries_of_one_key_only_when_it_holds_every_earlier_one(engine: Engine) -> None:
+    if not several_per_key(engine):
+        pytest.skip("a PostgreSQL batch takes one delivery per key")
     with engine.begin() as conn:
         ingest(
             conn,
@@ -117,6 +125,8 @@ def test_a_batch_holds_several_deliveries_of_one_key_only_when_it_holds_every_ea
 
 
 def test_a_delivery_left_undecided_holds_back_the_later_ones_of_its_batch_sharing_a_key(engine: Engine) -> None:
+    if not several_per_key(engine):
+        pytest.skip("a PostgreSQL batch takes one delivery per key")
     from storeops.engine.queue import Delivery
     from storeops.engine.worker import Worker
     from tests.conftest import make_policy
@@ -169,7 +179,7 @@ def test_a_message_waits_for_the_orders_its_writer_placed_before_it(engine: Engi
     # decides in order. c2's message shares nothing with either.
     assert [(d.desk, d.event.subject) for d in batch] == [
         ("orders", "order:shop:1"),
-        ("support", "conversation:a"),
+        *([("support", "conversation:a")] if several_per_key(engine) else []),
         ("support", "conversation:b"),
     ]
     with engine.begin() as conn:
@@ -186,7 +196,7 @@ def test_a_key_longer_than_its_column_is_kept_by_its_digest(engine: Engine) -> N
     long_sku = "S" * 300  # stock:<sku> passes the 255 characters of the key column
     with engine.begin() as conn:
         ingest(conn, [order("1", long_sku, "c1", T0), order("2", long_sku, "c2", T0)], routes=ROUTES)
-        [first, _] = [d for d in claim(conn, 20, now=utcnow()) if d.desk == "orders"]
+        first = next(d for d in claim(conn, 20, now=utcnow()) if d.desk == "orders")
         mark_failed(conn, first, "boom", now=utcnow(), max_attempts=5, base_seconds=600, max_seconds=600)
     # Order 1 waits for its retry; order 2 shares the (digested) key and waits behind it.
     assert claimed_orders(engine) == []
@@ -195,13 +205,15 @@ def test_a_key_longer_than_its_column_is_kept_by_its_digest(engine: Engine) -> N
 def test_a_dead_delivery_holds_back_no_other_subject(engine: Engine) -> None:
     with engine.begin() as conn:
         ingest(conn, [order("1", "LAST", "c1", T0), order("2", "LAST", "c2", T0)], routes=ROUTES)
-        [first, _] = [d for d in claim(conn, 20, now=utcnow()) if d.desk == "orders"]
+        first = next(d for d in claim(conn, 20, now=utcnow()) if d.desk == "orders")
         mark_failed(conn, first, "boom", now=utcnow(), max_attempts=1, base_seconds=1, max_seconds=1)
     assert claimed_orders(engine) == [("order:shop:2", "order.created")]
     # Re-run, it is ordered by its keys again: ahead of order 2, which shares LAST.
     with engine.begin() as conn:
         rerun(conn, first.event.id)
-    assert claimed_orders(engine) == [("order:shop:1", "order.created"), ("order:shop:2", "order.created")]
+    assert claimed_orders(engine) == [("order:shop:1", "order.created")] + (
+        [("order:shop:2", "order.created")] if several_per_key(engine) else []
+    )
 
 
 def test_a_count_is_judged_against_the_ledger_as_of_its_own_time(engine: Engine, registry: Registry) -> None:

@@ -259,7 +259,7 @@ def test_the_claim_is_planned_for_the_queue_as_it_is_not_as_it_was(postgres_url:
         claims = conn.execute(
             text(
                 "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-                "WHERE statement LIKE '%FROM deliveries JOIN events%' AND statement LIKE '%ORDER BY deliveries.id%'"
+                "WHERE statement LIKE '%FROM deliveries JOIN events%SKIP LOCKED%'"
             )
         ).all()
         assert claims, "the claim was never prepared: the check below would prove nothing"

@@ -265,6 +265,21 @@ def lock_shared(conn: Connection, keys: Sequence[str]) -> None:
 
 
 _EARLIER = deliveries.alias("earlier")
+_MINE = delivery_keys.alias("mine")
+_THEIRS = delivery_keys.alias("theirs")
+NO_EARLIER_SHARED_KEY = ~exists(
+    select(literal(1))
+    .select_from(_MINE.join(_THEIRS, _THEIRS.c.key == _MINE.c.key))
+    .where(
+        _MINE.c.event_id == deliveries.c.event_id,
+        _MINE.c.desk == deliveries.c.desk,
+        or_(
+            _THEIRS.c.event_id < deliveries.c.event_id,
+            and_(_THEIRS.c.event_id == deliveries.c.event_id, _THEIRS.c.desk < deliveries.c.desk),
+        ),
+    )
+)
+"""No earlier pending delivery shares one of its keys: one delivery per key in a batch (PostgreSQL)."""
 CLAIM = (
     select(deliveries.c.id, deliveries.c.desk, deliveries.c.attempts, *_EVENT_COLUMNS)
     .select_from(deliveries.join(events, events.c.id == deliveries.c.event_id))
@@ -317,6 +332,11 @@ def claim(
         # One desk's deliveries of one subject: what a person's resolution waits for (``Worker.settle``).
         query = query.where(deliveries.c.desk == only[0], deliveries.c.subject == only[1])
     if postgres:
+        # Several workers share the queue: a batch takes at most one pending delivery per key, so a
+        # backlog over a few SKUs spreads across the workers instead of one batch holding every
+        # delivery of those keys (and the others waiting on it). SQLite's one writer decides one
+        # batch at a time, so there a batch may hold several deliveries of a key (below).
+        query = query.where(NO_EARLIER_SHARED_KEY).with_for_update(skip_locked=True, of=deliveries)
         # A plan made once and cached (psycopg prepares a statement on its fifth run) would be
         # sized for the table as it was then: an idle worker's claims on an empty queue left a
         # nested loop over every pending delivery for each one claimed, seconds a claim after a
@@ -325,35 +345,17 @@ def claim(
     rows = conn.execute(query, {"now": now}).all()
     if postgres:
         conn.execute(text("SET LOCAL plan_cache_mode TO DEFAULT"))
-    in_order = _keys_in_order(conn, rows)
     if postgres and rows:
-        # The candidates were read without locks, so that rows the key rule leaves out stay free for
-        # the other workers; only those kept are locked now — skipping any another worker holds or
-        # finished meanwhile — then their subjects: row locks cannot stop two workers from taking
-        # two deliveries of one desk and subject when an earlier event's insert commits after a
-        # later one was claimed; the subject lock can. What either drops holds back the rest of
-        # the batch sharing its keys, so the key rule is applied again to what is left.
-        kept = [row for row in rows if (row[3], row[1]) in in_order]
-        locked = set(
-            conn.execute(
-                select(deliveries.c.id)
-                .where(
-                    deliveries.c.id.in_([row[0] for row in kept]),
-                    deliveries.c.status == DeliveryStatus.PENDING.value,
-                )
-                .with_for_update(skip_locked=True)
-            ).scalars()
-        )
-        kept = [row for row in kept if row[0] in locked]
-        subject_keys_ = [subject_lock_key(f"{row.desk}|{row.subject}") for row in kept]
+        # Row locks cannot stop two workers from taking two deliveries of one desk and subject when
+        # an earlier event's insert commits after a later one was claimed; the subject lock can.
+        subject_locks = [subject_lock_key(f"{row.desk}|{row.subject}") for row in rows]
         got = conn.execute(
             text("SELECT k, pg_try_advisory_xact_lock(k) AS ok FROM unnest(CAST(:keys AS bigint[])) AS k"),
-            {"keys": subject_keys_},
+            {"keys": subject_locks},
         ).all()
         held = {k for k, ok in got if ok}
-        rows = [row for row, key in zip(kept, subject_keys_, strict=True) if key in held]
-        if len(rows) < len(in_order):
-            in_order = _keys_in_order(conn, rows)
+        rows = [row for row, key in zip(rows, subject_locks, strict=True) if key in held]
+    in_order = _keys_in_order(conn, rows)
     # After the delivery's id, desk and attempts come Event's fields in order (attempts last).
     return [
         Delivery(row[0], row[1], Event(*row[3:], attempts=row[2]), in_order[(row[3], row[1])])
