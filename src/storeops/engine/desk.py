@@ -141,6 +141,12 @@ class Registry:
         desk = self.desks.get(desk_name)
         return desk.lock_keys(event) if desk and desk.lock_keys else ()
 
+    def declares_keys(self, desk_name: str) -> bool:
+        """Whether ``desk_name`` declares ordering keys (``Desk.lock_keys``): only its deliveries
+        are ordered across subjects."""
+        desk = self.desks.get(desk_name)
+        return desk is not None and desk.lock_keys is not None
+
     def figures(self) -> dict[str, DeskFigures]:
         """The desks' own figures functions, by desk (for the owner's report)."""
         return {name: desk.figures for name, desk in self.desks.items() if desk.figures is not None}

@@ -166,6 +166,11 @@ def _ordering_keys(
     """Write the keys of each new pending delivery: what its desk declares for the event, plus every
     key its subject declared before (an order's cancellation names no SKU, yet gives its units back)."""
     pending = [row for row in planned if row["status"] == DeliveryStatus.PENDING.value]
+    declares = getattr(routes, "declares_keys", None)
+    if declares is not None:
+        # A desk that reads no other subject's state needs no order beyond its subject's: its
+        # deliveries take no keys, and ingest pays nothing for them (a no-op desk, a notifier).
+        pending = [row for row in pending if declares(str(row["desk"]))]
     if not pending:
         return
     subjects = sorted({str(row["subject"]) for row in pending})
