@@ -38,6 +38,7 @@ from storeops.commands import handoffs as commands_handoffs
 from storeops.commands import people as commands_people
 from storeops.commands import policy as commands_policy
 from storeops.desks.returns import api as returns_api
+from storeops.desks.returns.classify import CATEGORIES
 from storeops.engine.audit import read_audit
 from storeops.engine.inbox import (
     InboxQuery,
@@ -101,15 +102,7 @@ RETURN_FIELDS = (
     ("settlement", "refund or store_credit"),
     ("returnless", "returnless (true: refund now, keep the item)"),
 )
-RETURN_REASON_CATEGORIES = (
-    "size_fit",
-    "damaged_defective",
-    "not_as_described",
-    "wrong_item",
-    "arrived_late",
-    "changed_mind",
-    "other",
-)
+RETURN_REASON_CATEGORIES = CATEGORIES
 """The returns desk's reason taxonomy, offered as a correction of its reading."""
 
 
