@@ -43,6 +43,8 @@ class DeliveryReceived(Payload):
     quantity: Quantity
     supplier: str = Field(min_length=1, max_length=128)
     purchase_order: str | None = None
+    damaged: int = Field(0, strict=True, ge=0, le=MAX_QUANTITY)
+    """Units of ``quantity`` found damaged on arrival (the vendors desk counts them as defects)."""
 
 
 class ProductUpdated(Payload):
