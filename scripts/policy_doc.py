@@ -23,6 +23,8 @@ INTRO = {
     "support": "Thresholds of the support desk.",
     "inventory": "Anomaly tolerances and the reorder maths of the inventory desk (docs/inventory.md).",
     "returns": "The return window, refund limits and abuse patterns of the returns desk (docs/returns.md).",
+    "vendors": "Scorecard weights and standings, default SLA targets, the drop detector's false-alarm budget, "
+    "renewal lead time and the weekly report of the vendors desk (docs/vendors.md).",
 }
 HEAD = """# Policy: `storeops.toml`
 

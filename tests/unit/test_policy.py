@@ -54,7 +54,7 @@ def test_a_file_overrides_defaults(tmp_path: Path) -> None:
             '[orders]\nhigh_value_threshold = "lots"\n',
             "[orders] high_value_threshold: Value error, 'lots' is not a decimal amount",
         ),
-        ("[vendors]\nwindow_days = 30\n", "unknown section [vendors]"),
+        ("[marketing]\nwindow_days = 30\n", "unknown section [marketing]"),
         ('[store]\ncurrency = "euro"\n', "[store] currency: Value error, currency must be a 3-letter ISO 4217 code"),
         (
             '[store]\ntimezone = "Mars/Olympus"\n',

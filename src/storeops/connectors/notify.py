@@ -14,6 +14,12 @@ from storeops.connectors.http import make_client, request
 _HEADLINE = {
     "handoff.opened": ":rotating_light: New urgent handoff",
     "handoff.breached": ":alarm_clock: SLA breached",
+    "vendor.sla_breach": ":package: Supplier missed its SLA",
+}
+_EMAIL_TEMPLATE = {
+    "handoff.opened": "handoff.alert",
+    "handoff.breached": "handoff.alert",
+    "vendor.sla_breach": "vendor.sla_team",
 }
 
 
@@ -36,8 +42,9 @@ def slack_message(action: str, payload: dict[str, Any], base_url: str | None = N
         f"*{headline}* — {payload.get('desk')} · `{subject}`",
         f"Why: {reasons}",
         f"Suggested: {payload.get('suggestion', '')}",
-        f"Due: {payload.get('due_at', '')}",
     ]
+    if payload.get("due_at"):
+        lines.append(f"Due: {payload['due_at']}")
     if link:
         lines.append(f"<{link}|Open in the inbox>")
     text = "\n".join(lines)
@@ -72,7 +79,7 @@ class EmailNotifier:
         if action not in _HEADLINE:
             raise Rejected(f"notify: storeops has no team notification {action!r}")
         self.mailer.send(
-            "handoff.alert",
+            _EMAIL_TEMPLATE[action],
             {
                 **payload,
                 "to": self.to,

@@ -45,6 +45,9 @@ SUBJECTS = {
     "return.rejected": "About your return {rma}",
     "return.refused": "About your return request for order {order}",
     "handoff.alert": "[storeops] {desk}: {subject} needs a person",
+    "vendor.sla_breach": "Purchase order {purchase_order}: delivery {what}",
+    "vendor.sla_team": "[storeops] {desk}: {subject} missed its SLA",
+    "vendor.report": "[storeops] {title}, {period}",
 }
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 

@@ -7,9 +7,9 @@ from storeops.engine.desk import Desk, load_desk
 
 def builtin_desks() -> list[Desk]:
     """The desks storeops ships, in display order."""
-    from storeops.desks import inventory, orders, returns, support
+    from storeops.desks import inventory, orders, returns, support, vendors
 
-    return [orders.DESK, support.DESK, inventory.DESK, returns.DESK]
+    return [orders.DESK, support.DESK, inventory.DESK, returns.DESK, vendors.DESK]
 
 
 def configured_desks(spec: str | None) -> list[Desk]:

@@ -1,0 +1,359 @@
+"""The vendors desk through the engine: SLA alerts at their boundaries (exactly on the deadline,
+one minute late, one unit short), never twice per delivery, a real performance drop handed to a
+person and a steady supplier left alone, and a contract's renewal on its day."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert, select
+
+from storeops.accounts import Principal, Role
+from storeops.commands.vendors import import_contracts, import_suppliers
+from storeops.desks.inventory.tables import purchase_orders
+from storeops.desks.vendors.api import monthly_scorecards
+from storeops.desks.vendors.handlers import delivery_received
+from storeops.desks.vendors.policy import VendorsPolicy
+from storeops.desks.vendors.tables import supplier_items, suppliers, vendor_contracts, vendor_deliveries
+from storeops.engine.audit import read_audit
+from storeops.engine.context import HandlerContext
+from storeops.engine.desk import Registry
+from storeops.engine.events import Event, NewEvent
+from storeops.engine.inbox import list_handoffs, resolve_handoff
+from storeops.engine.scheduler import fire_due
+from storeops.engine.worker import Worker
+from storeops.errors import Forbidden, InvalidInput
+from storeops.storage.schema import outbox, timers
+from tests.conftest import make_policy
+from tests.integration.test_orders_desk import Store
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"
+OWNER = Principal(actor="user:owner", role=Role.OWNER)
+ORDERED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+"""When the test purchase orders were sent (a past day: the worker's wall clock fires nothing of it)."""
+_ids = itertools.count()
+
+
+def shop(engine: Engine, registry: Registry, **vendors_policy: Any) -> Store:
+    store = Store(engine, registry, make_policy({"vendors": vendors_policy} if vendors_policy else {}))
+    import_suppliers(engine, OWNER, (FIXTURES / "suppliers.csv").read_text(), source="suppliers.csv")
+    return store
+
+
+def purchase_order(
+    engine: Engine,
+    number: str,
+    *,
+    supplier: str = "ACME",
+    sku: str = "TEE",
+    quantity: int = 10,
+    ordered: datetime = ORDERED,
+    expected: datetime | None = None,
+    cost_minor: int = 420,
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(purchase_orders).values(
+                number=number,
+                supplier=supplier,
+                state="confirmed",
+                lines=[
+                    {
+                        "sku": sku,
+                        "location": "WH-PARIS",
+                        "quantity": quantity,
+                        "received": 0,
+                        "cost_minor": cost_minor,
+                        "lead_time_days": 14,
+                    }
+                ],
+                currency="EUR",
+                created_at=ordered - timedelta(hours=1),
+                confirmed_at=ordered,
+                expected_at=expected or ordered + timedelta(days=14),
+            )
+        )
+
+
+def delivery(
+    number: str | None,
+    at: datetime,
+    *,
+    quantity: int = 10,
+    supplier: str = "ACME",
+    sku: str = "TEE",
+    damaged: int = 0,
+    external_id: str | None = None,
+) -> NewEvent:
+    payload: dict[str, Any] = {
+        "sku": sku,
+        "location": "WH-PARIS",
+        "quantity": quantity,
+        "supplier": supplier,
+        "damaged": damaged,
+    }
+    if number:
+        payload["purchase_order"] = number
+    return NewEvent(
+        source="warehouse",
+        external_id=external_id or f"rcv-{next(_ids)}",
+        kind="delivery.received",
+        subject=f"sku:{sku}",
+        occurred_at=at,
+        payload=payload,
+    )
+
+
+def alerts(engine: Engine, supplier: str = "ACME") -> list[tuple[str, str, dict[str, Any]]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(outbox.c.connector, outbox.c.action, outbox.c.payload)
+            .where(outbox.c.subject == f"supplier:{supplier}", outbox.c.action == "vendor.sla_breach")
+            .order_by(outbox.c.id)
+        )
+        return [(r.connector, r.action, dict(r.payload)) for r in rows]
+
+
+def last_delivery(engine: Engine) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(select(vendor_deliveries).order_by(vendor_deliveries.c.id.desc()).limit(1)).one()
+
+
+def handoffs(engine: Engine, reason: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [h for h in list_handoffs(conn, state=None) if reason in h["reasons"]]
+
+
+# -- SLA violations --
+
+
+def test_a_delivery_exactly_on_the_contract_deadline_is_on_time_and_alerts_nobody(
+    engine: Engine, registry: Registry
+) -> None:
+    store = shop(engine, registry)
+    import_contracts(engine, OWNER, (FIXTURES / "contracts.csv").read_text(), VendorsPolicy(), source="c.csv")
+    # the contract's lead time is 14 days from the order; the PO itself expected it a day later
+    purchase_order(engine, "PO-1", expected=ORDERED + timedelta(days=15))
+    store.send(delivery("PO-1", ORDERED + timedelta(days=14)))
+    row = last_delivery(engine)
+    assert row.on_time is True and row.late_minutes == 0 and row.short is False
+    assert row.deadline == ORDERED + timedelta(days=14)
+    assert alerts(engine) == []
+
+
+def test_one_minute_late_mails_the_supplier_and_tells_the_team_once_with_the_figures(
+    engine: Engine, registry: Registry
+) -> None:
+    store = shop(engine, registry)
+    import_contracts(engine, OWNER, (FIXTURES / "contracts.csv").read_text(), VendorsPolicy(), source="c.csv")
+    purchase_order(engine, "PO-2")
+    late = delivery("PO-2", ORDERED + timedelta(days=14, minutes=1), external_id="rcv-late")
+    store.send(late)
+    row = last_delivery(engine)
+    assert row.on_time is False and row.late_minutes == 1
+    sent = alerts(engine)
+    assert [(connector, action) for connector, action, _ in sent] == [
+        ("email", "vendor.sla_breach"),
+        ("notify", "vendor.sla_breach"),
+    ]
+    mail = sent[0][2]
+    assert mail["to"] == "ana@acme.example" and mail["purchase_order"] == "PO-2" and mail["late_minutes"] == 1
+    assert sent[1][2]["reasons"] == ["late_delivery"]
+    # the decision is audited on the supplier with its reason and the figures
+    with engine.connect() as conn:
+        [audited] = [a for a in read_audit(conn, subject="supplier:ACME") if a["action"] == "vendor.sla_alert"]
+    assert audited["reasons"] == ["late_delivery"]
+    assert audited["evidence"]["late_minutes"] == 1 and audited["evidence"]["contract"] == "C-ACME-1"
+    # the same delivery sent again is the same event: nothing more is sent
+    store.send(late)
+    assert len(alerts(engine)) == 2
+
+
+def test_a_delivery_handled_twice_alerts_once(engine: Engine, registry: Registry) -> None:
+    store = shop(engine, registry)
+    purchase_order(engine, "PO-3")
+    event = Event(
+        id=1,
+        source="warehouse",
+        external_id="rcv-twice",
+        kind="delivery.received",
+        subject="sku:TEE",
+        occurred_at=ORDERED + timedelta(days=20),
+        received_at=ORDERED + timedelta(days=20),
+        payload=delivery("PO-3", ORDERED).payload,
+    )
+    decisions = []
+    for _ in range(2):
+        with engine.begin() as conn:
+            ctx = HandlerContext(conn=conn, policy=store.policy, now=ORDERED + timedelta(days=20), desk="vendors")
+            decisions.append(delivery_received(event, ctx))
+    first, second = decisions
+    assert first is not None and [m.idempotency_key for m in first.outbox] == [
+        "vendors:sla:warehouse:rcv-twice:email",
+        "vendors:sla:warehouse:rcv-twice:notify",
+    ]
+    assert second is None
+
+
+def test_without_a_contract_the_purchase_orders_expected_date_is_the_deadline(
+    engine: Engine, registry: Registry
+) -> None:
+    store = shop(engine, registry)
+    purchase_order(engine, "PO-4", expected=ORDERED + timedelta(days=10))
+    store.send(delivery("PO-4", ORDERED + timedelta(days=10)))
+    assert last_delivery(engine).on_time is True
+    purchase_order(engine, "PO-5", expected=ORDERED + timedelta(days=10))
+    store.send(delivery("PO-5", ORDERED + timedelta(days=10, seconds=59)))
+    row = last_delivery(engine)
+    # late by less than a minute is late (the deadline is the deadline), counted as 0 whole minutes
+    assert row.on_time is False and row.late_minutes == 0
+
+
+def test_one_unit_short_is_a_short_shipment_and_the_rest_arriving_later_is_not(
+    engine: Engine, registry: Registry
+) -> None:
+    store = shop(engine, registry, alert_team=False)
+    purchase_order(engine, "PO-6", quantity=10, expected=ORDERED + timedelta(days=30))
+    store.send(delivery("PO-6", ORDERED + timedelta(days=5), quantity=9))
+    row = last_delivery(engine)
+    assert row.short is True and row.ordered == 10 and row.received == 9
+    [(connector, _, mail)] = alerts(engine)  # no team notice: alert_team = false
+    assert connector == "email" and mail["short"] is True and mail["received"] == 9 and mail["ordered"] == 10
+    store.send(delivery("PO-6", ORDERED + timedelta(days=6), quantity=1))
+    row = last_delivery(engine)
+    assert row.short is False and row.ordered == 1
+    assert len(alerts(engine)) == 1
+
+
+def test_a_full_delivery_on_time_is_scored_without_alerts(engine: Engine, registry: Registry) -> None:
+    store = shop(engine, registry)
+    purchase_order(engine, "PO-7", quantity=10)
+    store.send(delivery("PO-7", ORDERED + timedelta(days=3), quantity=10, damaged=1))
+    assert alerts(engine) == []
+    with engine.connect() as conn:
+        [card] = [c for c in monthly_scorecards(conn, VendorsPolicy(), "2026-06") if c["supplier"] == "ACME"]
+    metrics = card["metrics"]
+    assert metrics["on_time_rate"]["value"] == 1.0 and metrics["on_time_rate"]["count"] == 1
+    assert metrics["fill_rate"]["value"] == 1.0
+    assert metrics["defect_rate"]["value"] == 0.1 and metrics["defect_rate"]["count"] == 10
+    lo, hi = metrics["defect_rate"]["interval"]
+    assert lo < 0.1 < hi
+    assert metrics["lead_time_days"]["value"] == 3.0
+    assert metrics["on_time_rate"]["target"] == 0.95  # the policy's, with no contract imported
+
+
+# -- performance drops --
+
+
+def _history(store: Store, engine: Engine, supplier: str, outcomes: list[bool]) -> None:
+    """One purchase order and delivery a week per outcome: True on time, False a day late."""
+    for index, good in enumerate(outcomes):
+        number = f"PO-{supplier}-{index}"
+        ordered = ORDERED - timedelta(days=400) + timedelta(days=7 * index)
+        purchase_order(engine, number, supplier=supplier, sku="MUG", ordered=ordered)
+        arrived = ordered + timedelta(days=14 if good else 15)
+        store.send(delivery(number, arrived, supplier=supplier, sku="MUG"))
+
+
+def test_a_real_slide_goes_to_a_person_once_with_which_metric_since_when_and_how_sure(
+    engine: Engine, registry: Registry
+) -> None:
+    store = shop(engine, registry, alert_team=False)
+    _history(store, engine, "BOLT", [True] * 20 + [False, True, False, False, True, False, False, False, False, False])
+    [drop] = handoffs(engine, "performance_drop")
+    assert drop["subject"] == "supplier:BOLT" and drop["role"] == "procurement"
+    [found] = drop["evidence"]["drops"]
+    assert found["metric"] == "on_time"
+    assert found["baseline_bad_rate"] == 0.0 and found["recent_bad_rate"] > 0.5
+    assert found["since"] >= (ORDERED - timedelta(days=400) + timedelta(days=7 * 20)).isoformat()[:10]
+    assert found["probability"] > 0.95 and found["statistic"] > found["threshold"]
+
+
+def test_a_steady_supplier_with_an_occasional_late_delivery_is_not_handed_off(
+    engine: Engine, registry: Registry
+) -> None:
+    store = shop(engine, registry, alert_team=False)
+    _history(store, engine, "BOLT", ([True] * 9 + [False]) * 4)
+    assert handoffs(engine, "performance_drop") == []
+    assert len(alerts(engine, "BOLT")) == 4  # each late delivery is still an SLA alert
+
+
+# -- renewals --
+
+
+def test_a_contract_goes_to_a_person_on_its_renewal_day_not_a_minute_before_and_once(
+    engine: Engine, registry: Registry
+) -> None:
+    store = shop(engine, registry, renewal_lead_days=30)
+    done = import_contracts(engine, OWNER, (FIXTURES / "contracts.csv").read_text(), VendorsPolicy(), source="c.csv")
+    # C-ACME-1 ends 2027-09-30 with 30 days' notice: 60 days before, 2027-08-01
+    assert {item["contract"]: item["renewal_due_on"] for item in done}["C-ACME-1"] == "2027-08-01"
+    with engine.begin() as conn:
+        conn.execute(
+            insert(supplier_items).values(
+                supplier="BOLT",
+                sku="TEE",
+                cost_minor=399,
+                currency="EUR",
+                moq=10,
+                pack_size=10,
+                lead_time_days=10,
+                updated_at=ORDERED,
+            )
+        )
+    day = datetime(2027, 8, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        assert fire_due(conn, now=day - timedelta(minutes=1)) == 0
+    Worker(engine, registry, store.policy).run(until_idle=True)
+    assert handoffs(engine, "contract_renewal_due") == []
+    with engine.begin() as conn:
+        assert fire_due(conn, now=day) == 1
+    Worker(engine, registry, store.policy).run(until_idle=True)
+    [renewal] = handoffs(engine, "contract_renewal_due")
+    evidence = renewal["evidence"]
+    assert renewal["subject"] == "supplier:ACME"
+    assert evidence["contract"] == "C-ACME-1" and evidence["ends_on"] == "2027-09-30"
+    assert "score" in evidence["scorecard"] and "spend_minor" in evidence
+    assert {(a["sku"], a["supplier"], a["cost_minor"]) for a in evidence["alternatives"]} == {
+        ("MUG", "BOLT", 195),
+        ("TEE", "BOLT", 399),
+    }
+    # a renewal to a new end date sets the next renewal's timer
+    with engine.begin() as conn:
+        resolve_handoff(conn, renewal["id"], "modify", "user:ana", changes={"ends_on": "2028-09-30"})
+    Worker(engine, registry, store.policy).run(until_idle=True)
+    with engine.connect() as conn:
+        contract = conn.execute(select(vendor_contracts).where(vendor_contracts.c.contract == "C-ACME-1")).one()
+        timer = conn.execute(select(timers).where(timers.c.key == "vendors:renewal:C-ACME-1")).one()
+    assert contract.ends_on == date(2028, 9, 30) and contract.renewal_opened_at is None
+    assert timer.fire_at == datetime(2028, 8, 1, tzinfo=UTC)
+    assert len(handoffs(engine, "contract_renewal_due")) == 1
+
+
+# -- imports --
+
+
+def test_a_bad_line_names_itself_and_nothing_is_applied(engine: Engine, registry: Registry) -> None:
+    text = (
+        "supplier,name,contact_email,currency,sku,cost,lead_time_days\n"
+        "NEW,New Co,new@new.example,EUR,TEE,3.00,7\n"
+        "NEW,New Co,new@new.example,EUR,MUG,3.001,7\n"
+    )
+    with pytest.raises(InvalidInput, match=r"line 3: cost: .*more than 2 decimals"):
+        import_suppliers(engine, OWNER, text, source="bad.csv")
+    with engine.connect() as conn:
+        assert conn.execute(select(suppliers)).all() == []
+    with pytest.raises(InvalidInput, match=r"line 2: supplier: NOPE is not a supplier"):
+        import_contracts(
+            engine,
+            OWNER,
+            "contract,supplier,starts_on,ends_on,notice_days\nC1,NOPE,2026-01-01,2027-01-01,30\n",
+            VendorsPolicy(),
+            source="c.csv",
+        )
+    with pytest.raises(Forbidden):
+        import_suppliers(engine, Principal(actor="user:sam", role=Role.SUPPORT), text, source="x.csv")
