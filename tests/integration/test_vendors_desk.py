@@ -29,6 +29,7 @@ from storeops.engine.worker import Worker
 from storeops.errors import Forbidden, InvalidInput
 from storeops.storage.schema import outbox, timers
 from tests.conftest import make_policy
+from tests.integration.test_cli import Cli
 from tests.integration.test_orders_desk import Store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendors"
@@ -357,3 +358,79 @@ def test_a_bad_line_names_itself_and_nothing_is_applied(engine: Engine, registry
         )
     with pytest.raises(Forbidden):
         import_suppliers(engine, Principal(actor="user:sam", role=Role.SUPPORT), text, source="x.csv")
+
+
+# -- the command line --
+
+VENDOR_DESKS = (
+    "storeops.desks.orders:DESK,storeops.desks.inventory:DESK,storeops.desks.returns:DESK,storeops.desks.vendors:DESK"
+)
+
+
+@pytest.fixture
+def vendors_cli(db_url: str, tmp_path: Path) -> Cli:
+    runner = Cli(db_url, tmp_path)
+    runner.env["STOREOPS_DESKS"] = VENDOR_DESKS
+    assert runner("db", "upgrade").exit_code == 0
+    return runner
+
+
+def test_cli_imports_suppliers_and_contracts_and_a_bad_line_exits_2_naming_it(vendors_cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("supplier,name,currency,sku,cost,lead_time_days\nA,A,EUR,TEE,1.00,7\nB,B,EURO,MUG,1.00,7\n")
+    result = vendors_cli("vendors", "import", str(bad))
+    assert result.exit_code == 2
+    assert "line 3: currency" in result.stderr
+    assert vendors_cli.json("vendors", "scorecard", "--period", "2026-06", "--json") == []
+    assert vendors_cli("vendors", "import", str(tmp_path / "missing.csv")).exit_code == 2
+    counts = vendors_cli.json("vendors", "import", str(FIXTURES / "suppliers.csv"), "--json")
+    assert counts == {"suppliers": 2, "catalogue_lines": 3}
+    done = vendors_cli.json("vendors", "contracts", "import", str(FIXTURES / "contracts.csv"), "--json")
+    assert [item["contract"] for item in done] == ["C-ACME-1", "C-BOLT-1"]
+    late = tmp_path / "late.csv"
+    late.write_text("contract,supplier,starts_on,ends_on,notice_days\nC9,ACME,2026-05-01,2026-04-01,30\n")
+    result = vendors_cli("vendors", "contracts", "import", str(late))
+    assert result.exit_code == 2 and "line 2: ends_on" in result.stderr
+
+
+def test_cli_scorecard_json_gives_each_metric_its_interval_and_target(vendors_cli: Cli) -> None:
+    vendors_cli("vendors", "import", str(FIXTURES / "suppliers.csv"))
+    vendors_cli("vendors", "contracts", "import", str(FIXTURES / "contracts.csv"))
+    cards = vendors_cli.json("vendors", "scorecard", "--period", "2026-06", "--json")
+    assert [card["supplier"] for card in cards] == ["ACME", "BOLT"]
+    acme = cards[0]
+    assert acme["contract"] == "C-ACME-1" and acme["period"] == "2026-06"
+    assert set(acme["metrics"]) == {"on_time_rate", "fill_rate", "defect_rate", "lead_time_days", "cost_variance"}
+    for metric in acme["metrics"].values():
+        assert {"value", "count", "interval", "target"} <= set(metric)
+    assert acme["metrics"]["on_time_rate"]["target"] == 0.95
+    assert acme["metrics"]["lead_time_days"]["target"] == 14
+    result = vendors_cli("vendors", "scorecard", "--period", "2026-13", "--json")
+    assert result.exit_code == 2 and "--period" in result.stderr
+
+
+def test_cli_report_writes_html_csv_and_a_pdf_whose_pages_render(vendors_cli: Cli, tmp_path: Path) -> None:
+    import pypdfium2
+
+    vendors_cli("vendors", "import", str(FIXTURES / "suppliers.csv"))
+    for fmt in ("html", "csv", "pdf"):
+        out = tmp_path / f"report.{fmt}"
+        result = vendors_cli("vendors", "report", "--format", fmt, "--out", str(out))
+        assert result.exit_code == 0, result.output
+    assert "Acme Textiles" in (tmp_path / "report.html").read_text()
+    assert (tmp_path / "report.csv").read_text().splitlines()[0].startswith("period,supplier,name,score")
+    import numpy as np
+
+    pdf = pypdfium2.PdfDocument(str(tmp_path / "report.pdf"))
+    try:
+        assert len(pdf) >= 1
+        page = pdf[0]
+        pixels = np.asarray(page.render(scale=1).to_pil().convert("L"))
+        height, width = pixels.shape
+        assert width > height  # landscape A4
+        assert int((pixels < 128).sum()) > 1000  # text and table lines on it, not a blank page
+        assert "Acme Textiles" in page.get_textpage().get_text_range()
+    finally:
+        pdf.close()
+    result = vendors_cli("vendors", "report", "--format", "docx", "--out", str(tmp_path / "r.docx"))
+    assert result.exit_code == 2 and "--format" in result.stderr

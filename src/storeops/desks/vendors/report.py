@@ -88,7 +88,7 @@ def report_data(
     """Everything a report shows, JSON-ready: scorecards, breaches, renewals and its sections."""
     period = f"{since:%Y-%m-%d} – {until - timedelta(seconds=1):%Y-%m-%d}"
     cards = scorecards(conn, policy, since=since, until=until, period=period)
-    names = dict(conn.execute(select(suppliers.c.supplier, suppliers.c.name)).tuples().all())
+    names = {str(row.supplier): str(row.name) for row in conn.execute(select(suppliers.c.supplier, suppliers.c.name))}
     data = {
         "title": title,
         "period": period,

@@ -49,7 +49,8 @@ def wilson(successes: int, trials: int, confidence: float = 0.95) -> Interval:
     denominator = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denominator
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return Interval(p, trials, max(0.0, centre - half), min(1.0, centre + half))
+    # rounding can leave the bound a hair past p at 0 % or 100 %; the estimate is always inside
+    return Interval(p, trials, min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half)))
 
 
 def jeffreys(events: int, trials: int, confidence: float = 0.95) -> Interval:
