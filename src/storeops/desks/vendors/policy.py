@@ -59,7 +59,7 @@ class VendorsPolicy(DeskPolicy):
         "together): sets the detector's threshold.",
     )
     drop_odds_ratio: float = Field(
-        3.0,
+        5.0,
         gt=1,
         le=100,
         description="The drop the detector looks for: the odds of a late, short or defective delivery "

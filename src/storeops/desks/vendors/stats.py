@@ -87,11 +87,33 @@ def spread(values: Sequence[float]) -> float | None:
 
 
 def threshold(deliveries_per_year: float, false_alarms_per_year: float, metrics: int = 3) -> float:
-    """The CUSUM threshold h for a false-alarm budget: a CUSUM of likelihood ratios runs on average
-    at least e^h observations between false alarms (Lorden's bound), so h = ln(deliveries per year ×
-    metrics / false alarms per year) keeps a supplier that did not change within the budget."""
-    per_metric = false_alarms_per_year / max(1, metrics)
-    return math.log(max(deliveries_per_year, 1.0) / per_metric)
+    """The CUSUM threshold h by Lorden's bound alone: a CUSUM of likelihood ratios runs at least e^h
+    observations between false alarms, so h = ln(deliveries per year × metrics / false alarms per
+    year) keeps a supplier that did not change within the budget (conservative: the bench measures
+    far fewer false alarms at this h; ``siegmund_threshold`` is what the desk uses)."""
+    return math.log(target_arl(deliveries_per_year, false_alarms_per_year, metrics))
+
+
+def target_arl(deliveries_per_year: float, false_alarms_per_year: float, metrics: int = 3) -> float:
+    """Deliveries a supplier that did not change should go, on average, between false alarms of one
+    metric: its pace over its share of the yearly false-alarm budget."""
+    return max(deliveries_per_year, 1.0) * max(1, metrics) / false_alarms_per_year
+
+
+def siegmund_threshold(arl0: float, p0: float, p1: float) -> float:
+    """The h at which a Bernoulli CUSUM for ``p0`` → ``p1`` runs ``arl0`` observations between false
+    alarms on average, by Siegmund's approximation ARL0 ≈ (e^h − h − 1) / |E₀[step]|, solved by
+    bisection (the steps' mean under p0 is minus the Kullback-Leibler divergence of p0 from p1)."""
+    drift = p0 * math.log(p0 / p1) + (1 - p0) * math.log((1 - p0) / (1 - p1))
+    wanted = arl0 * drift
+    low, high = 0.0, 50.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        if math.exp(middle) - middle - 1 < wanted:
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 @dataclass(frozen=True)
@@ -113,22 +135,45 @@ class Drop:
     """Posterior probability that the recent rate is above the baseline (Beta-binomial, Jeffreys priors)."""
 
 
+def _baseline(bad: int, n: int, caution: float) -> float:
+    """The baseline rate judged against: the ``caution`` quantile of the Beta(bad + ½, good + ½)
+    posterior (0.5: about its median). Above the median, a baseline learnt from few deliveries is
+    given the benefit of the doubt, so its noise is not taken for a drop."""
+    if caution == 0.5:
+        return (bad + 0.5) / (n + 1)
+    return float(scipy_stats.beta.ppf(caution, bad + 0.5, n - bad + 0.5))
+
+
 def _odds_shift(p0: float, odds_ratio: float) -> float:
     odds = p0 / (1 - p0) * odds_ratio
     return odds / (1 + odds)
 
 
 def cusum_drops(
-    bad: Sequence[bool], *, threshold: float | Sequence[float], odds_ratio: float = 3.0, baseline_min: int = 12
+    bad: Sequence[bool],
+    *,
+    threshold: float | Sequence[float] | None = None,
+    arl0: float | Sequence[float] | None = None,
+    odds_ratio: float = 3.0,
+    baseline_min: int = 12,
+    caution: float = 0.5,
 ) -> list[Drop]:
     """Every alarm of a self-starting Bernoulli CUSUM over ``bad`` outcomes, in order.
 
     Before ``baseline_min`` outcomes of baseline nothing is judged. The baseline is every outcome
     since the last alarm (or the start) that is not part of the current excursion (the statistic
     above 0), with Jeffreys' ½ added to both counts so a clean record of 12 is not judged as a
-    rate of 0. ``threshold`` is one value, or one per outcome.
+    rate of 0. Give a fixed ``threshold``, or ``arl0`` — the outcomes wanted between false alarms —
+    for the threshold of the current baseline by ``siegmund_threshold``; each is one value or one
+    per outcome.
     """
-    limits = [float(threshold)] * len(bad) if isinstance(threshold, int | float) else list(threshold)
+
+    def each(value: float | Sequence[float] | None) -> list[float | None]:
+        if value is None or isinstance(value, int | float):
+            return [value] * len(bad)
+        return list(value)
+
+    limits, arls = each(threshold), each(arl0)
     drops: list[Drop] = []
     base_bad = base_n = 0
     pending: list[bool] = []
@@ -138,8 +183,14 @@ def cusum_drops(
             base_bad += int(outcome)
             base_n += 1
             continue
-        p0 = (base_bad + 0.5) / (base_n + 1)
+        p0 = _baseline(base_bad, base_n, caution)
         p1 = _odds_shift(p0, odds_ratio)
+        limit = limits[index]
+        if limit is None:
+            arl = arls[index]
+            if arl is None:
+                raise ValueError("give threshold or arl0")
+            limit = siegmund_threshold(arl, p0, p1)
         step = math.log(p1 / p0) if outcome else math.log((1 - p1) / (1 - p0))
         statistic = max(0.0, statistic + step)
         pending.append(outcome)
@@ -149,7 +200,7 @@ def cusum_drops(
             base_n += len(pending)
             pending = []
             continue
-        if statistic > limits[index]:
+        if statistic > limit:
             recent_bad = sum(pending)
             drops.append(
                 Drop(
@@ -159,12 +210,12 @@ def cusum_drops(
                     recent_rate=recent_bad / len(pending),
                     recent_count=len(pending),
                     statistic=statistic,
-                    threshold=limits[index],
+                    threshold=limit,
                     probability=prob_worse(recent_bad, len(pending), base_bad, base_n),
                 )
             )
-            # a new baseline from here: the drop is reported once; its level becomes the norm
-            base_bad = base_n = 0
+            # a new baseline from the excursion on: the drop is reported once; its level becomes the norm
+            base_bad, base_n = recent_bad, len(pending)
             pending = []
             statistic = 0.0
     return drops
