@@ -434,3 +434,42 @@ def test_cli_report_writes_html_csv_and_a_pdf_whose_pages_render(vendors_cli: Cl
         pdf.close()
     result = vendors_cli("vendors", "report", "--format", "docx", "--out", str(tmp_path / "r.docx"))
     assert result.exit_code == 2 and "--format" in result.stderr
+
+
+# -- the dashboard --
+
+
+def test_the_dashboard_shows_the_vendors_panel_to_procurement_and_the_owner_only(
+    engine: Engine, registry: Registry, tmp_path: Path
+) -> None:
+    import httpx
+
+    from storeops.clock import utcnow
+    from storeops.web.app import create_app
+    from tests.conftest import served
+    from tests.web_helpers import person, sign_in, web_application
+
+    store = shop(engine, registry)
+    import_contracts(engine, OWNER, (FIXTURES / "contracts.csv").read_text(), VendorsPolicy(), source="c.csv")
+    now = utcnow()
+    purchase_order(engine, "PO-NOW", ordered=now - timedelta(days=2), expected=now - timedelta(hours=1))
+    store.send(delivery("PO-NOW", now - timedelta(seconds=5), quantity=8))
+    for email, role in (
+        ("boss@example.com", "owner"),
+        ("buyer@example.com", "procurement"),
+        ("ops@example.com", "ops"),
+    ):
+        person(engine, email, role)
+    application = web_application(engine, registry, store.policy, tmp_path / "storeops.toml")
+    seen: dict[str, str] = {}
+    with served(create_app(application)) as base:
+        for email in ("boss@example.com", "buyer@example.com", "ops@example.com"):
+            with httpx.Client(base_url=base, timeout=30) as http:
+                sign_in(http, email)
+                seen[email] = http.get("/dashboard?days=30").text
+    for who in ("boss@example.com", "buyer@example.com"):
+        page = seen[who]
+        assert 'id="vendor-scorecards"' in page and "Acme Textiles" in page, who
+        assert 'class="interval">[' in page  # the on-time rate of one delivery, with its interval
+        assert "PO-NOW" in page and "8 of 10" in page  # the breach: late and short
+    assert 'id="vendors"' not in seen["ops@example.com"]

@@ -39,6 +39,7 @@ from storeops.commands import people as commands_people
 from storeops.commands import policy as commands_policy
 from storeops.desks.returns import api as returns_api
 from storeops.desks.returns.classify import CATEGORIES
+from storeops.desks.vendors import api as vendors_api
 from storeops.engine.audit import read_audit
 from storeops.engine.inbox import (
     InboxQuery,
@@ -537,6 +538,8 @@ def _dashboard_context(request: Request, principal: Principal, days: int, desk: 
         latest = conn.execute(select(func.max(audit_log.c.id))).scalar() or 0
         # "Why returns happen": for the people who see the returns desk, when the store runs it.
         insights = returns_api.why_returns_happen(conn, since=since, until=until) if "returns" in names else None
+        # The vendors panel: this month's scorecards, recent SLA breaches, renewals due.
+        vendors = vendors_api.panel(conn, application.policy, now=until) if "vendors" in names else None
     return {
         "report": report,
         "days": days,
@@ -550,6 +553,7 @@ def _dashboard_context(request: Request, principal: Principal, days: int, desk: 
         "return_reasons_svg": charts.return_reasons_by_product(insights) if insights else None,
         "return_weeks_svg": charts.returns_by_week(insights) if insights else None,
         "reason_words": returns_api.reason_words,
+        "vendors": vendors,
     }
 
 
