@@ -473,3 +473,23 @@ def test_the_dashboard_shows_the_vendors_panel_to_procurement_and_the_owner_only
         assert 'class="interval">[' in page  # the on-time rate of one delivery, with its interval
         assert "PO-NOW" in page and "8 of 10" in page  # the breach: late and short
     assert 'id="vendors"' not in seen["ops@example.com"]
+
+
+# -- the weekly report --
+
+
+def test_the_weekly_report_is_mailed_to_procurement_by_its_timer(engine: Engine, registry: Registry) -> None:
+    store = shop(engine, registry, report_to="buyer@shop.example", report_weekday=0, report_hour_utc=7)
+    policy = store.policy.section("vendors", VendorsPolicy)
+    import_suppliers(engine, OWNER, (FIXTURES / "suppliers.csv").read_text(), source="s.csv", policy=policy)
+    with engine.connect() as conn:
+        timer = conn.execute(select(timers).where(timers.c.key == "vendors:weekly-report")).one()
+    assert timer.fire_at.weekday() == 0 and timer.fire_at.hour == 7 and timer.interval_minutes == 7 * 24 * 60
+    with engine.begin() as conn:
+        assert fire_due(conn, now=timer.fire_at) == 1
+    Worker(engine, registry, store.policy).run(until_idle=True)
+    with engine.connect() as conn:
+        [mail] = conn.execute(select(outbox).where(outbox.c.action == "vendor.report")).all()
+    assert mail.connector == "email" and mail.payload["to"] == "buyer@shop.example"
+    assert [card["supplier"] for card in mail.payload["cards"]] == ["ACME", "BOLT"]
+    assert [section["title"] for section in mail.payload["sections"]][1:] == ["SLA breaches", "Renewals due"]

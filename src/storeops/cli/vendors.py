@@ -37,12 +37,15 @@ def vendors_import(
 ) -> None:
     """Import suppliers and their catalogues. A bad line is named (exit 2) and nothing is applied."""
     from storeops.commands.vendors import import_suppliers
+    from storeops.desks.vendors.api import vendors_policy
 
     with _errors():
         text = _read(file)
         application = _app()
         _need_desk(application.registry.desks)
-        counts = import_suppliers(application.engine, _operator(), text, source=file.name)
+        counts = import_suppliers(
+            application.engine, _operator(), text, source=file.name, policy=vendors_policy(application.policy)
+        )
         if as_json:
             print_json(counts)
             return

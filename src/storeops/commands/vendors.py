@@ -17,16 +17,22 @@ from storeops.desks.vendors.catalogue import (
     write_contracts,
     write_suppliers,
 )
-from storeops.desks.vendors.handlers import schedule_renewal
+from storeops.desks.vendors.handlers import keep_report_running, schedule_renewal
 from storeops.desks.vendors.policy import VendorsPolicy
 
 
-def import_suppliers(engine: Engine, actor: Principal, text: str, *, source: str) -> dict[str, int]:
-    """Suppliers and their catalogues from CSV text: all of it, or (on a bad line) nothing."""
+def import_suppliers(
+    engine: Engine, actor: Principal, text: str, *, source: str, policy: VendorsPolicy | None = None
+) -> dict[str, int]:
+    """Suppliers and their catalogues from CSV text: all of it, or (on a bad line) nothing. With the
+    policy, the weekly report's timer is set up too (when it names someone to mail it to)."""
     require_role(actor, [Role.PROCUREMENT], "import suppliers")
     rows = parse_suppliers(text)
     with engine.begin() as conn:
-        counts = write_suppliers(conn, rows, utcnow())
+        now = utcnow()
+        counts = write_suppliers(conn, rows, now)
+        if policy is not None:
+            keep_report_running(conn, policy, now)
         record(
             conn,
             actor,
@@ -46,7 +52,9 @@ def import_contracts(
     require_role(actor, [Role.PROCUREMENT], "import contracts")
     with engine.begin() as conn:
         rows = parse_contracts(text, known_suppliers(conn))
-        write_contracts(conn, rows, utcnow())
+        now = utcnow()
+        write_contracts(conn, rows, now)
+        keep_report_running(conn, policy, now)
         out = []
         for row in rows:
             at = schedule_renewal(conn, row["contract"], row["ends_on"], row["notice_days"], policy)

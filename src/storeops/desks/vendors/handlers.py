@@ -163,7 +163,7 @@ def delivery_received(event: Event, ctx: HandlerContext) -> Decision | None:
         )
     )
     row_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
-    _keep_report_running(conn, policy, ctx.now)
+    keep_report_running(conn, policy, ctx.now)
     supplier = _supplier(conn, code)
     outbox = sla_alerts(supplier, code, reference, reasons, facts, policy) if reasons else ()
     drops = new_drops(conn, code, int(row_id), policy)
@@ -417,8 +417,9 @@ def schedule_renewal(
     return at
 
 
-def _keep_report_running(conn: Connection, policy: VendorsPolicy, now: datetime) -> None:
-    """Set up the weekly report's recurring timer once (later calls leave its next slot alone)."""
+def keep_report_running(conn: Connection, policy: VendorsPolicy, now: datetime) -> None:
+    """Set up the weekly report's recurring timer once, when [vendors] report_to names someone (later
+    calls leave its next slot alone)."""
     if not policy.report_to:
         return
     first = datetime.combine(now.date(), time(policy.report_hour_utc), tzinfo=UTC)
