@@ -493,3 +493,56 @@ def test_the_weekly_report_is_mailed_to_procurement_by_its_timer(engine: Engine,
     assert mail.connector == "email" and mail.payload["to"] == "buyer@shop.example"
     assert [card["supplier"] for card in mail.payload["cards"]] == ["ACME", "BOLT"]
     assert [section["title"] for section in mail.payload["sections"]][1:] == ["SLA breaches", "Renewals due"]
+
+
+# -- the web page --
+
+
+def test_procurement_edits_suppliers_and_contracts_on_the_web_and_others_may_not(
+    engine: Engine, registry: Registry, policy: Any, tmp_path: Path
+) -> None:
+    import httpx
+
+    from storeops.web.app import create_app
+    from tests.conftest import served
+    from tests.web_helpers import person, sign_in, web_application
+
+    person(engine, "buyer@example.com", "procurement")
+    person(engine, "help@example.com", "support")
+    application = web_application(engine, registry, policy, tmp_path / "storeops.toml")
+    with served(create_app(application)) as base:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            csrf = sign_in(http, "buyer@example.com")
+            assert 'href="/vendors"' in http.get("/inbox").text
+
+            def paste(kind: str, text: str) -> str:
+                answer = http.post(
+                    "/vendors/import",
+                    data={"csrf_token": csrf, "kind": kind, "csv_text": text},
+                    follow_redirects=True,
+                )
+                assert answer.status_code == 200, answer.text
+                return answer.text
+
+            page = paste("suppliers", (FIXTURES / "suppliers.csv").read_text())
+            assert "2 suppliers and 3 catalogue lines saved." in page and "Acme Textiles" in page
+            page = paste("suppliers", "supplier,name,currency,contact_email\nACME,Acme Textiles,EUR,new@acme.example\n")
+            assert "&lt;new@acme.example&gt;" in page and "TEE · 420" in page  # contacts changed, catalogue kept
+            page = paste(
+                "contracts", "contract,supplier,starts_on,ends_on,notice_days\nC1,ACME,2026-01-01,2026-13-01,30\n"
+            )
+            assert "line 2: ends_on" in page and "No contracts yet." in page
+            page = paste("contracts", (FIXTURES / "contracts.csv").read_text())
+            assert "2 contracts saved." in page and "C-BOLT-1" in page
+        with httpx.Client(base_url=base, timeout=30) as http:
+            csrf = sign_in(http, "help@example.com")
+            assert 'href="/vendors"' not in http.get("/inbox").text
+            assert http.get("/vendors").status_code == 403
+            answer = http.post("/vendors/import", data={"csrf_token": csrf, "kind": "suppliers", "csv_text": "x"})
+            assert answer.status_code == 403
+    with engine.connect() as conn:
+        assert conn.execute(select(suppliers.c.contact_email).where(suppliers.c.supplier == "ACME")).scalar_one() == (
+            "new@acme.example"
+        )
+        audited = [row["actor"] for row in read_audit(conn, subject="vendors:suppliers")]
+    assert audited == ["user:buyer@example.com", "user:buyer@example.com"]

@@ -32,6 +32,7 @@ from storeops.intake import storefront_events, take_in
 from storeops.web import api as api_module
 from storeops.web import pages
 from storeops.web import returns as returns_web
+from storeops.web import vendors as vendors_web
 from storeops.web.middleware import BodyLimit, CleanText, SecurityHeaders, TrustedProxies
 from storeops.web.security import NotSignedIn, RateLimiter, optional_user
 
@@ -166,6 +167,7 @@ def create_app(application: App, *, returns_wait_seconds: float = returns_web.RE
     api.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     api.include_router(pages.router)
     api.include_router(api_module.router)
+    api.include_router(vendors_web.router)
     returns_web.configure(api, wait_seconds=returns_wait_seconds)
     openapi = api.openapi
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from storeops.desks.vendors.handlers import renewal_due_on
 from storeops.desks.vendors.policy import VendorsPolicy
 from storeops.desks.vendors.report import FORMATS, render, renewals, report_data
 from storeops.desks.vendors.scorecard import month_bounds, month_of, monthly_scorecards, scorecards
@@ -20,6 +21,7 @@ __all__ = [
     "monthly_scorecards",
     "panel",
     "render",
+    "renewal_due_on",
     "renewals",
     "report_data",
     "scorecards",
