@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -100,6 +101,7 @@ def target_arl(deliveries_per_year: float, false_alarms_per_year: float, metrics
     return max(deliveries_per_year, 1.0) * max(1, metrics) / false_alarms_per_year
 
 
+@lru_cache(maxsize=8192)  # the baseline changes rarely: one solve per baseline, not per delivery
 def siegmund_threshold(arl0: float, p0: float, p1: float) -> float:
     """The h at which a Bernoulli CUSUM for ``p0`` → ``p1`` runs ``arl0`` observations between false
     alarms on average, by Siegmund's approximation ARL0 ≈ (e^h − h − 1) / |E₀[step]|, solved by
