@@ -546,3 +546,28 @@ def test_procurement_edits_suppliers_and_contracts_on_the_web_and_others_may_not
         )
         audited = [row["actor"] for row in read_audit(conn, subject="vendors:suppliers")]
     assert audited == ["user:buyer@example.com", "user:buyer@example.com"]
+
+
+def test_units_returned_as_defective_count_in_the_suppliers_defect_rate(engine: Engine, registry: Registry) -> None:
+    from storeops.desks.inventory.tables import products
+    from tests.integration.test_returns_insights import a_return
+
+    store = shop(engine, registry)
+    with engine.begin() as conn:
+        conn.execute(
+            products.insert().values(
+                sku="TEE", supplier="ACME", reorder=True, moq=1, case_pack=1, first_seen_at=ORDERED, updated_at=ORDERED
+            )
+        )
+    purchase_order(engine, "PO-D", quantity=20)
+    store.send(delivery("PO-D", ORDERED + timedelta(days=3), quantity=20, damaged=1))
+    a_return(engine, ORDERED + timedelta(days=10), "TEE", "damaged_defective")
+    a_return(engine, ORDERED + timedelta(days=11), "TEE", "size_fit")  # not a defect
+    with engine.connect() as conn:
+        [card] = [c for c in monthly_scorecards(conn, VendorsPolicy(), "2026-06") if c["supplier"] == "ACME"]
+    # one damaged on arrival and one returned as defective, of 20 received
+    assert card["metrics"]["defect_rate"]["value"] == 0.1 and card["metrics"]["defect_rate"]["count"] == 20
+    low, _high = card["metrics"]["defect_rate"]["interval"]
+    # 2 of 20 against the 2 % target: missed, as even the interval's low end (2.1 %) is above it
+    assert low > 0.02 and card["metrics"]["defect_rate"]["sla"] == "missed"
+    assert card["metrics"]["on_time_rate"]["sla"] == "unclear"  # 1 of 1 on time says little against 95 %
