@@ -571,3 +571,48 @@ def test_units_returned_as_defective_count_in_the_suppliers_defect_rate(engine: 
     # 2 of 20 against the 2 % target: missed, as even the interval's low end (2.1 %) is above it
     assert low > 0.02 and card["metrics"]["defect_rate"]["sla"] == "missed"
     assert card["metrics"]["on_time_rate"]["sla"] == "unclear"  # 1 of 1 on time says little against 95 %
+
+
+# -- advance shipping notices --
+
+
+def notice(number: str, expected: datetime, *, quantity: int = 10) -> NewEvent:
+    return NewEvent(
+        source="edi",
+        external_id=f"asn-{next(_ids)}",
+        kind="shipment.notified",
+        subject="supplier:ACME",
+        occurred_at=ORDERED + timedelta(days=2),
+        payload={
+            "supplier": "ACME",
+            "purchase_order": number,
+            "sku": "TEE",
+            "quantity": quantity,
+            "expected_at": expected.isoformat(),
+        },
+    )
+
+
+def test_a_notice_announcing_arrival_after_the_deadline_warns_the_team_before_it_is_late(
+    engine: Engine, registry: Registry
+) -> None:
+    store = shop(engine, registry)
+    import_contracts(engine, OWNER, (FIXTURES / "contracts.csv").read_text(), VendorsPolicy(), source="c.csv")
+    purchase_order(engine, "PO-A")
+    deadline = ORDERED + timedelta(days=14)
+    store.send(notice("PO-A", deadline))  # exactly on the deadline: noted, nobody told
+    store.send(notice("PO-A", deadline + timedelta(minutes=1)))
+    with engine.connect() as conn:
+        sent = conn.execute(
+            select(outbox.c.connector, outbox.c.action, outbox.c.payload).where(outbox.c.subject == "supplier:ACME")
+        ).all()
+        audited = [a for a in read_audit(conn, subject="supplier:ACME") if a["action"].startswith("vendor.")]
+    assert [(r.connector, r.action) for r in sent] == [("notify", "vendor.sla_at_risk")]
+    assert sent[0].payload["reasons"] == ["late_notice"] and "1 minute after" in sent[0].payload["suggestion"]
+    assert [a["action"] for a in audited] == ["vendor.notice_recorded", "vendor.sla_at_risk"]
+    assert audited[1]["evidence"]["late_minutes"] == 1 and audited[1]["reasons"] == ["late_notice"]
+    # the delivery's evidence keeps what was announced
+    store.send(delivery("PO-A", deadline + timedelta(minutes=1)))
+    with engine.connect() as conn:
+        [scored] = [a for a in read_audit(conn, subject="supplier:ACME") if a["action"] == "vendor.sla_alert"]
+    assert scored["evidence"]["announced_at"] == (deadline + timedelta(minutes=1)).isoformat()

@@ -67,6 +67,21 @@ def test_the_team_notice_by_mail_uses_its_own_template() -> None:
     assert "missed its SLA" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
+def test_the_team_is_told_of_a_notice_announcing_a_late_delivery() -> None:
+    payload = {
+        "desk": "vendors",
+        "subject": "supplier:ACME",
+        "reasons": ["late_notice"],
+        "suggestion": "ACME announces 10 × TEE for PO-7 on 15 June 2026 09:01 UTC, 1 minute after the deadline.",
+        "priority": 2,
+        "at_risk": True,
+    }
+    assert "announces a late delivery" in slack_message("vendor.sla_at_risk", payload)["text"]
+    mail = _connector().render("vendor.sla_team", {"to": "team@shop.example", "link": None, **payload}, "k")
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "announces a delivery after its SLA deadline" in text and "1 minute after" in text
+
+
 def test_the_weekly_report_mail_renders_its_sections() -> None:
     data: dict[str, Any] = {
         "title": "Weekly vendors report",

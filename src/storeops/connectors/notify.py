@@ -15,6 +15,7 @@ _HEADLINE = {
     "handoff.opened": ":rotating_light: New urgent handoff",
     "handoff.breached": ":alarm_clock: SLA breached",
     "vendor.sla_breach": ":package: Supplier missed its SLA",
+    "vendor.sla_at_risk": ":hourglass: Supplier announces a late delivery",
 }
 _EMAIL_TEMPLATE = {
     "handoff.opened": "handoff.alert",

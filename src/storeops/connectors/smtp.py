@@ -46,7 +46,7 @@ SUBJECTS = {
     "return.refused": "About your return request for order {order}",
     "handoff.alert": "[storeops] {desk}: {subject} needs a person",
     "vendor.sla_breach": "Purchase order {purchase_order}: delivery {what}",
-    "vendor.sla_team": "[storeops] {desk}: {subject} missed its SLA",
+    "vendor.sla_team": "[storeops] {desk}: {subject} and its SLA",
     "vendor.report": "[storeops] {title}, {period}",
 }
 LOOPBACK = ("127.0.0.1", "::1", "localhost")

@@ -17,6 +17,7 @@ DESK = Desk(
     handlers={
         "delivery.received": handlers.delivery_received,
         "supplier.price_changed": handlers.price_changed,
+        "shipment.notified": handlers.shipment_notified,
     },
     on_handoff_resolved=handoff_resolved,
     on_timer=handlers.on_timer,

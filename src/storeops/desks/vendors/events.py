@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
-from storeops.bounds import MinorAmount
+from storeops.bounds import MinorAmount, Quantity
 from storeops.engine.events import Payload
 
 
@@ -18,4 +18,19 @@ class SupplierPriceChanged(Payload):
     currency: str = Field(min_length=3, max_length=3)
 
 
-KINDS: dict[str, type[Payload]] = {"supplier.price_changed": SupplierPriceChanged}
+class ShipmentNotified(Payload):
+    """``shipment.notified``: a supplier's advance shipping notice — units of a purchase order line
+    are on their way and when they should arrive."""
+
+    supplier: str = Field(min_length=1, max_length=128)
+    purchase_order: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=128)
+    quantity: Quantity
+    expected_at: AwareDatetime
+    """When the supplier says the units will arrive."""
+
+
+KINDS: dict[str, type[Payload]] = {
+    "supplier.price_changed": SupplierPriceChanged,
+    "shipment.notified": ShipmentNotified,
+}

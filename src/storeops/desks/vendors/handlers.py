@@ -12,12 +12,13 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from storeops.desks.inventory import api as inventory_api
 from storeops.desks.vendors import stats
-from storeops.desks.vendors.events import SupplierPriceChanged
+from storeops.desks.vendors.events import ShipmentNotified, SupplierPriceChanged
 from storeops.desks.vendors.policy import VendorsPolicy
 from storeops.desks.vendors.reasons import VendorReason
 from storeops.desks.vendors.scorecard import contract_in_force, scorecards
 from storeops.desks.vendors.tables import (
     price_changes,
+    shipment_notices,
     supplier_items,
     suppliers,
     vendor_contracts,
@@ -139,6 +140,7 @@ def delivery_received(event: Event, ctx: HandlerContext) -> Decision | None:
         "late_minutes": late_minutes,
         "contract": contract.contract,
         "contract_lead_time_days": contract.lead_time_days,
+        "announced_at": _announced(conn, str(number), sku) if number else None,
     }
     inserted = conn.execute(
         insert(vendor_deliveries).values(
@@ -190,6 +192,10 @@ def delivery_received(event: Event, ctx: HandlerContext) -> Decision | None:
     )
 
 
+def _minutes(count: int | None) -> str:
+    return f"{count} minute{'' if count == 1 else 's'}"
+
+
 def _when(moment: str | None) -> str:
     return datetime.fromisoformat(moment).strftime("%d %B %Y %H:%M UTC") if moment else "–"
 
@@ -209,7 +215,7 @@ def sla_alerts(
     what = " and ".join(part for part, hit in (("late", late), ("short", short)) if hit)
     summary = (
         f"Delivery of {facts['sku']} for {facts['purchase_order'] or 'no purchase order'} was {what}: "
-        + (f"{facts['late_minutes']} minutes after the deadline {_when(facts['deadline'])}" if late else "")
+        + (f"{_minutes(facts['late_minutes'])} after the deadline {_when(facts['deadline'])}" if late else "")
         + ("; " if late and short else "")
         + (f"{facts['received']} of {facts['ordered']} units" if short else "")
         + "."
@@ -251,6 +257,7 @@ def sla_alerts(
                     "reasons": [reason.value for reason in reasons],
                     "suggestion": summary,
                     "priority": 2,
+                    "at_risk": False,
                 },
                 f"vendors:sla:{reference}:notify",
                 subject=subject,
@@ -346,6 +353,92 @@ def drop_sentence(drop: dict[str, Any]) -> str:
         f"{WORDS[drop['metric']]} went from {drop['baseline_bad_rate']:.0%} to {drop['recent_bad_rate']:.0%} "
         f"over the last {drop['recent_deliveries']} deliveries, since {drop['since'][:10]} "
         f"({drop['probability']:.0%} sure it is worse than before)."
+    )
+
+
+def _announced(conn: Connection, number: str, sku: str) -> str | None:
+    """When the latest advance shipping notice of the line said it would arrive (None: no notice)."""
+    found = conn.execute(
+        select(shipment_notices.c.expected_at)
+        .where(shipment_notices.c.purchase_order == number, shipment_notices.c.sku == sku)
+        .order_by(shipment_notices.c.id.desc())
+        .limit(1)
+    ).scalar()
+    return found.isoformat() if found is not None else None
+
+
+# -- advance shipping notices --
+
+
+def shipment_notified(event: Event, ctx: HandlerContext) -> Decision | None:
+    """Keep a supplier's advance shipping notice; one that announces arrival after the SLA deadline
+    warns the team now, before the delivery is late."""
+    notice = event.parsed(ShipmentNotified)
+    conn, policy = ctx.conn, ctx.settings(VendorsPolicy)
+    reference = f"{event.source}:{event.external_id}"
+    if conn.execute(select(shipment_notices.c.id).where(shipment_notices.c.reference == reference)).first():
+        return None
+    order = inventory_api.purchase_order(conn, notice.purchase_order)
+    contract = contract_in_force(conn, notice.supplier, event.occurred_at.date(), policy)
+    deadline = (
+        deadline_for(order.confirmed_at or order.created_at, order.expected_at, contract.lead_time_days)
+        if order is not None
+        else None
+    )
+    conn.execute(
+        insert(shipment_notices).values(
+            reference=reference,
+            supplier=notice.supplier,
+            purchase_order=notice.purchase_order,
+            sku=notice.sku,
+            quantity=notice.quantity,
+            expected_at=notice.expected_at,
+            deadline=deadline,
+            notified_at=event.occurred_at,
+        )
+    )
+    facts: dict[str, Any] = {
+        "supplier": notice.supplier,
+        "purchase_order": notice.purchase_order,
+        "sku": notice.sku,
+        "quantity": notice.quantity,
+        "expected_at": notice.expected_at.isoformat(),
+        "deadline": deadline.isoformat() if deadline else None,
+        "contract": contract.contract,
+    }
+    subject = supplier_subject(notice.supplier)
+    if deadline is None or notice.expected_at <= deadline:
+        return Decision(action="vendor.notice_recorded", evidence=facts, subject=subject)
+    late_by = int((notice.expected_at - deadline).total_seconds() // 60)
+    facts["late_minutes"] = late_by
+    outbox: tuple[OutboxMessage, ...] = ()
+    if policy.alert_team:
+        summary = (
+            f"{notice.supplier} announces {notice.quantity} × {notice.sku} for {notice.purchase_order} on "
+            f"{_when(facts['expected_at'])}, {_minutes(late_by)} after the deadline {_when(facts['deadline'])}."
+        )
+        outbox = (
+            OutboxMessage(
+                "notify",
+                "vendor.sla_at_risk",
+                {
+                    "desk": "vendors",
+                    "subject": subject,
+                    "reasons": [VendorReason.LATE_NOTICE.value],
+                    "suggestion": summary,
+                    "priority": 2,
+                    "at_risk": True,
+                },
+                f"vendors:notice:{reference}:notify",
+                subject=subject,
+            ),
+        )
+    return Decision(
+        action="vendor.sla_at_risk",
+        reasons=(VendorReason.LATE_NOTICE,),
+        evidence=facts,
+        outbox=outbox,
+        subject=subject,
     )
 
 

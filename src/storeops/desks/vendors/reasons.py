@@ -14,6 +14,9 @@ class VendorReason(enum.StrEnum):
     SHORT_SHIPMENT = "short_shipment"
     """A delivery brought fewer units than were still open on its purchase order line: the
     supplier and the team were told."""
+    LATE_NOTICE = "late_notice"
+    """A supplier's advance shipping notice announces a delivery after its SLA deadline: the team is
+    told before it is late (the supplier, who sent it, is not)."""
     PERFORMANCE_DROP = "performance_drop"
     """A supplier's on-time, fill or defect record fell against its own baseline by more than
     chance explains (a CUSUM test at the policy's false-alarm rate): a person talks to them."""

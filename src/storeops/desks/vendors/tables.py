@@ -89,6 +89,22 @@ vendor_deliveries = Table(
     Index(None, "purchase_order", "sku", "location"),
 )
 
+shipment_notices = Table(
+    "vendor_shipment_notices",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("reference", String(255), nullable=False, unique=True),
+    Column("supplier", String(128), nullable=False),
+    Column("purchase_order", String(64), nullable=False),
+    Column("sku", String(128), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("expected_at", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime),
+    Column("notified_at", UTCDateTime, nullable=False),
+    Index(None, "purchase_order", "sku"),
+)
+"""Advance shipping notices: what a supplier announced, against the deadline it had then."""
+
 price_changes = Table(
     "supplier_price_changes",
     metadata,

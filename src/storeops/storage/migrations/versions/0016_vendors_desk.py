@@ -1,5 +1,5 @@
 """vendors_desk: suppliers and their catalogues, contracts, the delivery facts scorecards are computed
-from, and suppliers' price changes
+from, advance shipping notices and suppliers' price changes
 
 Revision ID: 0016
 Revises: 0015
@@ -99,6 +99,26 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_table(
+        "vendor_shipment_notices",
+        sa.Column("id", Id, autoincrement=True, nullable=False),
+        sa.Column("reference", sa.String(length=255), nullable=False),
+        sa.Column("supplier", sa.String(length=128), nullable=False),
+        sa.Column("purchase_order", sa.String(length=64), nullable=False),
+        sa.Column("sku", sa.String(length=128), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("expected_at", UTCDateTime(), nullable=False),
+        sa.Column("deadline", UTCDateTime(), nullable=True),
+        sa.Column("notified_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_vendor_shipment_notices")),
+        sa.UniqueConstraint("reference", name=op.f("uq_vendor_shipment_notices_reference")),
+    )
+    op.create_index(
+        op.f("ix_vendor_shipment_notices_purchase_order_sku"),
+        "vendor_shipment_notices",
+        ["purchase_order", "sku"],
+        unique=False,
+    )
+    op.create_table(
         "supplier_price_changes",
         sa.Column("id", Id, autoincrement=True, nullable=False),
         sa.Column("supplier", sa.String(length=128), nullable=False),
@@ -117,6 +137,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("supplier_price_changes")
+    op.drop_table("vendor_shipment_notices")
     op.drop_table("vendor_deliveries")
     op.drop_table("vendor_contracts")
     op.drop_table("supplier_items")
