@@ -616,3 +616,25 @@ def test_a_notice_announcing_arrival_after_the_deadline_warns_the_team_before_it
     with engine.connect() as conn:
         [scored] = [a for a in read_audit(conn, subject="supplier:ACME") if a["action"] == "vendor.sla_alert"]
     assert scored["evidence"]["announced_at"] == (deadline + timedelta(minutes=1)).isoformat()
+
+
+def test_a_drafted_purchase_order_is_checked_against_the_catalogue_and_cheaper_offers(
+    engine: Engine, registry: Registry
+) -> None:
+    store = shop(engine, registry)
+    purchase_order(engine, "PO-DRAFT", sku="MUG", cost_minor=210)
+    store.send(
+        NewEvent(
+            source="storeops",
+            external_id="po-draft-1",
+            kind="purchase_order.drafted",
+            subject="po:PO-DRAFT",
+            occurred_at=ORDERED,
+            payload={"number": "PO-DRAFT"},
+        )
+    )
+    with engine.connect() as conn:
+        [checked] = [a for a in read_audit(conn, subject="supplier:ACME") if a["action"] == "vendor.order_checked"]
+    [line] = checked["evidence"]["lines"]
+    assert line["sku"] == "MUG" and line["cost_minor"] == 210 and line["catalogue_cost_minor"] == 210
+    assert line["cheaper"] == [{"supplier": "BOLT", "cost_minor": 195, "lead_time_days": 21}]

@@ -16,6 +16,7 @@ DESK = Desk(
     kinds=KINDS,
     handlers={
         "delivery.received": handlers.delivery_received,
+        "purchase_order.drafted": handlers.purchase_order_drafted,
         "supplier.price_changed": handlers.price_changed,
         "shipment.notified": handlers.shipment_notified,
     },

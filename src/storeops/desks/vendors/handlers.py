@@ -367,6 +367,47 @@ def _announced(conn: Connection, number: str, sku: str) -> str | None:
     return found.isoformat() if found is not None else None
 
 
+# -- purchase orders --
+
+
+def purchase_order_drafted(event: Event, ctx: HandlerContext) -> Decision | None:
+    """Check a purchase order the reorder run drafted against the supplier catalogue: each line's
+    cost beside the supplier's catalogue cost and any cheaper offer for the SKU — on record, for
+    whoever confirms the order and for the renewal (the inventory desk's handoff asks the person)."""
+    number = str(event.payload.get("number") or "")
+    order = inventory_api.purchase_order(ctx.conn, number) if number else None
+    if order is None:
+        return None
+    skus = sorted({str(line["sku"]) for line in order.lines})
+    offers: dict[str, list[Any]] = {}
+    for item in ctx.conn.execute(
+        select(supplier_items).where(supplier_items.c.sku.in_(skus)).order_by(supplier_items.c.cost_minor)
+    ):
+        offers.setdefault(item.sku, []).append(item)
+    lines = []
+    for line in order.lines:
+        sku, cost = str(line["sku"]), int(line.get("cost_minor") or 0)
+        own = next((o for o in offers.get(sku, []) if o.supplier == order.supplier), None)
+        cheaper = [
+            {"supplier": o.supplier, "cost_minor": int(o.cost_minor), "lead_time_days": o.lead_time_days}
+            for o in offers.get(sku, [])
+            if o.supplier != order.supplier and o.currency == order.currency and int(o.cost_minor) < cost
+        ]
+        lines.append(
+            {
+                "sku": sku,
+                "cost_minor": cost,
+                "catalogue_cost_minor": int(own.cost_minor) if own is not None else None,
+                "cheaper": cheaper,
+            }
+        )
+    return Decision(
+        action="vendor.order_checked",
+        evidence={"number": number, "supplier": order.supplier, "currency": order.currency, "lines": lines},
+        subject=supplier_subject(order.supplier),
+    )
+
+
 # -- advance shipping notices --
 
 
