@@ -493,6 +493,7 @@ def test_the_weekly_report_is_mailed_to_procurement_by_its_timer(engine: Engine,
     assert mail.connector == "email" and mail.payload["to"] == "buyer@shop.example"
     assert [card["supplier"] for card in mail.payload["cards"]] == ["ACME", "BOLT"]
     assert [section["title"] for section in mail.payload["sections"]][1:] == ["SLA breaches", "Renewals due"]
+    assert [a["content_type"] for a in mail.payload["attachments"]] == ["application/pdf", "text/csv"]
 
 
 # -- the web page --

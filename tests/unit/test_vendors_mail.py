@@ -3,17 +3,19 @@ figures in both parts, the team's notice on Slack and by mail, and the weekly re
 
 from __future__ import annotations
 
+import base64
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from storeops.connectors.base import Rejected
 from storeops.connectors.notify import EmailNotifier, slack_message
 from storeops.connectors.smtp import SmtpConnector
 from storeops.desks.vendors.handlers import sla_alerts
 from storeops.desks.vendors.policy import VendorsPolicy
 from storeops.desks.vendors.reasons import VendorReason
-from storeops.desks.vendors.report import report_sections
+from storeops.desks.vendors.report import render_pdf, report_sections
 
 SUPPLIER = SimpleNamespace(name="Acme Textiles", contact_name="Ana Lopez", contact_email="ana@acme.example")
 FACTS: dict[str, Any] = {
@@ -91,6 +93,14 @@ def test_the_weekly_report_mail_renders_its_sections() -> None:
         "renewals": [],
     }
     data["sections"] = report_sections(data)
-    mail = _connector().render("vendor.report", {"to": "buyer@shop.example", **data}, "k")
+    data["generated_at"] = "2026-06-08T07:00:00+00:00"
+    pdf = base64.b64encode(render_pdf(data)).decode("ascii")
+    attachments = [{"filename": "vendors.pdf", "content_type": "application/pdf", "base64": pdf}]
+    mail = _connector().render("vendor.report", {"to": "buyer@shop.example", **data, "attachments": attachments}, "k")
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Weekly vendors report" in str(mail["Subject"]) and "No late or short deliveries." in text
+    [attached] = list(mail.iter_attachments())
+    assert attached.get_filename() == "vendors.pdf" and attached.get_content().startswith(b"%PDF")
+    bad = [{"filename": "../x.pdf", "content_type": "application/pdf", "base64": pdf}]
+    with pytest.raises(Rejected, match="attachment"):
+        _connector().render("vendor.report", {"to": "buyer@shop.example", **data, "attachments": bad}, "k")

@@ -78,6 +78,25 @@ def message_id(key: str, domain: str) -> str:
     return f"<storeops.{hashlib.sha256(key.encode()).hexdigest()[:24]}@{domain}>"
 
 
+MAX_ATTACHMENT_BYTES = 10_000_000
+
+
+def _attach(mail: EmailMessage, action: str, attachment: Any) -> None:
+    """Add one ``{"filename", "content_type", "base64"}`` attachment (the vendors report's PDF and CSV)."""
+    import base64
+    import binascii
+
+    try:
+        name = str(attachment["filename"])
+        maintype, _, subtype = str(attachment["content_type"]).partition("/")
+        data = base64.b64decode(str(attachment["base64"]), validate=True)
+    except (KeyError, TypeError, binascii.Error) as exc:
+        raise Rejected(f"email: {action} has a malformed attachment: {exc}") from None
+    if not name or "/" in name or not maintype or not subtype or len(data) > MAX_ATTACHMENT_BYTES:
+        raise Rejected(f"email: {action} has an attachment storeops does not send ({name[:60]!r})")
+    mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+
+
 class SmtpConnector:
     """Sends the ``email`` connector's messages through one SMTP account."""
 
@@ -156,6 +175,8 @@ class SmtpConnector:
             mail["Reply-To"] = str(payload["reply_to"])
         mail.set_content(text)
         mail.add_alternative(html, subtype="html")
+        for attachment in payload.get("attachments") or []:
+            _attach(mail, action, attachment)
         return mail
 
     # -- sending --

@@ -671,8 +671,10 @@ def renewal_evidence(conn: Connection, row: Any, policy: VendorsPolicy, now: dat
 
 
 def weekly_report(event: Event, ctx: HandlerContext) -> Decision | None:
-    """The weekly vendors report to procurement (HTML mail with the CSV attached as text)."""
-    from storeops.desks.vendors.report import report_data
+    """The weekly vendors report to procurement: the HTML in the mail, the PDF and CSV attached."""
+    import base64
+
+    from storeops.desks.vendors.report import render_csv, render_pdf, report_data
 
     policy = ctx.settings(VendorsPolicy)
     if not policy.report_to:
@@ -687,7 +689,22 @@ def weekly_report(event: Event, ctx: HandlerContext) -> Decision | None:
             OutboxMessage(
                 "email",
                 "vendor.report",
-                {"to": policy.report_to, **data},
+                {
+                    "to": policy.report_to,
+                    **data,
+                    "attachments": [
+                        {
+                            "filename": f"vendors-{until:%Y-%m-%d}.pdf",
+                            "content_type": "application/pdf",
+                            "base64": base64.b64encode(render_pdf(data)).decode("ascii"),
+                        },
+                        {
+                            "filename": f"vendors-{until:%Y-%m-%d}.csv",
+                            "content_type": "text/csv",
+                            "base64": base64.b64encode(render_csv(data).encode("utf-8")).decode("ascii"),
+                        },
+                    ],
+                },
                 f"vendors:report:{until:%Y-%m-%d}",
                 subject="vendors:report",
             ),
