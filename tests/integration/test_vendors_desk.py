@@ -24,7 +24,7 @@ from storeops.engine.context import HandlerContext
 from storeops.engine.desk import Registry
 from storeops.engine.events import Event, NewEvent
 from storeops.engine.inbox import list_handoffs, resolve_handoff
-from storeops.engine.scheduler import fire_due
+from storeops.engine.scheduler import cancel, fire_due
 from storeops.engine.worker import Worker
 from storeops.errors import Forbidden, InvalidInput
 from storeops.storage.schema import outbox, timers
@@ -308,6 +308,7 @@ def test_a_contract_goes_to_a_person_on_its_renewal_day_not_a_minute_before_and_
         )
     day = datetime(2027, 8, 1, tzinfo=UTC)
     with engine.begin() as conn:
+        cancel(conn, "vendors:renewal-sweep")  # the daily sweep has its own test; here only the renewal fires
         assert fire_due(conn, now=day - timedelta(minutes=1)) == 0
     Worker(engine, registry, store.policy).run(until_idle=True)
     assert handoffs(engine, "contract_renewal_due") == []
@@ -639,3 +640,25 @@ def test_a_drafted_purchase_order_is_checked_against_the_catalogue_and_cheaper_o
     [line] = checked["evidence"]["lines"]
     assert line["sku"] == "MUG" and line["cost_minor"] == 210 and line["catalogue_cost_minor"] == 210
     assert line["cheaper"] == [{"supplier": "BOLT", "cost_minor": 195, "lead_time_days": 21}]
+
+
+def test_a_changed_renewal_lead_moves_each_contracts_timer_at_the_daily_sweep(
+    engine: Engine, registry: Registry
+) -> None:
+    shop(engine, registry)
+    import_contracts(engine, OWNER, (FIXTURES / "contracts.csv").read_text(), VendorsPolicy(), source="c.csv")
+
+    def timer(key: str) -> Any:
+        with engine.connect() as conn:
+            return conn.execute(select(timers).where(timers.c.key == key)).one()
+
+    assert timer("vendors:renewal:C-ACME-1").fire_at == datetime(2027, 8, 1, tzinfo=UTC)
+    sweep = timer("vendors:renewal-sweep")
+    assert sweep.interval_minutes == 24 * 60
+    # the policy now wants renewals 60 days before the notice period instead of 30
+    earlier = make_policy({"vendors": {"renewal_lead_days": 60}})
+    with engine.begin() as conn:
+        assert fire_due(conn, now=sweep.fire_at) == 1
+    Worker(engine, registry, earlier).run(until_idle=True)
+    assert timer("vendors:renewal:C-ACME-1").fire_at == datetime(2027, 7, 2, tzinfo=UTC)
+    assert timer("vendors:renewal:C-BOLT-1").fire_at == datetime(2027, 12, 31, tzinfo=UTC) - timedelta(days=120)

@@ -17,7 +17,7 @@ from storeops.desks.vendors.catalogue import (
     write_contracts,
     write_suppliers,
 )
-from storeops.desks.vendors.handlers import keep_report_running, schedule_renewal
+from storeops.desks.vendors.handlers import keep_report_running, keep_sweep_running, schedule_renewal
 from storeops.desks.vendors.policy import VendorsPolicy
 
 
@@ -55,6 +55,7 @@ def import_contracts(
         now = utcnow()
         write_contracts(conn, rows, now)
         keep_report_running(conn, policy, now)
+        keep_sweep_running(conn, now)
         out = []
         for row in rows:
             at = schedule_renewal(conn, row["contract"], row["ends_on"], row["notice_days"], policy)

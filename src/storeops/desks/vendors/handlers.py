@@ -572,11 +572,56 @@ def keep_report_running(conn: Connection, policy: VendorsPolicy, now: datetime) 
     )
 
 
+SWEEP_TIMER = "vendors:renewal-sweep"
+
+
+def keep_sweep_running(conn: Connection, now: datetime) -> None:
+    """Set up the daily renewal sweep once (00:30 UTC): it moves each contract's renewal timer to
+    the day the current policy gives, so a changed [vendors] renewal_lead_days takes effect within a
+    day, earlier as well as later."""
+    first = datetime.combine(now.date(), time(0, 30), tzinfo=UTC)
+    if first <= now:
+        first += timedelta(days=1)
+    scheduler.schedule(
+        conn,
+        key=SWEEP_TIMER,
+        kind="clock.tick",
+        subject="vendors:renewals",
+        at=first,
+        payload={"desk": "vendors", "task": "sweep"},
+        every_minutes=24 * 60,
+        replace=False,
+    )
+
+
+def renewal_sweep(event: Event, ctx: HandlerContext) -> Decision | None:
+    """Move every pending contract's renewal timer to its day under the current policy (a day already
+    past fires at once)."""
+    policy = ctx.settings(VendorsPolicy)
+    moved = []
+    for row in ctx.conn.execute(
+        select(vendor_contracts).where(
+            vendor_contracts.c.renewal_opened_at.is_(None), vendor_contracts.c.ends_on >= event.occurred_at.date()
+        )
+    ):
+        due = renewal_due_on(row.ends_on, row.notice_days, policy)
+        at = schedule_renewal(ctx.conn, row.contract, row.ends_on, row.notice_days, policy)
+        moved.append({"contract": row.contract, "renewal_due_on": due.isoformat(), "timer": at.isoformat()})
+    if not moved:
+        return None
+    return Decision(
+        action="vendor.renewals_scheduled",
+        evidence={"renewal_lead_days": policy.renewal_lead_days, "contracts": moved[:200]},
+    )
+
+
 def on_timer(event: Event, ctx: HandlerContext) -> Decision | None:
-    """A contract's renewal day, or the weekly report."""
+    """A contract's renewal day, the daily renewal sweep, or the weekly report."""
     task = event.payload.get("task")
     if task == "renewal":
         return renewal_due(event, ctx)
+    if task == "sweep":
+        return renewal_sweep(event, ctx)
     if task == "report":
         return weekly_report(event, ctx)
     return None
