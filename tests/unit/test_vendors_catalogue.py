@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from storeops.desks.vendors.catalogue import parse_contracts, parse_suppliers
 from storeops.errors import InvalidInput
@@ -52,3 +54,16 @@ def test_contract_targets_read_as_shares_or_percentages() -> None:
         parse_contracts(head + "C1,ACME,2026-01-01,2026-12-31,30,120%,\n", {"ACME"})
     with pytest.raises(InvalidInput, match="line 2: starts_on: '2026-02-30' is not a date"):
         parse_contracts(head + "C1,ACME,2026-02-30,2026-12-31,30,,\n", {"ACME"})
+
+
+@given(
+    st.lists(st.integers(1, 99_999), min_size=1, max_size=30),
+    st.data(),
+    st.sampled_from(["4.001", "abc", "", "1e999"]),
+)
+def test_whichever_line_is_bad_is_the_one_named(costs: list[int], data: st.DataObject, bad_cost: str) -> None:
+    lines = [f"S{i % 3},Supplier,,EUR,SKU-{i},{cost / 100:.2f},1,1,7" for i, cost in enumerate(costs)]
+    bad = data.draw(st.integers(0, len(lines) - 1))
+    lines[bad] = f"S{bad % 3},Supplier,,EUR,SKU-{bad},{bad_cost},1,1,7"
+    with pytest.raises(InvalidInput, match=rf"^line {bad + 2}: cost: "):
+        parse_suppliers(HEAD + "\n".join(lines) + "\n")
