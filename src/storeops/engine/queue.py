@@ -361,12 +361,43 @@ def claim(
         held = {k for k, ok in got if ok}
         rows = [row for row, key in zip(rows, subject_locks, strict=True) if key in held]
     in_order = _keys_in_order(conn, rows)
+    if rows and not in_order and not postgres:
+        # The first ``limit`` pending deliveries all wait behind keys held by earlier ones outside
+        # them (a retry, or an event dated after the next timer): look past them, one per key, so a
+        # small batch still finds what is claimable — or the events' clock would wait on it forever.
+        rows = conn.execute(query.where(NO_EARLIER_SHARED_KEY), {"now": now}).all()
+        in_order = _keys_in_order(conn, rows)
     # After the delivery's id, desk and attempts come Event's fields in order (attempts last).
     return [
         Delivery(row[0], row[1], Event(*row[3:], attempts=row[2]), in_order[(row[3], row[1])])
         for row in rows
         if (row[3], row[1]) in in_order
     ]
+
+
+def hold_events_clock(conn: Connection) -> None:
+    """On the events' clock, take PostgreSQL's one events-clock lock for the rest of the transaction
+    (SQLite's single writer already decides one batch at a time). A replay's time is one line: a
+    batch in flight may set a timer that every later-dated event must wait for, and no other
+    worker can see that timer before the batch commits, so batches — and moving the clock —
+    take turns. Live traffic on the wall clock never takes it, and its workers decide side by side."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENTS_CLOCK_KEY})
+
+
+_EVENTS_CLOCK_KEY = subject_lock_key("storeops:events-clock")
+
+
+def claimable_by(conn: Connection, at: datetime, *, now: datetime) -> bool:
+    """True when a delivery of an event dated by ``at`` is due and a claim could take it, whether or
+    not another worker holds it right now (no row locks are taken or skipped): what the events'
+    clock must wait for before moving to ``at``. One worker on the events' clock only moves it once
+    its own claim comes back empty; several must also wait for what the others are deciding, or a
+    timer fires before a follow-up of an earlier event. A delivery behind an earlier pending one of
+    its subject or keys dated after ``at`` is not counted: it cannot be claimed before the timer
+    fires either, and waiting for it would wait forever."""
+    query = CLAIM.where(events.c.occurred_at <= at).where(NO_EARLIER_SHARED_KEY).limit(1)
+    return conn.execute(query, {"now": now}).first() is not None
 
 
 _KEYS_OF = select(delivery_keys.c.event_id, delivery_keys.c.desk, delivery_keys.c.key).where(
