@@ -271,7 +271,9 @@ def _decide(url: str, workers: int) -> None:
     env.pop("STOREOPS_DESKS", None)
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "storeops.cli.main", "work", "--no-outbox"],
+            # On the events' clock, as bench.determinism: a backlog's timers fire in its own time,
+            # so what is decided cannot depend on how fast each worker got there.
+            [sys.executable, "-m", "storeops.cli.main", "work", "--no-outbox", "--clock", "events"],
             env=env,
             cwd=REPO,
             stdout=subprocess.DEVNULL,
@@ -286,7 +288,7 @@ def _decide(url: str, workers: int) -> None:
         while quiet < 2:  # empty twice in a row: follow-ups and timers have landed too
             assert time.monotonic() < deadline, "the workers did not drain the backlog in time"
             time.sleep(0.5)
-            quiet = quiet + 1 if idle(engine) else 0
+            quiet = quiet + 1 if idle(engine, "events") else 0
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
