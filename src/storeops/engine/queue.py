@@ -32,6 +32,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -337,7 +338,9 @@ CLAIM = (
     select(deliveries.c.id, deliveries.c.desk, deliveries.c.attempts, *_EVENT_COLUMNS)
     .select_from(deliveries.join(events, events.c.id == deliveries.c.event_id))
     .where(
-        deliveries.c.status == DeliveryStatus.PENDING.value,
+        # Written out, not a parameter: only a literal lets SQLite (and a generic PostgreSQL plan)
+        # see that the partial index of pending deliveries answers it.
+        deliveries.c.status == literal_column(f"'{DeliveryStatus.PENDING.value}'"),
         deliveries.c.run_after <= bindparam("now", type_=deliveries.c.run_after.type),
         ~exists(
             select(literal(1)).where(

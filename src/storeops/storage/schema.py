@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from storeops.storage.types import Id, Json, UTCDateTime
@@ -64,6 +65,14 @@ deliveries = Table(
     # its first statistics, into a range scan for the per-subject order test (migration 0011).
     Index(None, "status", "id"),
     Index(None, "desk", "subject", "status", "event_id"),
+    # What a claim may take, by id: the claim walks this whatever the planner's figures say,
+    # never stepping over deliveries already done (migration 0016).
+    Index(
+        "ix_deliveries_pending",
+        "id",
+        postgresql_where=text("status = 'pending'"),
+        sqlite_where=text("status = 'pending'"),
+    ),
 )
 
 delivery_keys = Table(
