@@ -40,6 +40,8 @@ from storeops.engine.queue import (
     Delivery,
     DeliveryStatus,
     claim,
+    claimable_by,
+    hold_events_clock,
     ingest,
     lock_shared,
     mark_failed,
@@ -282,6 +284,8 @@ class Worker:
         # On the events' clock nothing that happened after the next timer is decided before it fires
         # (a person's resolution, ``only``, is decided at once, like live traffic).
         by_events = self.timer_clock is TimerClock.EVENTS and only is None
+        if by_events:
+            hold_events_clock(conn)
         horizon = next_fire_at(conn) if by_events else None
         batch = claim(conn, limit, now=now, only=only, occurred_until=horizon, before_next_timer=by_events)
         if claimed is not None:
@@ -572,6 +576,7 @@ class Worker:
         if self.timer_clock is not TimerClock.EVENTS:
             return False
         with self.engine.begin() as conn:
+            hold_events_clock(conn)
             next_fire = next_fire_at(conn)
             if next_fire is None:
                 return False
@@ -580,6 +585,11 @@ class Worker:
             if self._newest is None or at > self._newest:
                 self._newest = newest_occurred_at(conn)  # a scan of events, so only when it may have moved
             if self._newest is None or at > self._newest:
+                return False
+            if claimable_by(conn, next_fire, now=utcnow()):
+                # Since this worker's claim came back empty, another worker's batch has left a
+                # follow-up dated before the timer (or, not holding the events-clock lock, is
+                # deciding one): fire after it, as one worker would.
                 return False
             fired = fire_due(conn, now=at)
         self.event_time = at

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from storeops.storage.types import Id, Json, UTCDateTime
@@ -64,7 +65,13 @@ deliveries = Table(
     # its first statistics, into a range scan for the per-subject order test (migration 0011).
     Index(None, "status", "id"),
     Index(None, "desk", "subject", "status", "event_id"),
+    # What a claim may take, by id: PostgreSQL walks this whatever its planner's figures say, never
+    # stepping over deliveries already done (migration 0016). SQLite's planner takes (status, id)
+    # by itself, so there it would only cost every ingest one more index.
+    Index("ix_deliveries_pending", "id", postgresql_where=text("status = 'pending'")).ddl_if(dialect="postgresql"),
 )
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_deliveries_pending"})
+"""Indexes only PostgreSQL's schema has (``ddl_if``): what a SQLite database lacks on purpose."""
 
 delivery_keys = Table(
     "delivery_keys",
