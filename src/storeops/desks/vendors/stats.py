@@ -16,9 +16,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
-from scipy import stats as scipy_stats
+
+
+def _distributions() -> Any:
+    """``scipy.stats``, imported on first use: a worker that never scores a supplier never pays its
+    start-up time and memory (issue 17)."""
+    from scipy import stats
+
+    return stats
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,7 @@ def wilson(successes: int, trials: int, confidence: float = 0.95) -> Interval:
     the normal approximation, which a small supplier's 3 of 3 breaks)."""
     if trials <= 0:
         return Interval(None, 0, None, None)
-    z = float(scipy_stats.norm.ppf(0.5 + confidence / 2))
+    z = float(_distributions().norm.ppf(0.5 + confidence / 2))
     p = successes / trials
     denominator = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denominator
@@ -61,8 +69,8 @@ def jeffreys(events: int, trials: int, confidence: float = 0.95) -> Interval:
         return Interval(None, 0, None, None)
     alpha = (1 - confidence) / 2
     a, b = events + 0.5, trials - events + 0.5
-    low = 0.0 if events == 0 else float(scipy_stats.beta.ppf(alpha, a, b))
-    high = 1.0 if events == trials else float(scipy_stats.beta.ppf(1 - alpha, a, b))
+    low = 0.0 if events == 0 else float(_distributions().beta.ppf(alpha, a, b))
+    high = 1.0 if events == trials else float(_distributions().beta.ppf(1 - alpha, a, b))
     return Interval(events / trials, trials, low, high)
 
 
@@ -143,7 +151,7 @@ def _baseline(bad: int, n: int, caution: float) -> float:
     given the benefit of the doubt, so its noise is not taken for a drop."""
     if caution == 0.5:
         return (bad + 0.5) / (n + 1)
-    return float(scipy_stats.beta.ppf(caution, bad + 0.5, n - bad + 0.5))
+    return float(_distributions().beta.ppf(caution, bad + 0.5, n - bad + 0.5))
 
 
 def _odds_shift(p0: float, odds_ratio: float) -> float:

@@ -1,8 +1,8 @@
 """vendors_desk: suppliers and their catalogues, contracts, the delivery facts scorecards are computed
 from, advance shipping notices and suppliers' price changes
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-01
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 from storeops.storage.types import Json, UTCDateTime
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
