@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storeops.desks.vendors import stats
@@ -18,6 +18,7 @@ from storeops.desks.vendors.scorecard import month_bounds, standing
 from storeops.errors import InvalidInput
 
 
+@settings(deadline=None)  # the first example imports scipy (on first use, like the desk)
 @given(st.integers(0, 500), st.integers(1, 500))
 def test_wilson_and_jeffreys_intervals_hold_the_estimate_inside_zero_and_one(k: int, n: int) -> None:
     k = min(k, n)
