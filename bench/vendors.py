@@ -10,6 +10,10 @@
   flagged when an alarm on its metric comes after the change; its delay is in 30.44-day periods.
   Every other alarm is a false alarm, counted per supplier-year. Goal: every drop within 3
   periods, at most 1 false alarm per 10 supplier-years.
+- oracle, for the goal itself: a Bernoulli CUSUM told each supplier's true rate before and the
+  rate a drop brings, its threshold the lowest that keeps within the goal's false alarms. Known
+  rates make CUSUM the detector that flags soonest at a given false-alarm rate (Lorden's
+  criterion, Moustakides 1986), so its share within 3 periods bounds what the data allows.
 - Olist (``../shared/data/olist-*``, read at run time, evaluation only; skipped when absent):
   per seller, each order's promised hand-over to the carrier (the items' latest
   ``shipping_limit_date``) against the actual one (``order_delivered_carrier_date``); sellers
@@ -47,6 +51,8 @@ PERIOD = timedelta(days=30.44)
 LIMITS = [round(0.05 * step, 2) for step in range(1, 20)]
 MIN_COUNTS = (1, 2, 3, 5)
 INJECTIONS = 20
+GOAL_FALSE_ALARMS = 0.1
+"""The goal's false alarms per supplier-year (at most 1 per 10)."""
 FLIP = 0.3
 
 Series = list[tuple[int, datetime, bool]]
@@ -164,9 +170,59 @@ def simulated_cases(found: Roster, seed: int) -> list[Case]:
     return cases
 
 
+RATE_OF = {"on_time": "late", "fill": "short", "quality": "defect"}
+
+
+def true_rates(found: Roster) -> list[tuple[float, float]]:
+    """Per case of ``simulated_cases`` (same order): the metric's true bad rate before, and the rate
+    a drop would bring — the sliding supplier's own after-rate for that metric, which is what every
+    drop in the simulator is."""
+    slides = next(p for p in found.profiles if p.kind == "slides" and p.after is not None)
+    out = []
+    for profile in found.profiles:
+        for rate in RATE_OF.values():  # the order of simulated_cases: on_time, fill, quality
+            before = getattr(profile.before, rate)
+            after = getattr(slides.after, rate) if slides.after is not None else before
+            out.append((before, max(after, before * 1.5)))
+    return out
+
+
+def oracle_alarms(case: Case, p0: float, p1: float, h: float) -> list[datetime]:
+    """A Bernoulli CUSUM that knows the rate before and the rate of the drop (the detector that is
+    optimal for a known change under Lorden's criterion: no detector flags sooner at the same
+    false-alarm rate), restarting after each alarm. Once it has flagged the true drop it stops,
+    as the desk's detector takes a supplier's new level for its normal."""
+    good, bad = math.log((1 - p1) / (1 - p0)), math.log(p1 / p0)
+    statistic, alarms = 0.0, []
+    for _, at, is_bad in case.series:
+        statistic = max(0.0, statistic + (bad if is_bad else good))
+        if statistic > h:
+            alarms.append(at)
+            statistic = 0.0
+            if case.change is not None and at >= case.change:
+                break
+    return alarms
+
+
+def run_oracle(cases: Sequence[Case], rates: Sequence[tuple[float, float]], budget: float) -> dict[str, Any]:
+    """The oracle CUSUM over ``cases`` at the lowest threshold whose false alarms per supplier-year
+    stay within ``budget``: an upper bound on what the data lets any detector flag in time."""
+    low, high = 0.5, 20.0
+    for _ in range(25):
+        middle = (low + high) / 2
+        found = summarise(cases, [oracle_alarms(c, p0, p1, middle) for c, (p0, p1) in zip(cases, rates, strict=True)])
+        if (found["false_alarms_per_supplier_year"] or 0) > budget:
+            low = middle
+        else:
+            high = middle
+    return summarise(cases, [oracle_alarms(c, p0, p1, high) for c, (p0, p1) in zip(cases, rates, strict=True)])
+
+
 def run_simulator(seeds: int, policy: VendorsPolicy) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The detector and the best fixed rule over ``seeds`` rosters."""
-    cases = [case for seed in range(seeds) for case in simulated_cases(roster(seed), seed)]
+    """The detector, the best fixed rule and the oracle over ``seeds`` rosters."""
+    rosters = [roster(seed) for seed in range(seeds)]
+    cases = [case for seed, found in enumerate(rosters) for case in simulated_cases(found, seed)]
+    rates = [rate for found in rosters for rate in true_rates(found)]
     cusum = summarise(cases, [cusum_alarms(case, policy) for case in cases])
     nulls = [case for case in cases if case.change is None]
     drops = [case for case in cases if case.change is not None]
@@ -177,7 +233,9 @@ def run_simulator(seeds: int, policy: VendorsPolicy) -> tuple[list[dict[str, Any
         rows.append({"case": f"simulator: fixed > {limit:.0%} (≥ {min_count}/month)", **found})
     else:
         rows.append({"case": "simulator: fixed (no limit within the false-alarm rate)"})
-    return rows, cusum
+    oracle = run_oracle(cases, rates, GOAL_FALSE_ALARMS)
+    rows.append({"case": "simulator: oracle CUSUM (knows the true rates), at the goal's false alarms", **oracle})
+    return rows, {**cusum, "oracle_within_3_periods": oracle["within_3_periods"]}
 
 
 # -- Olist --
@@ -293,7 +351,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "seeds": args.seeds,
         "simulator_within_3_periods": cusum["within_3_periods"],
         "simulator_false_alarms_per_supplier_year": cusum["false_alarms_per_supplier_year"],
-        "goal_met": (cusum["within_3_periods"] == 1.0 and cusum["false_alarms_per_supplier_year"] <= 0.1),
+        "goal_met": (cusum["within_3_periods"] == 1.0 and cusum["false_alarms_per_supplier_year"] <= GOAL_FALSE_ALARMS),
+        # Below 1.0 the goal is out of any detector's reach on this data, not only this one's.
+        "oracle_within_3_periods": cusum["oracle_within_3_periods"],
     }
     olist = run_olist(policy)
     if olist is not None:
