@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from storeops.accounts import Principal, Role
 from storeops.bootstrap import App
 from storeops.commands.audit import record, require_role
 from storeops.engine.events import ENGINE_KINDS, NewEvent, parse_new_event
-from storeops.engine.queue import IngestResult, list_events
+from storeops.engine.queue import BULK_LOAD, IngestResult, list_events, refresh_planner_figures
 from storeops.engine.queue import ingest as queue_ingest
 from storeops.engine.queue import rerun as queue_rerun
 from storeops.errors import InvalidInput, NotFound
@@ -82,11 +82,12 @@ def import_events(
     import in the audit log as one ``store.import`` row."""
     require_role(actor, INGESTERS, "import a store")
     result = store_in_chunks(app, new_events, progress=progress)
-    if app.engine.dialect.name == "postgresql" and len(result.ids) >= 1000:
-        # PostgreSQL's advice after a bulk load: the planner's figures were taken (if at all) when
-        # the queue was near empty, and autovacuum may not look again for a minute or more.
+    if len(result.ids) >= BULK_LOAD:
+        # The ingest of each chunk analyses only while chunks are a large part of the queue; after
+        # the whole import, the planner's figures are brought up to all of it (autovacuum may not
+        # look again for a minute or more).
         with app.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("ANALYZE events, deliveries"))
+            refresh_planner_figures(conn)
     with app.engine.begin() as conn:
         record(
             conn,
