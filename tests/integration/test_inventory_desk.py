@@ -346,6 +346,13 @@ def _daily_sales(engine: Engine, sku: str, sales: list[int], end: datetime, stoc
                 move(conn, sku=sku, location="WH", cause=Cause.SALE, reference=f"s{day}", at=at, on_hand=-units)
 
 
+def _noon_yesterday() -> datetime:
+    """When the anomaly tests run the daily reorder run: ``_daily_run`` fires it a minute before
+    ``now``, which must fall on ``now``'s own day — at 00:xx UTC a minute before the hour is the
+    day before, and the run would judge the sales a day early."""
+    return datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
+
+
 def _daily_run(engine: Engine, registry: Registry, now: datetime) -> None:
     from storeops.desks.inventory.handlers import REORDER_TIMER
 
@@ -369,7 +376,7 @@ def _daily_run(engine: Engine, registry: Registry, now: datetime) -> None:
 def test_sales_far_outside_the_forecast_are_anomalies(
     engine: Engine, registry: Registry, recent: list[int], stock: int, kind: str | None
 ) -> None:
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    now = _noon_yesterday()
     rhythm = [3, 5, 4, 4, 5, 3, 4]
     _daily_sales(engine, "MUG", rhythm * 16 + recent, now.replace(hour=0), stock)
     _daily_run(engine, registry, now)
@@ -381,7 +388,7 @@ def test_sales_far_outside_the_forecast_are_anomalies(
 
 
 def test_a_new_skus_first_sales_are_not_a_spike(engine: Engine, registry: Registry) -> None:
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    now = _noon_yesterday()
     _daily_sales(engine, "NEW", [0] * 100 + [4] * 20 + [40], now.replace(hour=0), 50)  # 28 days not yet reached
     _daily_run(engine, registry, now)
     with engine.connect() as conn:
